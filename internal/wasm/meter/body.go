@@ -1,0 +1,279 @@
+package meter
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/onvm-network/onvm/internal/wasm/meter/wasmbin"
+)
+
+// funcInstrumenter rewrites function bodies. It is reused across the functions of a module
+// so that its scratch slices are allocated once.
+type funcInstrumenter struct {
+	cfg       Config
+	exhausted uint32
+	fuel      uint32
+	depth     uint32
+	nImpFunc  uint32
+
+	// per-function state
+	ins    []wasmbin.Instr
+	leader []bool
+	cost   []int64 // static cost of the segment starting at each leader
+	ctrl   []ctrlFrame
+	labels []uint32
+	need   tempNeeds
+	temps  temps
+	weight uint32
+}
+
+type ctrlFrame struct {
+	op       wasmbin.Op // OpBlock, OpLoop, OpIf, or 0 for the function body
+	targeted bool       // some branch targets this label
+}
+
+type tempNeeds struct{ i32, i64, f32, f64 bool }
+
+// temps are the indices of the locals the instrumentation appends to a function.
+type temps struct{ i32, i64, f32, f64 uint32 }
+
+// instrument rewrites one function body (locals and expression, without the size prefix).
+func (fi *funcInstrumenter) instrument(body []byte, params uint32) ([]byte, error) {
+	r := wasmbin.NewReader(body)
+	groups, err := r.Count(2)
+	if err != nil {
+		return nil, fmt.Errorf("locals: %w", err)
+	}
+	nLocals := uint64(params)
+	for g := uint32(0); g < groups; g++ {
+		n, err := r.U32()
+		if err != nil {
+			return nil, fmt.Errorf("locals: %w", err)
+		}
+		t, err := r.Byte()
+		if err != nil {
+			return nil, fmt.Errorf("locals: %w", err)
+		}
+		if err := wasmbin.CheckValType(t); err != nil {
+			return nil, fmt.Errorf("local group %d: %w", g, err)
+		}
+		nLocals += uint64(n)
+	}
+	if nLocals+4 > math.MaxUint32 {
+		return nil, fmt.Errorf("%w: %d locals", ErrInvalidModule, nLocals)
+	}
+	localsEnd := r.Offset()
+	fi.weight = uint32(1 + nLocals/SlotsPerDepthUnit)
+	if err := fi.analyse(body, localsEnd); err != nil {
+		return nil, err
+	}
+	fi.segmentCosts()
+
+	// Temporaries are appended after the existing locals, so no local index changes.
+	next := uint32(nLocals)
+	var extra []byte
+	var nGroups uint32
+	add := func(needed bool, t byte, idx *uint32) {
+		if needed {
+			*idx = next
+			next++
+			nGroups++
+			extra = append(extra, 1, t)
+		}
+	}
+	add(fi.need.i32, wasmbin.I32, &fi.temps.i32)
+	add(fi.need.i64, wasmbin.I64, &fi.temps.i64)
+	add(fi.need.f32, wasmbin.F32, &fi.temps.f32)
+	add(fi.need.f64, wasmbin.F64, &fi.temps.f64)
+
+	out := make([]byte, 0, len(body)+len(body)/2+64)
+	out = wasmbin.AppendU32(out, groups+nGroups)
+	hdr := wasmbin.NewReader(body)
+	_, _ = hdr.U32() // skip the group count already validated above
+	out = append(out, body[hdr.Offset():localsEnd]...)
+	out = append(out, extra...)
+	return fi.emit(out, body), nil
+}
+
+// analyse decodes the expression into fi.ins and marks segment leaders: the function entry,
+// the start of every loop body, then- and else-branch, the instruction after the end of every
+// if and of every block some branch targets, and the instruction after every branch, return,
+// unreachable and call.
+func (fi *funcInstrumenter) analyse(body []byte, start int) error {
+	fi.ins, fi.leader, fi.ctrl = fi.ins[:0], fi.leader[:0], fi.ctrl[:0]
+	fi.need = tempNeeds{}
+	r := wasmbin.NewReader(body)
+	for r.Offset() < start {
+		if _, err := r.Byte(); err != nil {
+			return err
+		}
+	}
+	fi.ctrl = append(fi.ctrl, ctrlFrame{})
+	pending := true // the function entry is a leader
+	for len(fi.ctrl) > 0 {
+		var in wasmbin.Instr
+		var err error
+		in, fi.labels, err = wasmbin.DecodeInstr(r, fi.labels[:0])
+		if err != nil {
+			return fmt.Errorf("at body offset %d: %w", in.Start, err)
+		}
+		fi.ins = append(fi.ins, in)
+		fi.leader = append(fi.leader, pending || fi.cfg.everyInstruction)
+		pending = false
+		switch in.Op {
+		case wasmbin.OpBlock:
+			fi.ctrl = append(fi.ctrl, ctrlFrame{op: wasmbin.OpBlock})
+		case wasmbin.OpLoop:
+			fi.ctrl = append(fi.ctrl, ctrlFrame{op: wasmbin.OpLoop})
+			pending = true
+		case wasmbin.OpIf:
+			fi.ctrl = append(fi.ctrl, ctrlFrame{op: wasmbin.OpIf})
+			pending = true
+		case wasmbin.OpElse:
+			if fi.ctrl[len(fi.ctrl)-1].op != wasmbin.OpIf {
+				return fmt.Errorf("%w: else without if at body offset %d", ErrInvalidModule, in.Start)
+			}
+			pending = true
+		case wasmbin.OpEnd:
+			f := fi.ctrl[len(fi.ctrl)-1]
+			fi.ctrl = fi.ctrl[:len(fi.ctrl)-1]
+			pending = f.op == wasmbin.OpIf || (f.op == wasmbin.OpBlock && f.targeted)
+		case wasmbin.OpBr, wasmbin.OpBrIf:
+			if err := fi.target(in.Imm, in.Start); err != nil {
+				return err
+			}
+			pending = true
+		case wasmbin.OpBrTable:
+			for _, l := range fi.labels {
+				if err := fi.target(l, in.Start); err != nil {
+					return err
+				}
+			}
+			pending = true
+		case wasmbin.OpReturn, wasmbin.OpUnreachable:
+			pending = true
+		case wasmbin.OpCall, wasmbin.OpCallIndirect:
+			pending = true
+			if in.Op == wasmbin.OpCallIndirect || in.Imm >= fi.nImpFunc {
+				fi.need.i32 = true
+			}
+		case wasmbin.OpMemoryGrow, wasmbin.OpMemoryInit, wasmbin.OpMemoryCopy, wasmbin.OpMemoryFill,
+			wasmbin.OpTableInit, wasmbin.OpTableCopy, wasmbin.OpTableGrow, wasmbin.OpTableFill:
+			fi.need.i32, fi.need.i64 = true, true
+		}
+		if fi.cfg.CanonicalizeNaN {
+			switch nanResult(in.Op) {
+			case wasmbin.F32:
+				fi.need.f32 = true
+			case wasmbin.F64:
+				fi.need.f64 = true
+			}
+		}
+	}
+	if r.Len() != 0 {
+		return fmt.Errorf("%w: %d bytes after the function's end", ErrInvalidModule, r.Len())
+	}
+	return nil
+}
+
+func (fi *funcInstrumenter) target(label, at uint32) error {
+	if uint64(label) >= uint64(len(fi.ctrl)) {
+		return fmt.Errorf("%w: branch to label %d at depth %d at body offset %d", ErrInvalidModule, label, len(fi.ctrl), at)
+	}
+	fi.ctrl[len(fi.ctrl)-1-int(label)].targeted = true
+	return nil
+}
+
+// opCost is the static fuel cost of one operator.
+func (fi *funcInstrumenter) opCost(op wasmbin.Op) int64 {
+	switch op {
+	case wasmbin.OpNop, wasmbin.OpDrop, wasmbin.OpBlock, wasmbin.OpLoop, wasmbin.OpEnd,
+		wasmbin.OpElse, wasmbin.OpUnreachable, wasmbin.OpReturn:
+		return 0
+	}
+	return int64(fi.cfg.Costs.Op)
+}
+
+// segmentCosts sums, for every leader, the static cost of its segment.
+func (fi *funcInstrumenter) segmentCosts() {
+	n := len(fi.ins)
+	if cap(fi.cost) < n {
+		fi.cost = make([]int64, n)
+	}
+	fi.cost = fi.cost[:n]
+	var acc int64
+	for i := n - 1; i >= 0; i-- {
+		acc += fi.opCost(fi.ins[i].Op)
+		fi.cost[i] = 0
+		if fi.leader[i] {
+			fi.cost[i] = acc
+			acc = 0
+		}
+	}
+	if hasPositive(fi.cost) {
+		fi.need.i64 = true
+	}
+}
+
+func hasPositive(c []int64) bool {
+	for _, v := range c {
+		if v > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// emit writes the instrumented expression after the locals already in out.
+func (fi *funcInstrumenter) emit(out, body []byte) []byte {
+	for i, in := range fi.ins {
+		if fi.leader[i] && fi.cost[i] > 0 {
+			out = fi.chargeStatic(out, fi.cost[i])
+		}
+		depthCounted := false
+		switch in.Op {
+		case wasmbin.OpCall:
+			if in.Imm >= fi.nImpFunc {
+				depthCounted = true
+				out = fi.depthEnter(out)
+			}
+			out = wasmbin.AppendU32(append(out, byte(wasmbin.OpCall)), renumberFunc(in.Imm, fi.nImpFunc))
+		case wasmbin.OpCallIndirect:
+			depthCounted = true
+			out = fi.depthEnter(out)
+			out = append(out, body[in.Start:in.End]...)
+		case wasmbin.OpRefFunc:
+			out = wasmbin.AppendU32(append(out, byte(wasmbin.OpRefFunc)), renumberFunc(in.Imm, fi.nImpFunc))
+		case wasmbin.OpMemoryGrow:
+			out = fi.chargeDynamic(out, 1, fi.cfg.Costs.MemoryGrowPerPage)
+			out = append(out, body[in.Start:in.End]...)
+		case wasmbin.OpMemoryInit, wasmbin.OpMemoryCopy, wasmbin.OpMemoryFill:
+			out = fi.chargeDynamic(out, fi.cfg.Costs.MemoryBytesPerFuel, 1)
+			out = append(out, body[in.Start:in.End]...)
+		case wasmbin.OpTableInit, wasmbin.OpTableCopy, wasmbin.OpTableGrow, wasmbin.OpTableFill:
+			out = fi.chargeDynamic(out, 1, fi.cfg.Costs.TablePerElement)
+			out = append(out, body[in.Start:in.End]...)
+		default:
+			out = append(out, body[in.Start:in.End]...)
+		}
+		if depthCounted {
+			out = fi.depthLeave(out)
+		}
+		if fi.cfg.CanonicalizeNaN {
+			switch nanResult(in.Op) {
+			case wasmbin.F32:
+				out = fi.canonF32(out)
+			case wasmbin.F64:
+				out = fi.canonF64(out)
+			}
+		}
+	}
+	return out
+}
+
+func renumberFunc(f, nImpFunc uint32) uint32 {
+	if f < nImpFunc {
+		return f
+	}
+	return f + 1
+}

@@ -1,0 +1,121 @@
+package meter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+)
+
+// engines are the two wazero engines every behavioural test runs on.
+var engines = []struct {
+	name string
+	cfg  func() wazero.RuntimeConfig
+}{
+	{"compiler", wazero.NewRuntimeConfigCompiler},
+	{"interpreter", wazero.NewRuntimeConfigInterpreter},
+}
+
+// exhaustedError is what the test host's onvm_meter.exhausted panics with.
+type exhaustedError struct{ reason int32 }
+
+func (e *exhaustedError) Error() string { return fmt.Sprintf("meter exhausted: reason %d", e.reason) }
+
+// reasonOf returns the exhausted reason carried by err, or 0.
+func reasonOf(err error) int32 {
+	var ex *exhaustedError
+	if errors.As(err, &ex) {
+		return ex.reason
+	}
+	return 0
+}
+
+func readTestdata(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func mustInstrument(t testing.TB, wasm []byte, cfg Config) []byte {
+	t.Helper()
+	out, err := Instrument(wasm, cfg)
+	if err != nil {
+		t.Fatalf("Instrument: %v", err)
+	}
+	return out
+}
+
+// instance is one instantiated module on one engine.
+type instance struct {
+	mod   api.Module
+	fuel  api.MutableGlobal // nil for an uninstrumented module
+	depth api.MutableGlobal
+	// calls counts invocations of onvm_meter.exhausted.
+	calls *int
+}
+
+// newRuntime returns a runtime with the test onvm_meter host module and WASI.
+func newRuntime(t testing.TB, ctx context.Context, cfg wazero.RuntimeConfig) (wazero.Runtime, *int) {
+	t.Helper()
+	r := wazero.NewRuntimeWithConfig(ctx, cfg)
+	t.Cleanup(func() { _ = r.Close(context.Background()) })
+	calls := new(int)
+	_, err := r.NewHostModuleBuilder(ImportModule).
+		NewFunctionBuilder().
+		WithFunc(func(_ context.Context, reason int32) {
+			*calls++
+			panic(&exhaustedError{reason: reason})
+		}).
+		Export(ImportFunc).
+		Instantiate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wasi_snapshot_preview1.MustInstantiate(ctx, r)
+	return r, calls
+}
+
+func newInstance(t testing.TB, cfg wazero.RuntimeConfig, wasm []byte) *instance {
+	t.Helper()
+	ctx := context.Background()
+	r, calls := newRuntime(t, ctx, cfg)
+	mod, err := r.InstantiateWithConfig(ctx, wasm, wazero.NewModuleConfig().WithName("").WithStartFunctions())
+	if err != nil {
+		t.Fatalf("instantiate: %v", err)
+	}
+	in := &instance{mod: mod, calls: calls}
+	if g, ok := mod.ExportedGlobal(FuelExport).(api.MutableGlobal); ok {
+		in.fuel = g
+		in.depth = mod.ExportedGlobal(DepthExport).(api.MutableGlobal)
+	}
+	return in
+}
+
+// call runs an export with the given fuel budget and returns its results and the fuel
+// used (budget - remaining).
+func (in *instance) call(t testing.TB, name string, budget int64, args ...uint64) ([]uint64, int64, error) {
+	t.Helper()
+	f := in.mod.ExportedFunction(name)
+	if f == nil {
+		t.Fatalf("no export %q", name)
+	}
+	if in.fuel != nil {
+		in.fuel.Set(uint64(budget))
+		in.depth.Set(0)
+	}
+	res, err := f.Call(context.Background(), args...)
+	var used int64
+	if in.fuel != nil {
+		used = budget - int64(in.fuel.Get())
+	}
+	return res, used, err
+}

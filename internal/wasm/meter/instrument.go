@@ -1,0 +1,292 @@
+package meter
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+
+	"github.com/onvm-network/onvm/internal/wasm/meter/wasmbin"
+)
+
+// Instrument returns wasm rewritten so that it meters fuel and call depth as described in
+// the package documentation. Errors wrap ErrInvalidModule, ErrUnsupported (naming the
+// function index and opcode or the section item), ErrAlreadyInstrumented or ErrInvalidConfig.
+func Instrument(wasm []byte, cfg Config) ([]byte, error) {
+	c, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	m, err := wasmbin.Decode(wasm)
+	if err != nil {
+		return nil, fmt.Errorf("instrument: %w", err)
+	}
+	in := &instrumenter{cfg: c, m: m}
+	if err := in.run(); err != nil {
+		return nil, fmt.Errorf("instrument: %w", err)
+	}
+	return m.Encode(), nil
+}
+
+type instrumenter struct {
+	cfg Config
+	m   *wasmbin.Module
+
+	types    []wasmbin.FuncType
+	imports  []wasmbin.Import
+	funcs    []uint32 // type index per defined function
+	nImpFunc uint32
+	nImpGlob uint32
+	nImpMem  uint32
+
+	exhausted   uint32 // function index of the injected import
+	fuelGlobal  uint32
+	depthGlobal uint32
+}
+
+// renumber maps an original function index to its index after the import is added.
+func (in *instrumenter) renumber(f uint32) uint32 {
+	if f < in.nImpFunc {
+		return f
+	}
+	return f + 1
+}
+
+func (in *instrumenter) payload(id byte) []byte {
+	if i := in.m.Find(id); i >= 0 {
+		return in.m.Sections[i].Payload
+	}
+	return nil
+}
+
+func (in *instrumenter) run() error {
+	if in.m.Find(wasmbin.SecTag) >= 0 {
+		return fmt.Errorf("%w: tag section (exceptions)", ErrUnsupported)
+	}
+	if err := in.decodeHeader(); err != nil {
+		return err
+	}
+	steps := []func() error{in.addImport, in.rewriteGlobals, in.rewriteExports, in.rewriteStart, in.rewriteElements, in.rewriteCode}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	in.rewriteCustom()
+	return nil
+}
+
+// decodeHeader decodes the type, import, function, table and memory sections and checks the
+// module-level feature rules.
+func (in *instrumenter) decodeHeader() error {
+	var err error
+	if p := in.payload(wasmbin.SecType); p != nil {
+		if in.types, err = wasmbin.DecodeTypes(p); err != nil {
+			return fmt.Errorf("type section: %w", err)
+		}
+	}
+	if p := in.payload(wasmbin.SecImport); p != nil {
+		if in.imports, err = wasmbin.DecodeImports(p); err != nil {
+			return fmt.Errorf("import section: %w", err)
+		}
+	}
+	for i, im := range in.imports {
+		if im.Module == ImportModule {
+			return fmt.Errorf("%w: import %d is %q.%q", ErrAlreadyInstrumented, i, im.Module, im.Name)
+		}
+		switch im.Kind {
+		case wasmbin.KindFunc:
+			if im.TypeIdx >= uint32(len(in.types)) {
+				return fmt.Errorf("%w: import %d %q.%q has type %d of %d", ErrInvalidModule, i, im.Module, im.Name, im.TypeIdx, len(in.types))
+			}
+			in.nImpFunc++
+		case wasmbin.KindGlobal:
+			in.nImpGlob++
+		case wasmbin.KindMemory:
+			in.nImpMem++
+		}
+	}
+	if p := in.payload(wasmbin.SecFunction); p != nil {
+		if in.funcs, err = wasmbin.DecodeFunctions(p); err != nil {
+			return fmt.Errorf("function section: %w", err)
+		}
+	}
+	for i, t := range in.funcs {
+		if t >= uint32(len(in.types)) {
+			return fmt.Errorf("%w: function %d has type %d of %d", ErrInvalidModule, in.nImpFunc+uint32(i), t, len(in.types))
+		}
+	}
+	if uint64(in.nImpFunc)+uint64(len(in.funcs)) >= 1<<27 {
+		return fmt.Errorf("%w: %d functions", ErrInvalidModule, uint64(in.nImpFunc)+uint64(len(in.funcs)))
+	}
+	if p := in.payload(wasmbin.SecTable); p != nil {
+		if _, err := wasmbin.CountTables(p); err != nil {
+			return fmt.Errorf("table section: %w", err)
+		}
+	}
+	mems := in.nImpMem
+	if p := in.payload(wasmbin.SecMemory); p != nil {
+		n, err := wasmbin.CountMemories(p)
+		if err != nil {
+			return fmt.Errorf("memory section: %w", err)
+		}
+		mems += n
+	}
+	if mems > 1 {
+		return fmt.Errorf("%w: %d memories (multi-memory)", ErrUnsupported, mems)
+	}
+	return nil
+}
+
+// addImport appends onvm_meter.exhausted (param i32) to the imports, reusing or adding its type.
+func (in *instrumenter) addImport() error {
+	ti := -1
+	for i, t := range in.types {
+		if bytes.Equal(t.Params, []byte{wasmbin.I32}) && len(t.Results) == 0 {
+			ti = i
+			break
+		}
+	}
+	if ti < 0 {
+		ti = len(in.types)
+		in.types = append(in.types, wasmbin.FuncType{Params: []byte{wasmbin.I32}})
+		in.m.Set(wasmbin.SecType, wasmbin.EncodeTypes(in.types))
+	}
+	in.exhausted = in.nImpFunc
+	in.imports = append(in.imports, wasmbin.Import{
+		Module: ImportModule, Name: ImportFunc, Kind: wasmbin.KindFunc,
+		TypeIdx: uint32(ti), Desc: wasmbin.AppendU32(nil, uint32(ti)),
+	})
+	in.m.Set(wasmbin.SecImport, wasmbin.EncodeImports(in.imports))
+	return nil
+}
+
+// rewriteGlobals renumbers ref.func in initialisers and appends the fuel and depth globals.
+func (in *instrumenter) rewriteGlobals() error {
+	var gs []wasmbin.Global
+	if p := in.payload(wasmbin.SecGlobal); p != nil {
+		var err error
+		if gs, err = wasmbin.DecodeGlobals(p); err != nil {
+			return fmt.Errorf("global section: %w", err)
+		}
+	}
+	for i := range gs {
+		init, err := wasmbin.RewriteConstExpr(gs[i].Init, in.renumber)
+		if err != nil {
+			return fmt.Errorf("global %d: %w", in.nImpGlob+uint32(i), err)
+		}
+		gs[i].Init = init
+	}
+	in.fuelGlobal = in.nImpGlob + uint32(len(gs))
+	in.depthGlobal = in.fuelGlobal + 1
+	fuelInit := append(wasmbin.AppendS64([]byte{0x42}, in.cfg.InitialFuel), 0x0b)
+	gs = append(gs,
+		wasmbin.Global{Type: wasmbin.I64, Mutable: true, Init: fuelInit},
+		wasmbin.Global{Type: wasmbin.I32, Mutable: true, Init: []byte{0x41, 0x00, 0x0b}},
+	)
+	in.m.Set(wasmbin.SecGlobal, wasmbin.EncodeGlobals(gs))
+	return nil
+}
+
+func (in *instrumenter) rewriteExports() error {
+	var es []wasmbin.Export
+	if p := in.payload(wasmbin.SecExport); p != nil {
+		var err error
+		if es, err = wasmbin.DecodeExports(p); err != nil {
+			return fmt.Errorf("export section: %w", err)
+		}
+	}
+	for i := range es {
+		if es[i].Name == FuelExport || es[i].Name == DepthExport {
+			return fmt.Errorf("%w: export %q exists", ErrAlreadyInstrumented, es[i].Name)
+		}
+		if es[i].Kind == wasmbin.KindFunc {
+			es[i].Index = in.renumber(es[i].Index)
+		}
+	}
+	es = append(es,
+		wasmbin.Export{Name: FuelExport, Kind: wasmbin.KindGlobal, Index: in.fuelGlobal},
+		wasmbin.Export{Name: DepthExport, Kind: wasmbin.KindGlobal, Index: in.depthGlobal},
+	)
+	in.m.Set(wasmbin.SecExport, wasmbin.EncodeExports(es))
+	return nil
+}
+
+func (in *instrumenter) rewriteStart() error {
+	p := in.payload(wasmbin.SecStart)
+	if p == nil {
+		return nil
+	}
+	f, err := wasmbin.DecodeStart(p)
+	if err != nil {
+		return fmt.Errorf("start section: %w", err)
+	}
+	in.m.Set(wasmbin.SecStart, wasmbin.AppendU32(nil, in.renumber(f)))
+	return nil
+}
+
+func (in *instrumenter) rewriteElements() error {
+	p := in.payload(wasmbin.SecElement)
+	if p == nil {
+		return nil
+	}
+	out, err := wasmbin.RewriteElements(p, in.renumber)
+	if err != nil {
+		return fmt.Errorf("element section: %w", err)
+	}
+	in.m.Set(wasmbin.SecElement, out)
+	return nil
+}
+
+func (in *instrumenter) rewriteCode() error {
+	var bodies [][]byte
+	if p := in.payload(wasmbin.SecCode); p != nil {
+		var err error
+		if bodies, err = wasmbin.DecodeCode(p); err != nil {
+			return fmt.Errorf("code section: %w", err)
+		}
+	}
+	if len(bodies) != len(in.funcs) {
+		return fmt.Errorf("%w: %d function bodies for %d functions", ErrInvalidModule, len(bodies), len(in.funcs))
+	}
+	if len(bodies) == 0 {
+		return nil
+	}
+	fi := &funcInstrumenter{
+		cfg: in.cfg, exhausted: in.exhausted, fuel: in.fuelGlobal, depth: in.depthGlobal,
+		nImpFunc: in.nImpFunc,
+	}
+	out := make([][]byte, len(bodies))
+	for i, body := range bodies {
+		idx := in.nImpFunc + uint32(i)
+		params := uint32(len(in.types[in.funcs[i]].Params))
+		b, err := fi.instrument(body, params)
+		if err != nil {
+			return fmt.Errorf("function %d (defined function %d): %w", idx, i, err)
+		}
+		out[i] = b
+	}
+	in.m.Set(wasmbin.SecCode, wasmbin.EncodeCode(out))
+	return nil
+}
+
+// rewriteCustom renumbers the name section (dropping it if it does not parse: names carry
+// no semantics) and drops DWARF sections, whose code offsets the rewrite invalidates.
+func (in *instrumenter) rewriteCustom() {
+	kept := in.m.Sections[:0]
+	for _, s := range in.m.Sections {
+		if s.ID == wasmbin.SecCustom {
+			if strings.HasPrefix(s.Name, ".debug_") {
+				continue
+			}
+			if s.Name == "name" {
+				p, err := wasmbin.RewriteNames(s.Payload, in.renumber)
+				if err != nil {
+					continue
+				}
+				s.Payload = p
+			}
+		}
+		kept = append(kept, s)
+	}
+	in.m.Sections = kept
+}

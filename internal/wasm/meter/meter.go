@@ -1,0 +1,121 @@
+// Package meter is ONVM's deterministic fuel and call-depth instrumentation: it takes a
+// WebAssembly module binary and returns an equivalent binary that charges fuel per
+// straight-line segment into an exported i64 global, bounds the call depth with an exported
+// i32 counter, optionally canonicalises NaN results, and traps through the imported
+// onvm_meter.exhausted function when either budget is exceeded.
+//
+// It is a pure function of (bytes, Config): no I/O, no logging, no clocks, no randomness, and
+// the same input always yields the same output. It never panics on any input. It does not
+// validate the module's types: the engine (wazero) does that when it compiles the output.
+// See docs/rationale/meter.md for the cost model and the algorithm.
+package meter
+
+import (
+	"fmt"
+)
+
+// Names and codes shared with the runtime.
+const (
+	// FuelExport is the exported mutable i64 global holding the REMAINING fuel. The runtime
+	// sets it before a call and reads it after; a negative value makes the guest trap at its
+	// next segment start (this is also how a timeout stops a running guest).
+	FuelExport = "onvm_fuel"
+	// DepthExport is the exported mutable i32 global holding the current call depth in
+	// depth units (see Config.MaxCallDepth); the runtime resets it to 0 before a call.
+	DepthExport = "onvm_depth"
+	// ImportModule and ImportFunc name the injected import (param i32) -> (), called with a
+	// Reason* code right before the guest executes unreachable.
+	ImportModule = "onvm_meter"
+	ImportFunc   = "exhausted"
+
+	ReasonOutOfFuel = 1
+	ReasonCallDepth = 2
+)
+
+// Defaults.
+const (
+	// DefaultMaxCallDepth is the default depth limit in depth units. Every suspended
+	// wasm-to-wasm call costs at least one unit, so the wasm call stack never holds more than
+	// DefaultMaxCallDepth+2 frames (the running function and a host call on top), below
+	// wazero's interpreter ceiling of 2000 frames; the per-frame weight keeps the compiler's
+	// 50 MB stack ceiling out of reach too.
+	DefaultMaxCallDepth = 1000
+	// MaxCallDepthLimit is the largest accepted MaxCallDepth: above it wazero's interpreter
+	// (2000 frames) could overflow before the meter traps.
+	MaxCallDepthLimit = 1990
+	// SlotsPerDepthUnit: a function with P params and L locals weighs 1+(P+L)/SlotsPerDepthUnit
+	// depth units per frame it suspends.
+	SlotsPerDepthUnit = 256
+	// DefaultInitialFuel is onvm_fuel's value at instantiation: the budget of the start
+	// function, if any (the runtime sets onvm_fuel itself before every call).
+	DefaultInitialFuel = 50_000_000
+)
+
+// Config selects the cost model and limits. The zero value of each field means its default.
+type Config struct {
+	// Costs is the fuel cost model; zero fields take their DefaultCosts value.
+	Costs Costs
+	// MaxCallDepth bounds the call depth in depth units (see SlotsPerDepthUnit).
+	// 0 = DefaultMaxCallDepth; must not exceed MaxCallDepthLimit.
+	MaxCallDepth uint32
+	// CanonicalizeNaN replaces the result of every float operation that can produce a NaN
+	// with the canonical positive quiet NaN, making float results bit-identical on every
+	// CPU and engine. DefaultConfig turns it on.
+	CanonicalizeNaN bool
+	// InitialFuel is onvm_fuel's initial value (the start function's budget).
+	// 0 = DefaultInitialFuel; negative is invalid.
+	InitialFuel int64
+
+	// everyInstruction makes every instruction its own segment (tests compare it with the
+	// segment algorithm to prove the latter charges exactly).
+	everyInstruction bool
+}
+
+// DefaultConfig is the configuration used for consensus executions.
+func DefaultConfig() Config {
+	return Config{
+		Costs:           DefaultCosts(),
+		MaxCallDepth:    DefaultMaxCallDepth,
+		CanonicalizeNaN: true,
+		InitialFuel:     DefaultInitialFuel,
+	}
+}
+
+// withDefaults fills zero fields and checks the result.
+func (c Config) withDefaults() (Config, error) {
+	c.Costs = c.Costs.withDefaults()
+	if c.MaxCallDepth == 0 {
+		c.MaxCallDepth = DefaultMaxCallDepth
+	}
+	if c.MaxCallDepth > MaxCallDepthLimit {
+		return c, fmt.Errorf("%w: MaxCallDepth %d exceeds %d", ErrInvalidConfig, c.MaxCallDepth, MaxCallDepthLimit)
+	}
+	if c.InitialFuel == 0 {
+		c.InitialFuel = DefaultInitialFuel
+	}
+	if c.InitialFuel < 0 {
+		return c, fmt.Errorf("%w: InitialFuel %d is negative", ErrInvalidConfig, c.InitialFuel)
+	}
+	return c, nil
+}
+
+// algorithm names the instrumentation algorithm; bump it whenever the output bytes or the
+// fuel charged for any module could change.
+const algorithm = "onvm-meter/1"
+
+// Version identifies the instrumentation algorithm and this configuration (after defaults).
+// Two configs with the same Version instrument every module identically.
+func (c Config) Version() string {
+	n, err := c.withDefaults()
+	if err != nil {
+		return algorithm + ";invalid"
+	}
+	k := n.Costs
+	return fmt.Sprintf("%s;op=%d;membytes=%d;growpage=%d;tableelem=%d;host=%d+%dB;depth=%d/%d;nan=%t;init=%d",
+		algorithm, k.Op, k.MemoryBytesPerFuel, k.MemoryGrowPerPage, k.TablePerElement,
+		k.HostCall, k.HostBytesPerFuel, n.MaxCallDepth, SlotsPerDepthUnit, n.CanonicalizeNaN, n.InitialFuel)
+}
+
+// Version identifies the instrumentation algorithm with DefaultConfig; it goes into the
+// program's wasm environment hash.
+func Version() string { return DefaultConfig().Version() }
