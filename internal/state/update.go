@@ -1,0 +1,297 @@
+package state
+
+import (
+	"bytes"
+	"slices"
+	"sort"
+
+	"github.com/onvm-network/onvm/internal/id"
+)
+
+// wr is a prepared write: key hash computed, key and value owned.
+type wr struct {
+	kh         id.Hash
+	key, value []byte
+	del        bool
+}
+
+// prepare copies writes, hashes their keys, sorts them by key hash and keeps
+// the last write of each key, which is the order the tree is walked in.
+func prepare(writes []Write) []wr {
+	ws := make([]wr, len(writes))
+	for i, w := range writes {
+		ws[i] = wr{kh: keyHash(w.Key), key: bytes.Clone(w.Key), del: w.Delete}
+		if ws[i].key == nil {
+			ws[i].key = []byte{}
+		}
+		if !w.Delete {
+			ws[i].value = append([]byte{}, w.Value...)
+		}
+	}
+	slices.SortStableFunc(ws, func(a, b wr) int { return bytes.Compare(a.kh[:], b.kh[:]) })
+	out := ws[:0]
+	for i := range ws {
+		if i+1 < len(ws) && ws[i+1].kh == ws[i].kh {
+			continue // a later write of the same key wins
+		}
+		out = append(out, ws[i])
+	}
+	return out
+}
+
+// tnode is a subtree of the tree being computed. A clean tnode is an
+// unchanged stored subtree known by its hash h at depth top (its record is
+// loaded only if needed). A dirty tnode is new or has moved to another
+// depth: its hash is computed by hashTree and its record written under it.
+type tnode struct {
+	rec   *record
+	top   int
+	h     id.Hash
+	dirty bool
+
+	// For dirty nodes: the hash is chain(start, from, top, rec.path), where
+	// start is the subtree's hash at depth from. startKnown: start is set
+	// (a new leaf, or a stored subtree moved up); otherwise from is
+	// rec.split and start is internal(left, right) after kids are hashed.
+	from       int
+	start      id.Hash
+	startKnown bool
+	hashed     bool
+	// kids are a new branch's children; nil when the record's children are
+	// unchanged (a moved branch).
+	kids *[2]*tnode
+}
+
+// update computes one program's new tree from its current root and a set of
+// prepared writes, loading records through load.
+type update struct {
+	load func(h *id.Hash) (*record, error)
+}
+
+// run returns the new root node (nil for the empty tree) of root ⊕ ws. The
+// result is not hashed yet.
+func (u *update) run(root id.Hash, ws []wr) (*tnode, error) {
+	var cur *tnode
+	if root != EmptyRoot {
+		cur = &tnode{top: 0, h: root}
+	}
+	return u.merge(0, cur, ws)
+}
+
+func (u *update) record(n *tnode) (*record, error) {
+	if n.rec == nil {
+		r, err := u.load(&n.h)
+		if err != nil {
+			return nil, err
+		}
+		n.rec = r
+	}
+	return n.rec, nil
+}
+
+// merge returns the subtree at depth t that results from applying ws
+// (sorted, unique, all sharing the first t bits of cur's keys) to cur (nil
+// for an empty subtree). It returns cur itself when nothing changes.
+func (u *update) merge(t int, cur *tnode, ws []wr) (*tnode, error) {
+	if len(ws) == 0 {
+		return cur, nil
+	}
+	if cur == nil {
+		return u.build(t, ws), nil
+	}
+	rec, err := u.record(cur)
+	if err != nil {
+		return nil, err
+	}
+	// Deletes of keys that are not in this subtree change nothing; every
+	// other write shares the first d bits with rec.path, d the minimum.
+	d, missing := rec.split, 0
+	for i := range ws {
+		cp := commonPrefix(&ws[i].kh, &rec.path)
+		if ws[i].del && cp < rec.split {
+			missing++
+			continue
+		}
+		d = min(d, cp)
+	}
+	if missing == len(ws) {
+		return cur, nil
+	}
+	if missing > 0 {
+		live := make([]wr, 0, len(ws)-missing)
+		for i := range ws {
+			if !ws[i].del || commonPrefix(&ws[i].kh, &rec.path) >= rec.split {
+				live = append(live, ws[i])
+			}
+		}
+		ws = live
+	}
+
+	if d < rec.split {
+		// Some puts leave the shared path at depth d: a new branch there,
+		// with the existing subtree pushed down one side of it.
+		side := bit(&rec.path, d)
+		cut := cutAt(ws, d)
+		same, other := ws[:cut], ws[cut:]
+		if side == 1 {
+			same, other = other, same
+		}
+		down := &tnode{rec: rec, top: d + 1, dirty: true, from: rec.split}
+		if rec.leaf() {
+			down.start, down.startKnown = rec.lh, true
+		}
+		ks, err := u.merge(d+1, down, same)
+		if err != nil {
+			return nil, err
+		}
+		ko := u.build(d+1, other)
+		if ks == nil {
+			return u.moveUp(ko, t)
+		}
+		kids := [2]*tnode{ks, ko}
+		if side == 1 {
+			kids = [2]*tnode{ko, ks}
+		}
+		return u.branch(t, d, prefixOf(&rec.path, d), kids), nil
+	}
+
+	if rec.leaf() {
+		// Every write left is to this very key, and there is one.
+		w := &ws[0]
+		switch {
+		case w.del:
+			return nil, nil
+		case bytes.Equal(w.value, rec.value):
+			return cur, nil
+		default:
+			return u.leaf(t, w), nil
+		}
+	}
+
+	cut := cutAt(ws, rec.split)
+	old := [2]*tnode{
+		{top: rec.split + 1, h: rec.left},
+		{top: rec.split + 1, h: rec.right},
+	}
+	kids := old
+	for i, part := range [2][]wr{ws[:cut], ws[cut:]} {
+		if kids[i], err = u.merge(rec.split+1, old[i], part); err != nil {
+			return nil, err
+		}
+	}
+	switch {
+	case kids == old:
+		return cur, nil
+	case kids[0] == nil && kids[1] == nil:
+		return nil, nil
+	case kids[0] == nil:
+		return u.moveUp(kids[1], t)
+	case kids[1] == nil:
+		return u.moveUp(kids[0], t)
+	}
+	return u.branch(t, rec.split, rec.path, kids), nil
+}
+
+// build returns the subtree at depth t holding exactly the puts of ws.
+func (u *update) build(t int, ws []wr) *tnode {
+	puts := 0
+	for i := range ws {
+		if !ws[i].del {
+			puts++
+		}
+	}
+	if puts < len(ws) {
+		only := make([]wr, 0, puts)
+		for i := range ws {
+			if !ws[i].del {
+				only = append(only, ws[i])
+			}
+		}
+		ws = only
+	}
+	return u.buildPuts(t, ws)
+}
+
+// buildPuts is build for puts only.
+func (u *update) buildPuts(t int, ws []wr) *tnode {
+	switch len(ws) {
+	case 0:
+		return nil
+	case 1:
+		return u.leaf(t, &ws[0])
+	}
+	s := commonPrefix(&ws[0].kh, &ws[len(ws)-1].kh)
+	cut := cutAt(ws, s)
+	kids := [2]*tnode{u.buildPuts(s+1, ws[:cut]), u.buildPuts(s+1, ws[cut:])}
+	return u.branch(t, s, prefixOf(&ws[0].kh, s), kids)
+}
+
+func (u *update) leaf(t int, w *wr) *tnode {
+	rec := newLeaf(&w.kh, w.key, w.value)
+	return &tnode{rec: rec, top: t, dirty: true, from: Depth, start: rec.lh, startKnown: true}
+}
+
+func (u *update) branch(t, split int, path id.Hash, kids [2]*tnode) *tnode {
+	return &tnode{
+		rec:   &record{split: split, path: path},
+		top:   t,
+		dirty: true,
+		from:  split,
+		kids:  &kids,
+	}
+}
+
+// moveUp returns n, a subtree at depth n.top ≥ t whose sibling became
+// empty, as the subtree at depth t: same record, longer chain.
+func (u *update) moveUp(n *tnode, t int) (*tnode, error) {
+	if n == nil || n.top == t {
+		return n, nil
+	}
+	if n.dirty {
+		n.top = t
+		return n, nil
+	}
+	rec, err := u.record(n)
+	if err != nil {
+		return nil, err
+	}
+	return &tnode{rec: rec, top: t, dirty: true, from: n.top, start: n.h, startKnown: true}, nil
+}
+
+// cutAt returns the index of the first write whose key hash has bit d set;
+// ws is sorted and shares the first d bits.
+func cutAt(ws []wr, d int) int {
+	return sort.Search(len(ws), func(i int) bool { return bit(&ws[i].kh, d) == 1 })
+}
+
+// hashTree computes the hash of every dirty node under n, children first.
+func hashTree(n *tnode) {
+	if n == nil || !n.dirty || n.hashed {
+		return
+	}
+	if !n.startKnown {
+		if n.kids != nil {
+			hashTree(n.kids[0])
+			hashTree(n.kids[1])
+			n.rec.left, n.rec.right = n.kids[0].h, n.kids[1].h
+		}
+		n.start = n.rec.baseHash()
+	}
+	n.h = chain(n.start, n.from, n.top, &n.rec.path)
+	n.hashed = true
+}
+
+// emitTree calls emit for every dirty node under n (hashed), children first.
+func emitTree(n *tnode, emit func(h *id.Hash, rec *record) error) error {
+	if n == nil || !n.dirty {
+		return nil
+	}
+	if n.kids != nil {
+		for _, k := range n.kids {
+			if err := emitTree(k, emit); err != nil {
+				return err
+			}
+		}
+	}
+	return emit(&n.h, n.rec)
+}
