@@ -1,0 +1,49 @@
+package wasm
+
+import (
+	"math/rand/v2"
+)
+
+// callState is everything one call's host functions see. It is used only
+// by the goroutine running the call, except fuel (see fuelTank).
+type callState struct {
+	call      *Call // with defaults applied
+	fuel      *fuelTank
+	mem       *limitedAllocator
+	overlay   overlay
+	logs      logSink
+	stdout    stream
+	stderr    stream
+	lastWarn  []byte // last onvm_log message at LevelWarn, for trap messages
+	rng       *rand.ChaCha8
+	elapsed   int64  // logical nanoseconds elapsed in the call
+	exhausted uint32 // reason reported by the meter, 0 if none
+}
+
+func newCallState(c *Call) *callState {
+	s := &callState{
+		call: c,
+		fuel: newFuelTank(c.Fuel),
+		mem:  &limitedAllocator{limit: c.MemoryLimit},
+		rng:  newRNG(c.RequestID),
+	}
+	s.stdout = stream{s: s, source: SourceStdout, level: LevelInfo}
+	s.stderr = stream{s: s, source: SourceStderr, level: LevelWarn}
+	return s
+}
+
+// flushLogs closes the captured streams and returns the call's log.
+func (s *callState) flushLogs() []Log {
+	s.stdout.flush()
+	s.stderr.flush()
+	return s.logs.entries
+}
+
+// guestMessage is what the guest last said before failing: its last stderr
+// line, else its last warning log, else "".
+func (s *callState) guestMessage() string {
+	if len(s.stderr.last) > 0 {
+		return string(s.stderr.last)
+	}
+	return string(s.lastWarn)
+}

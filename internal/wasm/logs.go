@@ -1,0 +1,79 @@
+package wasm
+
+import (
+	"bytes"
+	"strings"
+)
+
+// logSink collects a call's log entries in order, keeping at most
+// MaxLogBytes (message bytes plus 16 per entry). The first entry that does
+// not fit is replaced by one SourceHost note and everything after it is
+// dropped; the guest still pays for every byte it logs.
+type logSink struct {
+	entries   []Log
+	size      int
+	truncated bool
+}
+
+const logEntryOverhead = 16
+
+func (l *logSink) add(source string, level LogLevel, msg []byte) {
+	if l.truncated {
+		return
+	}
+	if l.size+len(msg)+logEntryOverhead > MaxLogBytes {
+		l.truncated = true
+		l.entries = append(l.entries, Log{Source: SourceHost, Level: LevelWarn, Message: "log truncated"})
+		return
+	}
+	l.size += len(msg) + logEntryOverhead
+	l.entries = append(l.entries, Log{Source: source, Level: level, Message: strings.ToValidUTF8(string(msg), "\uFFFD")})
+}
+
+// stream is a WASI output (stdout or stderr) captured into the sink one line
+// at a time; the trailing newline is not part of the message.
+type stream struct {
+	s       *callState
+	source  string
+	level   LogLevel
+	partial []byte
+	last    []byte // the last complete line, for trap messages (stderr)
+}
+
+// Write implements io.Writer for wazero's fd_write. It charges CostByte per
+// byte and CostLogEntry per line before accepting anything.
+func (w *stream) Write(p []byte) (int, error) {
+	w.s.fuel.charge(uint64(len(p)) * CostByte)
+	n := len(p)
+	for len(p) > 0 {
+		seg, rest, newline := bytes.Cut(p, []byte{'\n'})
+		if room := maxLogLine - len(w.partial); len(seg) > room {
+			w.partial = append(w.partial, seg[:room]...)
+			w.emit()
+			p = p[room:]
+			continue
+		}
+		w.partial = append(w.partial, seg...)
+		p = rest
+		if newline {
+			w.emit()
+		}
+	}
+	return n, nil
+}
+
+func (w *stream) emit() {
+	w.s.fuel.charge(CostLogEntry)
+	w.s.logs.add(w.source, w.level, w.partial)
+	w.last = append(w.last[:0], w.partial...)
+	w.partial = w.partial[:0]
+}
+
+// flush emits a final unterminated line.
+func (w *stream) flush() {
+	if len(w.partial) > 0 {
+		w.s.logs.add(w.source, w.level, w.partial)
+		w.last = append(w.last[:0], w.partial...)
+		w.partial = w.partial[:0]
+	}
+}

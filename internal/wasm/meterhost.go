@@ -1,0 +1,46 @@
+package wasm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+)
+
+// The meter's contract (internal/wasm/meter). TODO(meter): use the meter
+// package's constants once it is committed.
+const (
+	fuelExport         = "onvm_fuel"
+	depthExport        = "onvm_depth"
+	meterModule        = "onvm_meter"
+	meterFunc          = "exhausted"
+	reasonOutOfFuel    = 1
+	reasonCallDepth    = 2
+	meterVersion       = "unknown"
+	canonicalizeNaNs   = true
+)
+
+// errExhausted is panicked by onvm_meter.exhausted to stop the guest at once
+// (the guest would trap on the following unreachable anyway).
+var errExhausted = errors.New("meter limit reached")
+
+// instantiateMeterHost registers onvm_meter.exhausted(reason i32), which the
+// instrumented guest calls when fuel is negative or the call depth limit is
+// hit.
+func instantiateMeterHost(ctx context.Context, r wazero.Runtime) error {
+	_, err := r.NewHostModuleBuilder(meterModule).
+		NewFunctionBuilder().
+		WithGoModuleFunction(api.GoModuleFunc(func(ctx context.Context, _ api.Module, stack []uint64) {
+			s := stateOf(ctx)
+			s.exhausted = api.DecodeU32(stack[0])
+			panic(errExhausted)
+		}), []api.ValueType{api.ValueTypeI32}, nil).
+		Export(meterFunc).
+		Instantiate(ctx)
+	if err != nil {
+		return fmt.Errorf("instantiate host module %s: %w", meterModule, err)
+	}
+	return nil
+}

@@ -1,0 +1,337 @@
+package wasm
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
+	"github.com/tetratelabs/wazero/sys"
+)
+
+// Run executes one call in a fresh instance of c.Code. It returns the
+// result, or an *Error whose Kind says why the call failed; a failed call
+// returns no writes. Run never commits anything.
+func (r *Runtime) Run(ctx context.Context, c Call) (*Result, error) {
+	if r.closed.Load() {
+		return nil, ErrClosed
+	}
+	call := c.withDefaults()
+	if call.Entrypoint == "" {
+		return nil, newError(KindInvalidInput, nil, "no entrypoint given")
+	}
+	if len(call.Input) > call.MaxInput {
+		return nil, newError(KindInvalidInput, nil, "input is %d bytes, the limit is %d", len(call.Input), call.MaxInput)
+	}
+	if kind := interruptKind(ctx); kind != 0 {
+		return nil, newError(kind, ctx.Err(), "not started: %v", ctx.Err())
+	}
+	e, err := r.modules.get(ctx, call.CodeHash, call.Code)
+	if err != nil {
+		return nil, newError(KindInvalidModule, err, "compile program %s: %s", call.CodeHash, firstLine(err))
+	}
+	defer r.modules.release(e)
+
+	def, ok := e.info.funcs[call.Entrypoint]
+	if !ok {
+		return nil, newError(KindInvalidInput, nil, "%s", entrypointMessage(call.Entrypoint))
+	}
+	conv := conventionOf(def.ParamTypes(), def.ResultTypes())
+	switch {
+	case conv == 0:
+		return nil, newError(KindInvalidModule, nil, "%s", entrypointMessage(call.Entrypoint))
+	case !e.info.hasMemory:
+		return nil, newError(KindInvalidModule, nil, "program missing exported memory")
+	case uint64(e.info.memoryMin)*pageSize > call.MemoryLimit:
+		return nil, newError(KindOutOfMemory, nil, "module needs %d pages of memory, the limit is %d bytes", e.info.memoryMin, call.MemoryLimit)
+	}
+
+	x := &execution{r: r, s: newCallState(&call), entry: e, conv: conv}
+	out, err := x.run(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{
+		Output:   out,
+		FuelUsed: x.s.fuel.used(),
+		Writes:   x.s.overlay.writes(),
+		Logs:     x.s.flushLogs(),
+	}, nil
+}
+
+// execution is one call in progress.
+type execution struct {
+	r     *Runtime
+	s     *callState
+	entry *cacheEntry
+	conv  Convention
+	mod   api.Module
+	depth api.MutableGlobal // nil when unmetered
+	ctx   context.Context   // carries the call state and memory allocator
+}
+
+func (x *execution) run(ctx context.Context) (out []byte, err error) {
+	ctx, disarm := x.arm(ctx)
+	defer func() {
+		disarm()
+		if err == nil {
+			if k := x.s.fuel.interruption(); k != 0 {
+				// Interrupted but finished anyway: the fuel count is no
+				// longer exact, so the result cannot be reported.
+				err = x.fail(nil)
+			}
+		}
+	}()
+	x.ctx = experimental.WithMemoryAllocator(context.WithValue(ctx, stateKey{}, x.s), x.s.mem)
+
+	mod, err := x.r.rt.InstantiateModule(x.ctx, x.entry.mod, x.s.sandbox(x.r.modCfg))
+	if err != nil {
+		if k := x.interrupted(err); k != 0 {
+			return nil, x.fail(err)
+		}
+		return nil, newError(KindInvalidModule, err, "instantiate: %s", firstLine(err))
+	}
+	x.mod = mod
+	defer mod.Close(context.WithoutCancel(ctx)) //nolint:errcheck // nothing to report
+
+	if !x.s.call.unmetered {
+		fuel, ok1 := mod.ExportedGlobal(fuelExport).(api.MutableGlobal)
+		depth, ok2 := mod.ExportedGlobal(depthExport).(api.MutableGlobal)
+		if !ok1 || !ok2 {
+			return nil, newError(KindInvalidModule, nil, "module is not metered (deploy it through Prepare)")
+		}
+		x.depth = depth
+		x.s.fuel.attach(fuel)
+	}
+	if x.entry.info.initialize {
+		if _, err := x.call(InitializeExport); err != nil {
+			return nil, x.fail(err)
+		}
+	}
+	sretPtr, inPtr, err := x.placeInput()
+	if err != nil {
+		return nil, err
+	}
+	return x.invoke(sretPtr, inPtr)
+}
+
+// arm starts the wall-clock timeout and context watch. With the compiler,
+// an interruption drains the fuel global; with the interpreter, wazero
+// closes the module when the (derived) context is done.
+func (x *execution) arm(ctx context.Context) (context.Context, func()) {
+	timeout := x.s.call.Timeout
+	if x.r.interpreter {
+		if timeout > 0 {
+			return context.WithTimeout(ctx, timeout)
+		}
+		return ctx, func() {}
+	}
+	tank := x.s.fuel
+	stopCtx := context.AfterFunc(ctx, func() { tank.interrupt(interruptKind(ctx)) })
+	var timer *time.Timer
+	if timeout > 0 {
+		timer = time.AfterFunc(timeout, func() { tank.interrupt(KindTimeout) })
+	}
+	return ctx, func() {
+		stopCtx()
+		if timer != nil {
+			timer.Stop()
+		}
+		tank.finish()
+	}
+}
+
+// call calls an export with the call depth reset, as the meter requires.
+func (x *execution) call(name string, params ...uint64) ([]uint64, error) {
+	if x.depth != nil {
+		x.depth.Set(0)
+	}
+	return x.mod.ExportedFunction(name).Call(x.ctx, params...)
+}
+
+// placeInput writes the input into guest memory where it cannot clobber
+// guest data: into a buffer from the guest's onvm_alloc when exported,
+// otherwise into fresh pages grown at the end of memory. For the sret
+// convention it also reserves the 8-byte result slot, zeroed.
+func (x *execution) placeInput() (sretPtr, inPtr uint32, err error) {
+	mem := x.mod.Memory()
+	input := x.s.call.Input
+	n := uint32(len(input))
+	if !x.s.fuel.take(uint64(n) * CostByte) {
+		return 0, 0, x.fail(errHostOutOfFuel)
+	}
+	if x.entry.info.alloc {
+		if inPtr, err = x.alloc(mem, n); err != nil {
+			return 0, 0, err
+		}
+		if x.conv == ConvSret {
+			if sretPtr, err = x.alloc(mem, 8); err != nil {
+				return 0, 0, err
+			}
+		}
+	} else {
+		var need uint64
+		if x.conv == ConvSret {
+			need = 8
+		}
+		if need += uint64(n); need > 0 {
+			pages := (need + pageSize - 1) / pageSize
+			old, ok := mem.Grow(uint32(pages))
+			if !ok {
+				return 0, 0, &Error{Kind: KindOutOfMemory, FuelUsed: x.s.fuel.used(), Logs: x.s.flushLogs(),
+					Message: fmt.Sprintf("no room for the %d-byte input under the memory limit of %d bytes", n, x.s.call.MemoryLimit)}
+			}
+			base := old * pageSize
+			inPtr = base
+			if x.conv == ConvSret {
+				sretPtr, inPtr = base, base+8
+			}
+		}
+	}
+	if x.conv == ConvSret && !mem.WriteUint64Le(sretPtr, 0) {
+		return 0, 0, x.trap("sret slot %d out of bounds", sretPtr)
+	}
+	if !mem.Write(inPtr, input) {
+		return 0, 0, x.trap("input slot %d+%d out of bounds", inPtr, n)
+	}
+	return sretPtr, inPtr, nil
+}
+
+// alloc calls the guest's onvm_alloc and checks the returned range.
+func (x *execution) alloc(mem api.Memory, n uint32) (uint32, error) {
+	res, err := x.call(AllocExport, uint64(n))
+	if err != nil {
+		return 0, x.fail(err)
+	}
+	p := api.DecodeI32(res[0])
+	if p < 0 || uint64(p)+uint64(n) > uint64(mem.Size()) {
+		return 0, x.trap("onvm_alloc(%d) returned %d, outside memory of %d bytes", n, p, mem.Size())
+	}
+	return uint32(p), nil
+}
+
+// invoke calls the entrypoint and copies its output out.
+func (x *execution) invoke(sretPtr, inPtr uint32) ([]byte, error) {
+	n := uint64(len(x.s.call.Input))
+	var outPtr, outLen uint32
+	switch x.conv {
+	case ConvMultiValue:
+		res, err := x.call(x.s.call.Entrypoint, uint64(inPtr), n)
+		if err != nil {
+			return nil, x.fail(err)
+		}
+		outPtr, outLen = uint32(res[0]), uint32(res[1])
+	case ConvPacked:
+		res, err := x.call(x.s.call.Entrypoint, uint64(inPtr), n)
+		if err != nil {
+			return nil, x.fail(err)
+		}
+		outPtr, outLen = uint32(res[0]>>32), uint32(res[0])
+	case ConvSret:
+		if _, err := x.call(x.s.call.Entrypoint, uint64(sretPtr), uint64(inPtr), n); err != nil {
+			return nil, x.fail(err)
+		}
+		slot, ok := x.mod.Memory().Read(sretPtr, 8)
+		if !ok {
+			return nil, x.trap("sret slot %d out of bounds", sretPtr)
+		}
+		outPtr, outLen = binary.LittleEndian.Uint32(slot), binary.LittleEndian.Uint32(slot[4:])
+	}
+	if int32(outPtr) < 0 || int32(outLen) < 0 {
+		return nil, x.trap("entrypoint returned a negative output pointer or length (%d, %d)", int32(outPtr), int32(outLen))
+	}
+	if int(outLen) > x.s.call.MaxOutput {
+		return nil, &Error{Kind: KindOutputTooLarge, FuelUsed: x.s.fuel.used(), Logs: x.s.flushLogs(),
+			Message: fmt.Sprintf("output is %d bytes, the limit is %d", outLen, x.s.call.MaxOutput)}
+	}
+	view, ok := x.mod.Memory().Read(outPtr, outLen)
+	if !ok {
+		return nil, x.trap("output [%d, %d+%d) is outside memory of %d bytes", outPtr, outPtr, outLen, x.mod.Memory().Size())
+	}
+	if !x.s.fuel.take(uint64(outLen) * CostByte) {
+		return nil, x.fail(errHostOutOfFuel)
+	}
+	return append([]byte{}, view...), nil
+}
+
+// trap reports a call-convention violation by the guest.
+func (x *execution) trap(format string, args ...any) *Error {
+	return &Error{Kind: KindTrap, Message: fmt.Sprintf(format, args...), FuelUsed: x.s.fuel.used(), Logs: x.s.flushLogs()}
+}
+
+// fail turns an engine error into the call's typed error.
+func (x *execution) fail(err error) *Error {
+	kind, msg := x.classify(err)
+	return &Error{Kind: kind, Message: msg, FuelUsed: x.s.fuel.used(), Logs: x.s.flushLogs(), cause: err}
+}
+
+func (x *execution) classify(err error) (ErrorKind, string) {
+	s := x.s
+	if k := x.interrupted(err); k != 0 {
+		if k == KindTimeout {
+			return k, fmt.Sprintf("stopped after the %v timeout or the context deadline", s.call.Timeout)
+		}
+		return k, "stopped: context cancelled"
+	}
+	var exit *sys.ExitError
+	isExit := errors.As(err, &exit)
+	switch {
+	case s.exhausted == reasonOutOfFuel || errors.Is(err, errHostOutOfFuel):
+		return KindOutOfFuel, fmt.Sprintf("fuel budget of %d exhausted", s.call.Fuel)
+	case s.exhausted == reasonCallDepth || strings.HasSuffix(firstLine(err), "stack overflow"):
+		return KindCallDepth, "call depth limit exceeded"
+	case s.mem.refused.Load():
+		return KindOutOfMemory, fmt.Sprintf("memory.grow beyond the limit of %d bytes was refused", s.call.MemoryLimit)
+	}
+	msg := strings.TrimPrefix(firstLine(err), "wasm error: ")
+	if isExit {
+		msg = fmt.Sprintf("exit code %d", exit.ExitCode())
+	}
+	s.flushLogs()
+	if g := s.guestMessage(); g != "" {
+		msg += ": " + g
+	}
+	return KindTrap, msg
+}
+
+// interrupted returns KindTimeout or KindCancelled when the call was stopped
+// from outside, else 0.
+func (x *execution) interrupted(err error) ErrorKind {
+	if k := x.s.fuel.interruption(); k != 0 {
+		return k
+	}
+	var exit *sys.ExitError
+	if errors.As(err, &exit) {
+		switch exit.ExitCode() {
+		case sys.ExitCodeDeadlineExceeded:
+			return KindTimeout
+		case sys.ExitCodeContextCanceled:
+			return KindCancelled
+		}
+	}
+	return 0
+}
+
+// interruptKind maps a done context to KindTimeout or KindCancelled, or 0.
+func interruptKind(ctx context.Context) ErrorKind {
+	switch {
+	case ctx.Err() == nil:
+		return 0
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return KindTimeout
+	default:
+		return KindCancelled
+	}
+}
+
+func firstLine(err error) string {
+	if err == nil {
+		return ""
+	}
+	line, _, _ := strings.Cut(err.Error(), "\n")
+	return line
+}

@@ -1,0 +1,141 @@
+package wasm
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+)
+
+// Config configures a Runtime. The zero value is valid. Nothing here changes
+// the result of a call (those limits are per Call, with defaults in EnvHash).
+type Config struct {
+	// CacheDir holds wazero's on-disk compilation cache (the node passes
+	// <data-dir>/wasm-cache). Empty: no disk cache.
+	CacheDir string
+	// MaxCompiledBytes bounds the in-memory cache of compiled modules, by
+	// an estimate of their size (8 × the wasm size). 0 = 256 MiB.
+	MaxCompiledBytes int64
+	// Interpreter selects wazero's interpreter instead of the compiler. It
+	// is slow and meant for differential tests; it is also used when the
+	// platform has no compiler. Results are identical.
+	Interpreter bool
+	// Logger receives debug events (compilations, evictions). nil = discard.
+	Logger *slog.Logger
+}
+
+// DefaultMaxCompiledBytes is Config.MaxCompiledBytes when zero.
+const DefaultMaxCompiledBytes = 256 << 20
+
+// coreFeatures are the wasm features a module may use: WebAssembly 2.0
+// without SIMD (float lanes make NaN canonicalisation impractical) and
+// without threads (never enabled).
+var coreFeatures = api.CoreFeaturesV2.SetEnabled(api.CoreFeatureSIMD, false)
+
+// Runtime runs calls. It is safe for concurrent use; each call gets a fresh
+// instance of its module.
+type Runtime struct {
+	rt          wazero.Runtime
+	cache       wazero.CompilationCache // nil without CacheDir
+	modules     *moduleCache
+	modCfg      wazero.ModuleConfig
+	interpreter bool
+	log         *slog.Logger
+	closed      atomic.Bool
+	closeOnce   sync.Once
+	closeErr    error
+}
+
+// New creates a runtime and links the host modules (env, onvm_meter, WASI).
+func New(ctx context.Context, cfg Config) (*Runtime, error) {
+	r := &Runtime{
+		interpreter: cfg.Interpreter || !compilerSupported(),
+		log:         cfg.Logger,
+	}
+	if r.log == nil {
+		r.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	var rc wazero.RuntimeConfig
+	if r.interpreter {
+		// The interpreter is stopped through its context: the fuel-drain
+		// interrupter would race with the interpreter's Go accesses to
+		// globals. Its check costs little compared to interpretation.
+		rc = wazero.NewRuntimeConfigInterpreter().WithCloseOnContextDone(true)
+	} else {
+		// Not WithCloseOnContextDone: it made tight loops ~24× slower; the
+		// fuel-drain interrupter stops guests instead (see fuel.go).
+		rc = wazero.NewRuntimeConfigCompiler()
+	}
+	rc = rc.WithCoreFeatures(coreFeatures).WithCustomSections(false)
+	if cfg.CacheDir != "" {
+		if err := os.MkdirAll(cfg.CacheDir, 0o700); err != nil {
+			return nil, fmt.Errorf("create wasm cache dir %s: %w", cfg.CacheDir, err)
+		}
+		cache, err := wazero.NewCompilationCacheWithDir(cfg.CacheDir)
+		if err != nil {
+			return nil, fmt.Errorf("open wasm cache dir %s: %w", cfg.CacheDir, err)
+		}
+		r.cache = cache
+		rc = rc.WithCompilationCache(cache)
+	}
+	r.rt = wazero.NewRuntimeWithConfig(ctx, rc)
+	for _, link := range []func(context.Context, wazero.Runtime) error{instantiateHost, instantiateMeterHost, instantiateWASI} {
+		if err := link(ctx, r.rt); err != nil {
+			_ = r.Close(ctx)
+			return nil, err
+		}
+	}
+	maxBytes := cfg.MaxCompiledBytes
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxCompiledBytes
+	}
+	r.modules = newModuleCache(maxBytes, r.compile)
+	r.modCfg = wazero.NewModuleConfig().WithName("").WithStartFunctions()
+	return r, nil
+}
+
+func (r *Runtime) compile(ctx context.Context, code []byte) (wazero.CompiledModule, error) {
+	m, err := r.rt.CompileModule(ctx, code)
+	if err != nil {
+		return nil, err
+	}
+	r.log.Debug("wasm module compiled", "bytes", len(code))
+	return m, nil
+}
+
+// Close releases the compiled modules and the engine. Calls running
+// concurrently must have returned. Close is idempotent.
+func (r *Runtime) Close(ctx context.Context) error {
+	r.closeOnce.Do(func() {
+		r.closed.Store(true)
+		if r.modules != nil {
+			r.modules.closeAll()
+		}
+		if r.rt != nil {
+			r.closeErr = r.rt.Close(ctx)
+		}
+		if r.cache != nil {
+			if err := r.cache.Close(ctx); err != nil && r.closeErr == nil {
+				r.closeErr = err
+			}
+		}
+	})
+	return r.closeErr
+}
+
+// compilerSupported mirrors wazero's platform check: the compiler exists
+// for amd64 and arm64 on these systems.
+func compilerSupported() bool {
+	switch runtime.GOOS {
+	case "linux", "darwin", "freebsd", "netbsd", "windows":
+		return runtime.GOARCH == "amd64" || runtime.GOARCH == "arm64"
+	}
+	return false
+}
