@@ -1,29 +1,32 @@
 package wasm
 
 // Fuel charged by the host, on top of what the meter charges for the guest's
-// own instructions. Every env and WASI host call pays CostHostCall; the
-// functions listed in hostCosts pay their extra base cost too; every byte a
-// host function copies into or out of guest memory (and every byte of input
-// and output the runtime copies) pays CostByte; hashing pays CostHashByte per
-// input byte instead. The numbers were chosen so that one unit of fuel is
-// roughly one simple wasm instruction (≈ 0.5–1 ns on the compiler engine);
-// docs/rationale/runtime.md lists them and their reasons. They are part of
-// EnvHash: changing any of them changes the env hash.
+// own instructions (one unit per simple instruction, see the meter's Costs).
+// Every env and WASI host call pays CostHostCall; the functions listed in
+// hostCosts pay their extra base cost too; moving n bytes between guest
+// memory and the host (host-call arguments and results, the input, the
+// output, captured stdout/stderr, random bytes) pays ceil(n/CostBytesPerFuel),
+// the rate of the meter's memory.copy; staging a state write pays
+// CostStateWriteByte per key and value byte on top (it is kept in host
+// memory until the call ends); hashing pays CostHashByte per input byte.
+// docs/rationale/runtime.md gives the reasons. All of them are part of
+// EnvHash.
 const (
-	CostHostCall       = 100     // every host call (env, onvm_meter excluded, WASI)
-	CostByte           = 1       // per byte copied between guest memory and the host
-	CostHashByte       = 4       // per byte hashed by onvm_crypto_hash (replaces CostByte)
-	CostStateRead      = 1_000   // onvm_state_get/exists/len: one store lookup
-	CostStateWrite     = 500     // onvm_state_put/del: stage one overlay entry
-	CostStateListKey   = 100     // onvm_state_list: per key returned
-	CostStateRoot      = 5_000   // onvm_state_root: base
-	CostStateRootWrite = 20_000  // onvm_state_root: per staged write (256 hashes each)
-	CostBlobMeta       = 1_000   // onvm_blob_exists/len/hash: one metadata lookup
-	CostBlobRead       = 5_000   // onvm_blob_read: base, plus CostByte per byte read
-	CostSecpVerify     = 60_000  // onvm_crypto_secp256k1_verify
-	CostSecpRecover    = 80_000  // onvm_crypto_secp256k1_recover
-	CostPollSub        = 100     // WASI poll_oneoff: per subscription
-	CostLogEntry       = 100     // onvm_log and each captured stdout/stderr line
+	CostHostCall       = 100    // every host call (env and WASI; not onvm_meter.exhausted) = meter Costs.HostCall
+	CostBytesPerFuel   = 16     // bytes moved per unit of fuel = meter Costs.HostBytesPerFuel
+	CostStateWriteByte = 1      // onvm_state_put: per key and value byte staged
+	CostHashByte       = 4      // onvm_crypto_hash: per input byte
+	CostStateRead      = 1_000  // onvm_state_get/exists/len: one store lookup
+	CostStateWrite     = 500    // onvm_state_put/del: stage one overlay entry
+	CostStateListKey   = 100    // onvm_state_list: per key returned
+	CostStateRoot      = 5_000  // onvm_state_root: base
+	CostStateRootWrite = 20_000 // onvm_state_root: per staged write (256 hashes each)
+	CostBlobMeta       = 1_000  // onvm_blob_exists/len/hash: one metadata lookup
+	CostBlobRead       = 5_000  // onvm_blob_read: base, plus the bytes moved
+	CostSecpVerify     = 60_000 // onvm_crypto_secp256k1_verify
+	CostSecpRecover    = 80_000 // onvm_crypto_secp256k1_recover
+	CostPollSub        = 100    // WASI poll_oneoff: per subscription
+	CostLogEntry       = 100    // onvm_log and each captured stdout/stderr line
 )
 
 // hostCosts is the extra per-call base cost of each env function, beyond
@@ -44,3 +47,6 @@ var hostCosts = map[string]uint64{
 	"onvm_crypto_secp256k1_verify":  CostSecpVerify,
 	"onvm_crypto_secp256k1_recover": CostSecpRecover,
 }
+
+// bytesCost is the fuel for moving n bytes across the guest boundary.
+func bytesCost(n uint64) uint64 { return (n + CostBytesPerFuel - 1) / CostBytesPerFuel }

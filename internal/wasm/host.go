@@ -103,8 +103,8 @@ func ret32(stack []uint64, v int32) { stack[0] = api.EncodeI32(v) }
 func ret64(stack []uint64, v int64) { stack[0] = api.EncodeI64(v) }
 
 // view returns guest memory [ptr, ptr+n) without copying, or false when ptr
-// or n is negative or the range is out of bounds. It charges CostByte per
-// byte. The slice is valid only until the guest runs again.
+// or n is negative or the range is out of bounds. It charges bytesCost(n).
+// The slice is valid only until the guest runs again.
 func (s *callState) view(mem api.Memory, ptr, n int32) ([]byte, bool) {
 	if ptr < 0 || n < 0 {
 		return nil, false
@@ -113,7 +113,7 @@ func (s *callState) view(mem api.Memory, ptr, n int32) ([]byte, bool) {
 	if !ok {
 		return nil, false
 	}
-	s.fuel.charge(uint64(n) * CostByte)
+	s.fuel.charge(bytesCost(uint64(n)))
 	return b, true
 }
 
@@ -126,7 +126,7 @@ func (s *callState) read(mem api.Memory, ptr, n int32) ([]byte, bool) {
 	return append([]byte{}, b...), true
 }
 
-// write copies data into guest memory at ptr, charging CostByte per byte.
+// write copies data into guest memory at ptr, charging bytesCost(len(data)).
 func (s *callState) write(mem api.Memory, ptr int32, data []byte) bool {
 	if ptr < 0 {
 		return false
@@ -134,6 +134,6 @@ func (s *callState) write(mem api.Memory, ptr int32, data []byte) bool {
 	if uint64(ptr)+uint64(len(data)) > uint64(mem.Size()) {
 		return false
 	}
-	s.fuel.charge(uint64(len(data)) * CostByte)
+	s.fuel.charge(bytesCost(uint64(len(data))))
 	return mem.Write(uint32(ptr), data)
 }

@@ -137,7 +137,7 @@ func blobRead(s *callState, mem api.Memory, st []uint64) {
 		ret32(st, -8)
 		return
 	}
-	s.fuel.charge(uint64(size) * CostByte) // pay before reading
+	s.fuel.charge(bytesCost(uint64(size))) // pay before reading
 	data, err := s.call.Blobs.ReadAll(b, size)
 	if err != nil || int64(len(data)) != size {
 		ret32(st, -6)

@@ -24,6 +24,7 @@ func statePut(s *callState, mem api.Memory, st []uint64) {
 		ret32(st, -3)
 		return
 	}
+	s.fuel.charge(uint64(len(key)+len(val)) * CostStateWriteByte)
 	s.overlay.put(key, val)
 	ret32(st, 0)
 }

@@ -40,10 +40,10 @@ type stream struct {
 	last    []byte // the last complete line, for trap messages (stderr)
 }
 
-// Write implements io.Writer for wazero's fd_write. It charges CostByte per
-// byte and CostLogEntry per line before accepting anything.
+// Write implements io.Writer for wazero's fd_write. It charges bytesCost(len(p))
+// and CostLogEntry per line.
 func (w *stream) Write(p []byte) (int, error) {
-	w.s.fuel.charge(uint64(len(p)) * CostByte)
+	w.s.fuel.charge(bytesCost(uint64(len(p))))
 	n := len(p)
 	for len(p) > 0 {
 		seg, rest, newline := bytes.Cut(p, []byte{'\n'})

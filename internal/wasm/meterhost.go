@@ -5,21 +5,9 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/onvm-network/onvm/internal/wasm/meter"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
-)
-
-// The meter's contract (internal/wasm/meter). TODO(meter): use the meter
-// package's constants once it is committed.
-const (
-	fuelExport         = "onvm_fuel"
-	depthExport        = "onvm_depth"
-	meterModule        = "onvm_meter"
-	meterFunc          = "exhausted"
-	reasonOutOfFuel    = 1
-	reasonCallDepth    = 2
-	meterVersion       = "unknown"
-	canonicalizeNaNs   = true
 )
 
 // errExhausted is panicked by onvm_meter.exhausted to stop the guest at once
@@ -30,17 +18,17 @@ var errExhausted = errors.New("meter limit reached")
 // instrumented guest calls when fuel is negative or the call depth limit is
 // hit.
 func instantiateMeterHost(ctx context.Context, r wazero.Runtime) error {
-	_, err := r.NewHostModuleBuilder(meterModule).
+	_, err := r.NewHostModuleBuilder(meter.ImportModule).
 		NewFunctionBuilder().
 		WithGoModuleFunction(api.GoModuleFunc(func(ctx context.Context, _ api.Module, stack []uint64) {
 			s := stateOf(ctx)
 			s.exhausted = api.DecodeU32(stack[0])
 			panic(errExhausted)
 		}), []api.ValueType{api.ValueTypeI32}, nil).
-		Export(meterFunc).
+		Export(meter.ImportFunc).
 		Instantiate(ctx)
 	if err != nil {
-		return fmt.Errorf("instantiate host module %s: %w", meterModule, err)
+		return fmt.Errorf("instantiate host module %s: %w", meter.ImportModule, err)
 	}
 	return nil
 }

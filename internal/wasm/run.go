@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/onvm-network/onvm/internal/wasm/meter"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/sys"
@@ -99,8 +100,8 @@ func (x *execution) run(ctx context.Context) (out []byte, err error) {
 	defer mod.Close(context.WithoutCancel(ctx)) //nolint:errcheck // nothing to report
 
 	if !x.s.call.unmetered {
-		fuel, ok1 := mod.ExportedGlobal(fuelExport).(api.MutableGlobal)
-		depth, ok2 := mod.ExportedGlobal(depthExport).(api.MutableGlobal)
+		fuel, ok1 := mod.ExportedGlobal(meter.FuelExport).(api.MutableGlobal)
+		depth, ok2 := mod.ExportedGlobal(meter.DepthExport).(api.MutableGlobal)
 		if !ok1 || !ok2 {
 			return nil, newError(KindInvalidModule, nil, "module is not metered (deploy it through Prepare)")
 		}
@@ -161,7 +162,7 @@ func (x *execution) placeInput() (sretPtr, inPtr uint32, err error) {
 	mem := x.mod.Memory()
 	input := x.s.call.Input
 	n := uint32(len(input))
-	if !x.s.fuel.take(uint64(n) * CostByte) {
+	if !x.s.fuel.take(bytesCost(uint64(n))) {
 		return 0, 0, x.fail(errHostOutOfFuel)
 	}
 	if x.entry.info.alloc {
@@ -252,7 +253,7 @@ func (x *execution) invoke(sretPtr, inPtr uint32) ([]byte, error) {
 	if !ok {
 		return nil, x.trap("output [%d, %d+%d) is outside memory of %d bytes", outPtr, outPtr, outLen, x.mod.Memory().Size())
 	}
-	if !x.s.fuel.take(uint64(outLen) * CostByte) {
+	if !x.s.fuel.take(bytesCost(uint64(outLen))) {
 		return nil, x.fail(errHostOutOfFuel)
 	}
 	return append([]byte{}, view...), nil
@@ -280,9 +281,9 @@ func (x *execution) classify(err error) (ErrorKind, string) {
 	var exit *sys.ExitError
 	isExit := errors.As(err, &exit)
 	switch {
-	case s.exhausted == reasonOutOfFuel || errors.Is(err, errHostOutOfFuel):
+	case s.exhausted == meter.ReasonOutOfFuel || errors.Is(err, errHostOutOfFuel):
 		return KindOutOfFuel, fmt.Sprintf("fuel budget of %d exhausted", s.call.Fuel)
-	case s.exhausted == reasonCallDepth || strings.HasSuffix(firstLine(err), "stack overflow"):
+	case s.exhausted == meter.ReasonCallDepth || strings.HasSuffix(firstLine(err), "stack overflow"):
 		return KindCallDepth, "call depth limit exceeded"
 	case s.mem.refused.Load():
 		return KindOutOfMemory, fmt.Sprintf("memory.grow beyond the limit of %d bytes was refused", s.call.MemoryLimit)

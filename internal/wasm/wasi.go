@@ -84,7 +84,7 @@ func (s *callState) nanosleep(ns int64) {
 type randReader struct{ s *callState }
 
 func (r randReader) Read(p []byte) (int, error) {
-	r.s.fuel.charge(uint64(len(p)) * CostByte)
+	r.s.fuel.charge(bytesCost(uint64(len(p))))
 	return r.s.rng.Read(p)
 }
 
