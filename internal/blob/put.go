@@ -105,7 +105,7 @@ func (s *Store) Put(ctx context.Context, r io.Reader, mime string) (info Info, e
 // the first group is hashed as the root when it is also the last.
 func (s *Store) stream(ctx context.Context, r io.Reader, w io.Writer) (int64, []cv, error) {
 	cur, next := make([]byte, GroupSize), make([]byte, GroupSize)
-	n, eof, err := fill(r, cur)
+	n, eof, err := fill(ctx, r, cur)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -125,7 +125,7 @@ func (s *Store) stream(ctx context.Context, r io.Reader, w io.Writer) (int64, []
 		last := eof
 		var m int
 		if !last {
-			if m, eof, err = fill(r, next); err != nil {
+			if m, eof, err = fill(ctx, r, next); err != nil {
 				return 0, nil, err
 			}
 			last = m == 0 && eof
@@ -142,13 +142,17 @@ func (s *Store) stream(ctx context.Context, r io.Reader, w io.Writer) (int64, []
 }
 
 // fill reads a whole group into buf unless r ends first; eof reports the end.
-func fill(r io.Reader, buf []byte) (n int, eof bool, err error) {
+// A read error after ctx is done (a request body torn down by the
+// cancellation) is reported as the cancellation.
+func fill(ctx context.Context, r io.Reader, buf []byte) (n int, eof bool, err error) {
 	n, err = io.ReadFull(r, buf)
 	switch {
 	case err == nil:
 		return n, false, nil
 	case err == io.EOF, err == io.ErrUnexpectedEOF: //nolint:errorlint // ReadFull returns these values unwrapped
 		return n, true, nil
+	case ctx.Err() != nil:
+		return 0, false, fmt.Errorf("read: %w (%w)", ctx.Err(), err)
 	default:
 		return 0, false, fmt.Errorf("read: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -29,7 +30,7 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	db, err := pebble.Open("db", &pebble.Options{FS: vfs.NewMem()})
+	db, err := pebble.Open("db", &pebble.Options{FS: vfs.NewMem(), Logger: quietLog{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,6 +92,13 @@ func (e *env) files() []string {
 	}
 	return names
 }
+
+// quietLog keeps pebble's informational logging out of test output.
+type quietLog struct{}
+
+func (quietLog) Infof(string, ...any)      {}
+func (quietLog) Errorf(f string, a ...any) {}
+func (quietLog) Fatalf(f string, a ...any) { panic(fmt.Sprintf(f, a...)) }
 
 func randBytes(n int, seed uint64) []byte {
 	r := rand.NewChaCha8([32]byte{byte(seed), byte(seed >> 8), byte(seed >> 16)})

@@ -49,12 +49,28 @@ func checkHeader(b id.Blob, size int64, outboard []byte) error {
 // attacker who knows the tree can forge a consistent outboard for another
 // size, under which no data will ever verify); a verified last group does.
 func VerifyOutboard(b id.Blob, size int64, outboard []byte) error {
+	_, err := verifyTree(b, size, outboard, false)
+	return err
+}
+
+// verifyTree checks outboard as VerifyOutboard does and, if collect is set,
+// returns the verified chaining value of every group. The number of groups
+// is bounded by len(outboard)/64+1, so a forged size cannot make it allocate
+// more than the caller already holds.
+func verifyTree(b id.Blob, size int64, outboard []byte, collect bool) ([]cv, error) {
 	if err := checkHeader(b, size, outboard); err != nil {
-		return err
+		return nil, err
+	}
+	var leaves []cv
+	if collect {
+		leaves = make([]cv, 0, Groups(size))
 	}
 	var rec func(want cv, n, off int64, root bool) bool
 	rec = func(want cv, n, off int64, root bool) bool {
 		if n == 1 {
+			if collect {
+				leaves = append(leaves, want)
+			}
 			return true
 		}
 		l, r := getCV(outboard[off:]), getCV(outboard[off+32:])
@@ -65,9 +81,9 @@ func VerifyOutboard(b id.Blob, size int64, outboard []byte) error {
 		return rec(l, p, off+parentSize, false) && rec(r, n-p, off+parentSize*p, false)
 	}
 	if !rec(hashCV(b), Groups(size), headerSize, true) {
-		return fmt.Errorf("verify outboard %s: tree does not hash to the id: %w", b, ErrCorrupt)
+		return nil, fmt.Errorf("verify outboard %s: tree does not hash to the id: %w", b, ErrCorrupt)
 	}
-	return nil
+	return leaves, nil
 }
 
 // VerifyGroup checks data as group index of the blob b of the given size,
