@@ -1,0 +1,161 @@
+package api
+
+import (
+	"net/http"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/pbnjay/memory"
+	"github.com/prometheus/procfs"
+)
+
+func (s *Server) healthRoutes(r *router) {
+	r.handle(http.MethodGet, "/health", s.health)
+	r.handle(http.MethodGet, "/health/liveness", s.liveness)
+	r.handle(http.MethodGet, "/health/readiness", s.readiness)
+	r.handle(http.MethodGet, "/health/metrics", s.nodeMetrics)
+	r.handle(http.MethodGet, "/metrics", s.metrics.serve)
+}
+
+// Liveness is the response to GET /health/liveness.
+type Liveness struct {
+	Alive bool   `json:"alive"`
+	Mode  string `json:"mode"` // "dev" or "prod"
+}
+
+// NodeHealth is the response to GET /health/readiness (the original's
+// shape).
+type NodeHealth struct {
+	Status    string    `json:"status"` // Ready, Degraded, Unavailable
+	Timestamp int64     `json:"timestamp"`
+	Capacity  Capacity  `json:"capacity"`
+	Resources Resources `json:"resources"`
+	Version   string    `json:"version"`
+}
+
+// Capacity is the job capacity part of NodeHealth.
+type Capacity struct {
+	MaxConcurrentJobs int    `json:"max_concurrent_jobs"`
+	CurrentJobs       int    `json:"current_jobs"`
+	QueueDepth        int    `json:"queue_depth"`
+	CPUCores          int    `json:"cpu_cores"`
+	TotalMemoryBytes  uint64 `json:"total_memory_bytes"`
+}
+
+// Resources is the process resource part of NodeHealth.
+type Resources struct {
+	CPUPercent      float64 `json:"cpu_percent"`
+	MemoryUsedBytes uint64  `json:"memory_used_bytes"`
+	MemoryPercent   float64 `json:"memory_percent"`
+	ActiveJobs      int     `json:"active_jobs"`
+}
+
+// NodeMetrics is the response to GET /health/metrics (the original's
+// shape). Job counters stay zero until the job system exists.
+type NodeMetrics struct {
+	UptimeSeconds          int64   `json:"uptime_seconds"`
+	TotalJobsCompleted     uint64  `json:"total_jobs_completed"`
+	TotalJobsFailed        uint64  `json:"total_jobs_failed"`
+	TotalJobsCancelled     uint64  `json:"total_jobs_cancelled"`
+	TotalFuelConsumed      uint64  `json:"total_fuel_consumed"`
+	AverageExecutionTimeMS float64 `json:"average_execution_time_ms"`
+}
+
+// Status values of NodeHealth.
+const (
+	StatusReady       = "Ready"
+	StatusDegraded    = "Degraded"
+	StatusUnavailable = "Unavailable"
+)
+
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte("ok"))
+}
+
+func (s *Server) liveness(w http.ResponseWriter, r *http.Request) {
+	mode := "prod"
+	if s.opts.Dev {
+		mode = "dev"
+	}
+	writeJSON(w, http.StatusOK, Liveness{Alive: true, Mode: mode})
+}
+
+// readiness reports Ready, or Unavailable with 503 once shutdown began.
+func (s *Server) readiness(w http.ResponseWriter, r *http.Request) {
+	res := s.opts.Resources()
+	h := NodeHealth{
+		Status:    StatusReady,
+		Timestamp: s.opts.Now().UnixMilli(),
+		Capacity: Capacity{
+			MaxConcurrentJobs: s.opts.Jobs.MaxConcurrent,
+			CPUCores:          res.CPUCores,
+			TotalMemoryBytes:  res.TotalMemory,
+		},
+		Resources: res.Resources,
+		Version:   s.opts.Version,
+	}
+	code := http.StatusOK
+	if s.draining.Load() {
+		h.Status = StatusUnavailable
+		code = http.StatusServiceUnavailable
+	}
+	writeJSON(w, code, h)
+}
+
+func (s *Server) nodeMetrics(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, NodeMetrics{
+		UptimeSeconds: int64(s.opts.Now().Sub(s.start) / time.Second),
+	})
+}
+
+// Sample is one measurement of the process and the machine.
+type Sample struct {
+	Resources   Resources
+	CPUCores    int
+	TotalMemory uint64
+}
+
+// sampler measures the process's CPU use between calls and its RSS.
+type sampler struct {
+	mu      sync.Mutex
+	lastCPU float64
+	lastAt  time.Time
+	total   uint64
+}
+
+func newSampler() *sampler {
+	s := &sampler{lastAt: time.Now(), total: memory.TotalMemory()}
+	if p, err := procfs.Self(); err == nil {
+		if st, err := p.Stat(); err == nil {
+			s.lastCPU = st.CPUTime()
+		}
+	}
+	return s
+}
+
+func (s *sampler) sample() Sample {
+	var r Resources
+	out := func() Sample { return Sample{Resources: r, CPUCores: runtime.NumCPU(), TotalMemory: s.total} }
+	p, err := procfs.Self()
+	if err != nil {
+		return out()
+	}
+	st, err := p.Stat()
+	if err != nil {
+		return out()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now, cpu := time.Now(), st.CPUTime()
+	if wall := now.Sub(s.lastAt).Seconds(); wall > 0 {
+		r.CPUPercent = (cpu - s.lastCPU) / wall * 100
+	}
+	s.lastCPU, s.lastAt = cpu, now
+	r.MemoryUsedBytes = uint64(st.ResidentMemory())
+	if s.total > 0 {
+		r.MemoryPercent = float64(r.MemoryUsedBytes) / float64(s.total) * 100
+	}
+	return out()
+}
