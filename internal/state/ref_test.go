@@ -73,12 +73,17 @@ func (m refTree) apply(ws []Write) {
 // newTestStore opens a Store over an in-memory pebble database.
 func newTestStore(tb testing.TB) (*Store, *pebble.DB) {
 	tb.Helper()
+	return newTestStoreWith(tb, Options{})
+}
+
+func newTestStoreWith(tb testing.TB, o Options) (*Store, *pebble.DB) {
+	tb.Helper()
 	db, err := pebble.Open("", &pebble.Options{FS: vfs.NewMem()})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { _ = db.Close() })
-	s, err := Open(db)
+	s, err := OpenWith(db, o)
 	if err != nil {
 		tb.Fatal(err)
 	}
