@@ -1,0 +1,147 @@
+// Package client is the public Go client of an ONVM node's HTTP API.
+//
+//	c, err := client.New(":8080")
+//	ref, err := c.UploadBlob(ctx, file, size, "application/pdf")
+//	err = c.GetBlob(ctx, ref.ID, out) // verified against the id
+//
+// Uploads and downloads stream: memory does not grow with blob size.
+// Downloads are verified: GetBlob hashes what it receives and fails with
+// ErrMismatch unless the BLAKE3 equals the requested id. A non-2xx answer is
+// an *Error carrying the node's status, code and message.
+//
+// The package speaks HTTP only; it must not import the node's internals
+// beyond id parsing.
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// DefaultRPC is the address clients use when given none.
+const DefaultRPC = "127.0.0.1:8080"
+
+// Client talks to one node. It is safe for concurrent use.
+type Client struct {
+	base string
+	http *http.Client
+	ua   string
+}
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithHTTPClient sets the HTTP client (timeouts, transport, TLS).
+func WithHTTPClient(h *http.Client) Option { return func(c *Client) { c.http = h } }
+
+// WithUserAgent sets the User-Agent header.
+func WithUserAgent(ua string) Option { return func(c *Client) { c.ua = ua } }
+
+// New returns a client for the node at rpc, normalised like the original
+// CLI: ":8080" becomes http://127.0.0.1:8080, an http:// or https:// URL is
+// kept, anything else gets http:// prepended.
+func New(rpc string, opts ...Option) (*Client, error) {
+	base, err := NormalizeRPC(rpc)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{base: base, http: http.DefaultClient, ua: "onvm-client"}
+	for _, o := range opts {
+		o(c)
+	}
+	return c, nil
+}
+
+// NormalizeRPC turns an --rpc value into a base URL without trailing slash.
+func NormalizeRPC(rpc string) (string, error) {
+	rpc = strings.TrimSpace(rpc)
+	switch {
+	case rpc == "":
+		return "", errors.New("client: empty RPC address")
+	case strings.HasPrefix(rpc, ":"):
+		rpc = "http://127.0.0.1" + rpc
+	case strings.HasPrefix(rpc, "http://"), strings.HasPrefix(rpc, "https://"):
+	default:
+		rpc = "http://" + rpc
+	}
+	return strings.TrimRight(rpc, "/"), nil
+}
+
+// URL returns the node's base URL.
+func (c *Client) URL() string { return c.base }
+
+// Error is a non-2xx answer from the node.
+type Error struct {
+	Status  int    // HTTP status
+	Code    string // the node's error code, e.g. "not_found"
+	Message string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("%s (HTTP %d %s)", e.Message, e.Status, e.Code)
+}
+
+// IsNotFound reports whether err is a 404 from the node.
+func IsNotFound(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Status == http.StatusNotFound
+}
+
+// do sends a request and returns the response when the status is 2xx (or
+// 304/206 callers asked for); otherwise it returns an *Error.
+func (c *Client) do(req *http.Request) (*http.Response, error) {
+	req.Header.Set("User-Agent", c.ua)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", req.Method, req.URL.Path, err)
+	}
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	return nil, decodeError(resp)
+}
+
+// decodeError reads a JSON error body, or falls back to the status text and
+// a prefix of the body.
+func decodeError(resp *http.Response) error {
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	var body struct {
+		Error struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	e := &Error{Status: resp.StatusCode}
+	if json.Unmarshal(b, &body) == nil && body.Error.Code != "" {
+		e.Code, e.Message = body.Error.Code, body.Error.Message
+		return e
+	}
+	e.Code = strings.ToLower(strings.ReplaceAll(http.StatusText(resp.StatusCode), " ", "_"))
+	e.Message = strings.TrimSpace(string(b))
+	if e.Message == "" {
+		e.Message = http.StatusText(resp.StatusCode)
+	}
+	return e
+}
+
+func (c *Client) getJSON(ctx context.Context, path string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		return fmt.Errorf("GET %s: decode response: %w", path, err)
+	}
+	return nil
+}
