@@ -1,0 +1,310 @@
+package dag
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/onvm-network/onvm/internal/id"
+)
+
+// accept checks v (whose parents are all accepted) against its parents and
+// its handlers, stores it and applies its operations. It returns a non-nil
+// rejection if v is invalid, or an error for a local failure.
+//
+// Durability: the vertex, its indexes and a d/u/ "unapplied" cursor are
+// committed in one batch before any operation is applied; the cursor
+// advances after each applied operation and is deleted when all are. On
+// Open (and before the next insertion after a failed Apply) every cursor
+// left behind is re-driven in acceptance order, so an accepted operation is
+// never lost; only the operation in flight at a crash can be applied twice,
+// which Handler.Apply tolerates by being idempotent.
+func (d *DAG) accept(ctx context.Context, v *Vertex, local bool) (rejection, err error) {
+	h := v.ID()
+	if err := d.checkParents(v); err != nil {
+		if errors.Is(err, errBadParents) {
+			return err, nil
+		}
+		return nil, err
+	}
+	handled := false
+	for i, op := range v.Ops {
+		s := d.kinds[op.Kind]
+		if s.Handler == nil {
+			continue
+		}
+		handled = true
+		if err := s.Handler.Check(ctx, op, v); err != nil {
+			if errors.Is(err, ErrTransient) || ctx.Err() != nil {
+				return nil, fmt.Errorf("check vertex %s operation %d: %w", h, i, err)
+			}
+			return fmt.Errorf("check vertex %s operation %d (%s): %w: %w: %w", h, i, s.Name, ErrInvalidVertex, errCheckFailed, err), nil
+		}
+	}
+
+	first, equivocated, err := get(d.db, key(pfxAuthor, v.Author[:], be64(v.Seq)))
+	if err != nil {
+		return nil, fmt.Errorf("accept vertex %s: %w", h, err)
+	}
+	pos := d.nextPos.Load()
+	b := d.db.NewBatch()
+	defer b.Close()
+	set := func(k, val []byte) {
+		if err == nil {
+			err = b.Set(k, val, nil)
+		}
+	}
+	set(key(pfxVertex, h[:]), v.Raw())
+	set(key(pfxMeta, h[:]), meta{author: v.Author, seq: v.Seq, pos: pos}.encode())
+	set(key(pfxOrder, be64(pos)), orderRec{id: h, author: v.Author, seq: v.Seq}.encode())
+	set(key(pfxHead, h[:]), v.Author[:])
+	for _, p := range v.Parents {
+		if err == nil {
+			err = b.Delete(key(pfxHead, p[:]), nil)
+		}
+	}
+	d.view.RLock()
+	prevSeq := d.vv[v.Author]
+	_, wasFlagged := d.flagged[v.Author]
+	d.view.RUnlock()
+	if v.Seq > prevSeq {
+		set(key(pfxClock, v.Author[:]), be64(v.Seq))
+	}
+	var flag *Flag
+	if equivocated {
+		set(key(pfxEquiv, v.Author[:], be64(v.Seq), first), nil)
+		set(key(pfxEquiv, v.Author[:], be64(v.Seq), h[:]), nil)
+		if !wasFlagged {
+			flag = &Flag{Author: v.Author, Seq: v.Seq, DetectedAt: d.now().UTC().Truncate(1e6)}
+			val := binary.BigEndian.AppendUint64(be64(v.Seq), uint64(flag.DetectedAt.UnixMilli()))
+			set(key(pfxFlag, v.Author[:]), val)
+		}
+	} else {
+		set(key(pfxAuthor, v.Author[:], be64(v.Seq)), h[:])
+	}
+	if handled {
+		set(key(pfxUnappl, be64(pos)), be64(0))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("accept vertex %s: %w", h, err)
+	}
+	opts := pebble.NoSync
+	if local {
+		opts = pebble.Sync
+	}
+	if err := b.Commit(opts); err != nil {
+		return nil, fmt.Errorf("accept vertex %s: %w", h, err)
+	}
+	d.nextPos.Store(pos + 1)
+	d.view.Lock()
+	if v.Seq > d.vv[v.Author] {
+		d.vv[v.Author] = v.Seq
+	}
+	for _, p := range v.Parents {
+		delete(d.heads, p)
+	}
+	d.heads[h] = v.Author
+	if flag != nil {
+		d.flagged[v.Author] = *flag
+	}
+	d.view.Unlock()
+	d.stats.accepted.Add(1)
+	if equivocated {
+		d.stats.equivocations.Add(1)
+		d.log.Warn("equivocation", "author", v.Author.String(), "seq", v.Seq, "vertex", h.String())
+	}
+	if handled {
+		if err := d.applyFrom(ctx, pos, v, 0); err != nil {
+			d.backlog = true
+			return nil, err
+		}
+	}
+	return nil, nil
+}
+
+// checkParents checks the parent rules that need the parents: Parents[0]
+// is the author's previous vertex, and no other parent is the author's.
+func (d *DAG) checkParents(v *Vertex) error {
+	for i, p := range v.Parents {
+		m, err := d.metaOf(p)
+		if err != nil {
+			return fmt.Errorf("accept vertex %s: parent %s: %w", v.ID(), p, err)
+		}
+		self := i == 0 && v.Seq > 1
+		switch {
+		case self && (m.author != v.Author || m.seq != v.Seq-1):
+			return fmt.Errorf("accept vertex %s: %w: %w: first parent is %s/%d, want %s/%d",
+				v.ID(), ErrInvalidVertex, errBadParents, m.author, m.seq, v.Author, v.Seq-1)
+		case !self && m.author == v.Author:
+			return fmt.Errorf("accept vertex %s: %w: %w: parent %s is the author's own", v.ID(), ErrInvalidVertex, errBadParents, p)
+		}
+	}
+	return nil
+}
+
+// applyFrom applies v's operations from index from on, advancing the
+// persisted cursor at pos.
+func (d *DAG) applyFrom(ctx context.Context, pos uint64, v *Vertex, from int) error {
+	k := key(pfxUnappl, be64(pos))
+	for i := from; i < len(v.Ops); i++ {
+		op := v.Ops[i]
+		s := d.kinds[op.Kind]
+		if s.Handler == nil {
+			continue
+		}
+		if err := s.Handler.Apply(ctx, op, v); err != nil {
+			return fmt.Errorf("apply vertex %s operation %d (%s): %w", v.ID(), i, s.Name, err)
+		}
+		d.stats.applied.Add(1)
+		if i+1 < len(v.Ops) {
+			if err := d.db.Set(k, be64(uint64(i+1)), pebble.NoSync); err != nil {
+				return fmt.Errorf("apply vertex %s: %w", v.ID(), err)
+			}
+		}
+	}
+	if err := d.db.Delete(k, pebble.NoSync); err != nil {
+		return fmt.Errorf("apply vertex %s: %w", v.ID(), err)
+	}
+	return nil
+}
+
+// redrive applies, in acceptance order, every accepted vertex whose
+// operations are not all applied. Called with mu held.
+func (d *DAG) redrive(ctx context.Context) error {
+	if !d.backlog {
+		return nil
+	}
+	type todo struct {
+		pos    uint64
+		cursor int
+	}
+	var list []todo
+	err := scan(d.db, pfxUnappl, upper(pfxUnappl), func(k, v []byte) (bool, error) {
+		if len(k) != len(pfxUnappl)+8 || len(v) != 8 {
+			return false, fmt.Errorf("bad unapplied record")
+		}
+		list = append(list, todo{binary.BigEndian.Uint64(k[len(pfxUnappl):]), int(binary.BigEndian.Uint64(v))})
+		return true, nil
+	})
+	if err != nil {
+		return fmt.Errorf("redrive: %w", err)
+	}
+	for _, t := range list {
+		ov, ok, err := get(d.db, key(pfxOrder, be64(t.pos)))
+		if err != nil || !ok {
+			return fmt.Errorf("redrive position %d: order record missing: %v", t.pos, err)
+		}
+		o, err := decodeOrder(ov)
+		if err != nil {
+			return fmt.Errorf("redrive position %d: %w", t.pos, err)
+		}
+		v, err := d.Get(o.id)
+		if err != nil {
+			return fmt.Errorf("redrive position %d: %w", t.pos, err)
+		}
+		if err := d.applyFrom(ctx, t.pos, v, t.cursor); err != nil {
+			return err
+		}
+	}
+	d.backlog = false
+	return nil
+}
+
+// Propose makes, signs, stores and applies the node's next vertex carrying
+// ops, and returns it for announcement. Operations that fail their
+// validator or handler check are left out and reported in dropped (the
+// vertex is nil if none is left). The vertex is durable (synced) before
+// Propose returns.
+func (d *DAG) Propose(ctx context.Context, ops []Op) (v *Vertex, dropped []error, err error) {
+	if d.key == nil {
+		return nil, nil, ErrNoKey
+	}
+	if len(ops) == 0 || len(ops) > MaxOps {
+		return nil, nil, fmt.Errorf("propose: %w: %d operations", ErrInvalidVertex, len(ops))
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.redrive(ctx); err != nil {
+		return nil, nil, err
+	}
+	d.view.RLock()
+	seq := d.vv[d.self] + 1
+	others := make([]id.Hash, 0, len(d.heads))
+	for h, a := range d.heads {
+		if a != d.self {
+			others = append(others, h)
+		}
+	}
+	d.view.RUnlock()
+	slices.SortFunc(others, func(a, b id.Hash) int { return bytes.Compare(a[:], b[:]) })
+	var parents []id.Hash
+	if seq > 1 {
+		prev, ok, err := get(d.db, key(pfxAuthor, d.self[:], be64(seq-1)))
+		if err != nil || !ok {
+			return nil, nil, fmt.Errorf("propose: own vertex %d missing: %v", seq-1, err)
+		}
+		parents = append(parents, id.Hash(prev))
+	}
+	parents = append(parents, others[:min(len(others), MaxParents-len(parents))]...)
+	if len(parents) == 0 {
+		parents = nil
+	}
+	v = &Vertex{Author: d.self, Seq: seq, Parents: parents, Timestamp: max(d.now().UnixMilli(), 1)}
+	var kept []Op
+	for _, op := range ops {
+		probe := *v
+		probe.Ops = []Op{op}
+		if err := d.checkLocal(ctx, &probe, op); err != nil {
+			if errors.Is(err, ErrTransient) || ctx.Err() != nil {
+				return nil, dropped, err
+			}
+			dropped = append(dropped, err)
+			continue
+		}
+		kept = append(kept, op)
+	}
+	if len(kept) == 0 {
+		return nil, dropped, nil
+	}
+	v.Ops = kept
+	if err := v.Sign(d.key); err != nil {
+		return nil, dropped, fmt.Errorf("propose: %w", err)
+	}
+	v.verified = true
+	rej, err := d.accept(ctx, v, true)
+	if err != nil {
+		return nil, dropped, fmt.Errorf("propose: %w", err)
+	}
+	if rej != nil {
+		return nil, dropped, fmt.Errorf("propose: own vertex rejected: %w", rej)
+	}
+	return v, dropped, nil
+}
+
+// checkLocal runs op's validator and handler check for a proposal. probe
+// is the vertex being built, unsigned (its ID is zero).
+func (d *DAG) checkLocal(ctx context.Context, probe *Vertex, op Op) error {
+	s, ok := d.kinds[op.Kind]
+	if !ok {
+		return fmt.Errorf("propose: %w: %d", ErrUnknownKind, op.Kind)
+	}
+	if len(op.Body) == 0 || len(op.Body) > MaxOpSize {
+		return fmt.Errorf("propose %s: %w: body of %d bytes", s.Name, ErrInvalidOp, len(op.Body))
+	}
+	if s.Validate != nil {
+		if err := s.Validate(op, probe); err != nil {
+			return fmt.Errorf("propose %s: %w: %w", s.Name, ErrInvalidOp, err)
+		}
+	}
+	if s.Handler != nil {
+		if err := s.Handler.Check(ctx, op, probe); err != nil {
+			return fmt.Errorf("propose %s: %w", s.Name, err)
+		}
+	}
+	return nil
+}
