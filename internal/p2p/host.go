@@ -207,3 +207,12 @@ func ParseBootnode(s string) (*peer.AddrInfo, error) {
 	}
 	return ai, nil
 }
+
+// PeerID returns the libp2p peer id of an Ed25519 public key (a node id).
+func PeerID(pub ed25519.PublicKey) (peer.ID, error) {
+	k, err := crypto.UnmarshalEd25519PublicKey(pub)
+	if err != nil {
+		return "", fmt.Errorf("peer id: %w", err)
+	}
+	return peer.IDFromPublicKey(k)
+}

@@ -1,0 +1,43 @@
+package cli
+
+import (
+	"errors"
+	"net"
+	"syscall"
+
+	"github.com/onvm-network/onvm/client"
+)
+
+// errorText is the one-line message printed after "Error: ".
+func errorText(err error) string {
+	return err.Error()
+}
+
+// nodeError explains a failed call to the node: its JSON error as sent, or,
+// when the node could not be reached at all, where the CLI tried.
+func nodeError(c *client.Client, err error) error {
+	var ce *client.Error
+	if errors.As(err, &ce) {
+		return err
+	}
+	var ne net.Error
+	if errors.Is(err, syscall.ECONNREFUSED) || errors.As(err, &ne) {
+		return &unreachableError{url: c.URL(), err: err}
+	}
+	return err
+}
+
+type unreachableError struct {
+	url string
+	err error
+}
+
+func (e *unreachableError) Error() string {
+	msg := e.err.Error()
+	if errors.Is(e.err, syscall.ECONNREFUSED) {
+		msg = "connection refused"
+	}
+	return "cannot reach the node at " + e.url + " (" + msg + "); is `onvm run-node` running there? (--rpc)"
+}
+
+func (e *unreachableError) Unwrap() error { return e.err }
