@@ -481,3 +481,44 @@ func TestScan(t *testing.T) {
 		t.Fatalf("StartPos of an up-to-date peer = %d", p)
 	}
 }
+
+func TestProposerWithDAG(t *testing.T) {
+	ctx := t.Context()
+	rec := dagtest.NewRecorder()
+	rec.Reject = func(b []byte) error {
+		if string(b) == "bad" {
+			return errors.New("no")
+		}
+		return nil
+	}
+	d := dagtest.Open(t, dagtest.Key(1), rec)
+	var got []*dag.Vertex
+	var dropped []error
+	p, err := dag.NewProposer(d, dag.ProposerConfig{
+		Announce:  func(_ context.Context, v *dag.Vertex) { got = append(got, v) },
+		OnDropped: func(err error) { dropped = append(dropped, err) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range []string{"a", "bad", "c"} {
+		if err := p.Submit(dagtest.Op([]byte(b))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.Submit(dag.Op{Kind: 77, Body: []byte("x")}); !errors.Is(err, dag.ErrUnknownKind) {
+		t.Fatalf("unknown kind accepted: %v", err)
+	}
+	if err := p.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || len(got[0].Ops) != 2 || len(dropped) != 1 || rec.Len() != 2 {
+		t.Fatalf("announced %d, dropped %v, applied %d", len(got), dropped, rec.Len())
+	}
+	if ok, _ := d.Has(got[0].ID()); !ok {
+		t.Fatal("announced vertex not stored")
+	}
+	if _, err := dag.NewProposer(dagtest.Open(t, nil, nil), dag.ProposerConfig{}); !errors.Is(err, dag.ErrNoKey) {
+		t.Fatalf("proposer without key: %v", err)
+	}
+}
