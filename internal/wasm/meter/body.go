@@ -15,6 +15,8 @@ type funcInstrumenter struct {
 	fuel      uint32
 	depth     uint32
 	nImpFunc  uint32
+	types     []wasmbin.FuncType
+	funcTypes []uint32 // type index of every function, original index space
 
 	// per-function state
 	ins    []wasmbin.Instr
@@ -25,6 +27,8 @@ type funcInstrumenter struct {
 	need   tempNeeds
 	temps  temps
 	weight uint32
+	values uint64 // upper bound on the SSA values the function creates, excluding locals
+	merges uint64 // loops, ifs and targeted blocks: where engines may create a phi per local
 }
 
 type ctrlFrame struct {
@@ -63,10 +67,10 @@ func (fi *funcInstrumenter) instrument(body []byte, params uint32) ([]byte, erro
 		return nil, fmt.Errorf("%w: %d locals", ErrInvalidModule, nLocals)
 	}
 	localsEnd := r.Offset()
-	fi.weight = uint32(1 + nLocals/SlotsPerDepthUnit)
 	if err := fi.analyse(body, localsEnd); err != nil {
 		return nil, err
 	}
+	fi.weight = frameWeight(nLocals, fi.values, fi.merges)
 	fi.segmentCosts()
 
 	// Temporaries are appended after the existing locals, so no local index changes.
@@ -102,6 +106,7 @@ func (fi *funcInstrumenter) instrument(body []byte, params uint32) ([]byte, erro
 func (fi *funcInstrumenter) analyse(body []byte, start int) error {
 	fi.ins, fi.leader, fi.ctrl = fi.ins[:0], fi.leader[:0], fi.ctrl[:0]
 	fi.need = tempNeeds{}
+	fi.values, fi.merges = 0, 0
 	r := wasmbin.NewReader(body)
 	for r.Offset() < start {
 		if _, err := r.Byte(); err != nil {
@@ -120,14 +125,20 @@ func (fi *funcInstrumenter) analyse(body []byte, start int) error {
 		fi.ins = append(fi.ins, in)
 		fi.leader = append(fi.leader, pending || fi.cfg.everyInstruction)
 		pending = false
+		fi.values++
 		switch in.Op {
 		case wasmbin.OpBlock:
 			fi.ctrl = append(fi.ctrl, ctrlFrame{op: wasmbin.OpBlock})
+			fi.values += fi.blockValues(in)
 		case wasmbin.OpLoop:
 			fi.ctrl = append(fi.ctrl, ctrlFrame{op: wasmbin.OpLoop})
+			fi.values += fi.blockValues(in)
+			fi.merges++
 			pending = true
 		case wasmbin.OpIf:
 			fi.ctrl = append(fi.ctrl, ctrlFrame{op: wasmbin.OpIf})
+			fi.values += fi.blockValues(in)
+			fi.merges++
 			pending = true
 		case wasmbin.OpElse:
 			if fi.ctrl[len(fi.ctrl)-1].op != wasmbin.OpIf {
@@ -138,6 +149,9 @@ func (fi *funcInstrumenter) analyse(body []byte, start int) error {
 			f := fi.ctrl[len(fi.ctrl)-1]
 			fi.ctrl = fi.ctrl[:len(fi.ctrl)-1]
 			pending = f.op == wasmbin.OpIf || (f.op == wasmbin.OpBlock && f.targeted)
+			if f.op == wasmbin.OpBlock && f.targeted {
+				fi.merges++
+			}
 		case wasmbin.OpBr, wasmbin.OpBrIf:
 			if err := fi.target(in.Imm, in.Start); err != nil {
 				return err
@@ -157,6 +171,16 @@ func (fi *funcInstrumenter) analyse(body []byte, start int) error {
 			if in.Op == wasmbin.OpCallIndirect || in.Imm >= fi.nImpFunc {
 				fi.need.i32 = true
 			}
+			ti := in.Imm
+			if in.Op == wasmbin.OpCall {
+				if in.Imm >= uint32(len(fi.funcTypes)) {
+					return fmt.Errorf("%w: call to function %d of %d at body offset %d", ErrInvalidModule, in.Imm, len(fi.funcTypes), in.Start)
+				}
+				ti = fi.funcTypes[in.Imm]
+			}
+			if ti < uint32(len(fi.types)) {
+				fi.values += uint64(len(fi.types[ti].Results))
+			}
 		case wasmbin.OpMemoryGrow, wasmbin.OpMemoryInit, wasmbin.OpMemoryCopy, wasmbin.OpMemoryFill,
 			wasmbin.OpTableInit, wasmbin.OpTableCopy, wasmbin.OpTableGrow, wasmbin.OpTableFill:
 			fi.need.i32, fi.need.i64 = true, true
@@ -174,6 +198,30 @@ func (fi *funcInstrumenter) analyse(body []byte, start int) error {
 		return fmt.Errorf("%w: %d bytes after the function's end", ErrInvalidModule, r.Len())
 	}
 	return nil
+}
+
+// blockValues counts the block parameters and results of a block type.
+func (fi *funcInstrumenter) blockValues(in wasmbin.Instr) uint64 {
+	if in.Imm2 == wasmbin.BlockIndex && in.Imm < uint32(len(fi.types)) {
+		t := fi.types[in.Imm]
+		return uint64(len(t.Params) + len(t.Results))
+	}
+	return 1
+}
+
+// frameWeight is the depth weight of a function's frame: 1 + V/ValuesPerDepthUnit where V
+// bounds the number of stack slots an optimising engine may give the frame: every local, every
+// value an instruction creates, and a phi per local at every merge point.
+func frameWeight(locals, values, merges uint64) uint32 {
+	v := locals + values + locals*merges
+	if merges != 0 && v/merges < locals { // overflow
+		return MaxCallDepthLimit + 1
+	}
+	w := 1 + v/ValuesPerDepthUnit
+	if w > MaxCallDepthLimit+1 {
+		return MaxCallDepthLimit + 1
+	}
+	return uint32(w)
 }
 
 func (fi *funcInstrumenter) target(label, at uint32) error {

@@ -253,7 +253,7 @@ func (in *instrumenter) rewriteCode() error {
 	}
 	fi := &funcInstrumenter{
 		cfg: in.cfg, exhausted: in.exhausted, fuel: in.fuelGlobal, depth: in.depthGlobal,
-		nImpFunc: in.nImpFunc,
+		nImpFunc: in.nImpFunc, types: in.types, funcTypes: in.funcTypes(),
 	}
 	out := make([][]byte, len(bodies))
 	for i, body := range bodies {
@@ -267,6 +267,17 @@ func (in *instrumenter) rewriteCode() error {
 	}
 	in.m.Set(wasmbin.SecCode, wasmbin.EncodeCode(out))
 	return nil
+}
+
+// funcTypes returns the type index of every function in the original index space.
+func (in *instrumenter) funcTypes() []uint32 {
+	ts := make([]uint32, 0, int(in.nImpFunc)+len(in.funcs))
+	for _, im := range in.imports {
+		if im.Kind == wasmbin.KindFunc && im.Module != ImportModule {
+			ts = append(ts, im.TypeIdx)
+		}
+	}
+	return append(ts, in.funcs...)
 }
 
 // rewriteCustom renumbers the name section (dropping it if it does not parse: names carry

@@ -36,16 +36,19 @@ const (
 const (
 	// DefaultMaxCallDepth is the default depth limit in depth units. Every suspended
 	// wasm-to-wasm call costs at least one unit, so the wasm call stack never holds more than
-	// DefaultMaxCallDepth+2 frames (the running function and a host call on top), below
-	// wazero's interpreter ceiling of 2000 frames; the per-frame weight keeps the compiler's
-	// 50 MB stack ceiling out of reach too.
+	// MaxCallDepth+2 frames (the running function and a host call on top), below wazero's
+	// interpreter ceiling of 2000 frames; the per-frame weight (see ValuesPerDepthUnit) keeps
+	// the compiler engine's 50 MB stack ceiling out of reach too.
 	DefaultMaxCallDepth = 1000
 	// MaxCallDepthLimit is the largest accepted MaxCallDepth: above it wazero's interpreter
 	// (2000 frames) could overflow before the meter traps.
 	MaxCallDepthLimit = 1990
-	// SlotsPerDepthUnit: a function with P params and L locals weighs 1+(P+L)/SlotsPerDepthUnit
-	// depth units per frame it suspends.
-	SlotsPerDepthUnit = 256
+	// ValuesPerDepthUnit: a function weighs 1 + V/ValuesPerDepthUnit depth units for every
+	// frame it suspends in a call, where V = L + I + L*M bounds the 8-byte stack slots an
+	// optimising engine may give its frame (L params and locals, I values created by its
+	// instructions, M merge points that may each hold a phi per local). MaxCallDepthLimit
+	// units then bound the compiler stack by 8*2048*1990 bytes = 33 MB < 50 MB.
+	ValuesPerDepthUnit = 2048
 	// DefaultInitialFuel is onvm_fuel's value at instantiation: the budget of the start
 	// function, if any (the runtime sets onvm_fuel itself before every call).
 	DefaultInitialFuel = 50_000_000
@@ -113,7 +116,7 @@ func (c Config) Version() string {
 	k := n.Costs
 	return fmt.Sprintf("%s;op=%d;membytes=%d;growpage=%d;tableelem=%d;host=%d+%dB;depth=%d/%d;nan=%t;init=%d",
 		algorithm, k.Op, k.MemoryBytesPerFuel, k.MemoryGrowPerPage, k.TablePerElement,
-		k.HostCall, k.HostBytesPerFuel, n.MaxCallDepth, SlotsPerDepthUnit, n.CanonicalizeNaN, n.InitialFuel)
+		k.HostCall, k.HostBytesPerFuel, n.MaxCallDepth, ValuesPerDepthUnit, n.CanonicalizeNaN, n.InitialFuel)
 }
 
 // Version identifies the instrumentation algorithm with DefaultConfig; it goes into the

@@ -43,11 +43,20 @@ const (
 
 // Instr is one decoded instruction: its opcode, its byte range in the body and its first
 // two immediates (label, function, type, table, data or element index, as the opcode says).
+// For block, loop and if, Imm2 is the block type's form (BlockEmpty, BlockValue or
+// BlockIndex) and Imm the type index when the form is BlockIndex.
 type Instr struct {
 	Op         Op
 	Start, End uint32
 	Imm, Imm2  uint32
 }
+
+// Block type forms.
+const (
+	BlockEmpty uint32 = 0 // []->[]
+	BlockValue uint32 = 1 // []->[t]
+	BlockIndex uint32 = 2 // a type index
+)
 
 type immKind uint8
 
@@ -135,7 +144,7 @@ func DecodeInstr(r *Reader, labels []uint32) (Instr, []uint32, error) {
 	switch opImm[b] {
 	case immNone:
 	case immBlock:
-		err = readBlockType(r)
+		in.Imm, in.Imm2, err = readBlockType(r)
 	case immU32:
 		in.Imm, err = r.U32()
 	case immU32x2:
@@ -236,27 +245,27 @@ func readZero(r *Reader) error {
 	return nil
 }
 
-func readBlockType(r *Reader) error {
+func readBlockType(r *Reader) (idx, form uint32, err error) {
 	if r.off >= len(r.b) {
-		return r.errf("unexpected end")
+		return 0, 0, r.errf("unexpected end")
 	}
 	b := r.b[r.off]
 	switch {
 	case b == 0x40:
 		r.off++
-		return nil
+		return 0, BlockEmpty, nil
 	case b == V128:
-		return fmt.Errorf("%w: block type v128 (SIMD)", ErrUnsupported)
+		return 0, 0, fmt.Errorf("%w: block type v128 (SIMD)", ErrUnsupported)
 	case b >= 0x40 && b < 0x80: // negative single-byte s33: a value type
 		r.off++
-		return CheckValType(b)
+		return 0, BlockValue, CheckValType(b)
 	}
-	idx, err := r.S33()
+	v, err := r.S33()
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
-	if idx < 0 {
-		return fmt.Errorf("%w: block type %d", ErrMalformed, idx)
+	if v < 0 || v > 1<<32-1 {
+		return 0, 0, fmt.Errorf("%w: block type %d", ErrMalformed, v)
 	}
-	return nil
+	return uint32(v), BlockIndex, nil
 }

@@ -84,7 +84,7 @@ func (r *Reader) signed(bits int) (int64, error) {
 			if i == maxBytes-1 {
 				// The unused bits of the last byte must be a sign extension.
 				used := bits - 7*(maxBytes-1) // value bits carried by this byte
-				rest := int8(c<<1) >> (used)   // remaining bits incl. sign, sign-extended
+				rest := int8(c<<1) >> (used)  // remaining bits incl. sign, sign-extended
 				if rest != 0 && rest != -1 {
 					return 0, r.errf("s%d overflow", bits)
 				}
