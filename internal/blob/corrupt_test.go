@@ -185,3 +185,34 @@ func TestMissingFile(t *testing.T) {
 		t.Fatalf("second Open: %v, want ErrIncomplete", err)
 	}
 }
+
+// TestStaleReaderDoesNotDemoteRepair: a Reader still open on a damaged file
+// that has since been repaired must not mark the repaired blob incomplete.
+func TestStaleReaderDoesNotDemoteRepair(t *testing.T) {
+	e := newEnv(t)
+	const size = 3 * GroupSize
+	data := randBytes(size, 9)
+	info := e.put(data)
+	r, err := e.s.Open(t.Context(), info.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	flipStored(t, e, info, 10)
+	flipStored(t, e, info, 2*GroupSize+10)
+	if _, err := r.ReadAt(make([]byte, 1), 0); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("first read: %v", err)
+	}
+	if _, existed, err := e.s.Put(t.Context(), bytes.NewReader(data), ""); err != nil || existed {
+		t.Fatalf("repair: %v %v", existed, err)
+	}
+	if _, err := r.ReadAt(make([]byte, 1), 2*GroupSize); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("stale read: %v", err)
+	}
+	if st, err := e.s.Stat(t.Context(), info.ID); err != nil || !st.Complete {
+		t.Fatalf("repaired blob demoted: %+v %v", st, err)
+	}
+	if got, err := e.readAll(info.ID); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("read repaired: %v", err)
+	}
+}

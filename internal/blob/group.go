@@ -29,7 +29,7 @@ func (s *Store) Outboard(ctx context.Context, b id.Blob) ([]byte, error) {
 		return nil, fmt.Errorf("outboard %s: %w", b, err)
 	}
 	if err := VerifyOutboard(b, r.size, ob); err != nil {
-		s.markCorrupt(b, err)
+		s.markCorrupt(b, r.f, err)
 		return nil, fmt.Errorf("outboard: %w", err)
 	}
 	return ob, nil

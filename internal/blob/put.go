@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/onvm-network/onvm/internal/id"
@@ -102,44 +103,85 @@ func (s *Store) Put(ctx context.Context, r io.Reader, mime string) (info Info, e
 
 // stream copies r to w group by group, hashing each group, and returns the
 // size and the groups' chaining values. It reads one group ahead, because
-// the first group is hashed as the root when it is also the last.
+// the first group is hashed as the root when it is also the last. Writing
+// runs in a second goroutine, overlapping the hashing; at most
+// streamDepth groups are in flight.
 func (s *Store) stream(ctx context.Context, r io.Reader, w io.Writer) (int64, []cv, error) {
-	cur, next := make([]byte, GroupSize), make([]byte, GroupSize)
-	n, eof, err := fill(ctx, r, cur)
-	if err != nil {
-		return 0, nil, err
+	free := make(chan []byte, streamDepth+2)
+	for range streamDepth + 2 {
+		free <- make([]byte, GroupSize)
 	}
+	full := make(chan []byte, streamDepth)
+	var (
+		werr   error // set by the writer before done closes
+		failed atomic.Bool
+		done   = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		for buf := range full {
+			if !failed.Load() {
+				if _, err := w.Write(buf); err != nil {
+					werr = fmt.Errorf("write: %w", noSpace(err))
+					failed.Store(true)
+				}
+			}
+			free <- buf[:cap(buf)]
+		}
+	}()
+	finish := func() error {
+		close(full)
+		<-done
+		return werr
+	}
+
+	cur := <-free
+	n, eof, err := fill(ctx, r, cur)
 	var (
 		size   int64
 		leaves []cv
 		h      hasher
 	)
-	for index := int64(0); ; index++ {
-		if err := ctx.Err(); err != nil {
-			return 0, nil, err
+	for index := int64(0); err == nil; index++ {
+		if err = ctx.Err(); err != nil {
+			break
 		}
 		size += int64(n)
 		if size > s.max {
-			return 0, nil, fmt.Errorf("more than %d bytes: %w", s.max, ErrTooLarge)
+			err = fmt.Errorf("more than %d bytes: %w", s.max, ErrTooLarge)
+			break
 		}
 		last := eof
+		var next []byte
 		var m int
 		if !last {
+			next = <-free
 			if m, eof, err = fill(ctx, r, next); err != nil {
-				return 0, nil, err
+				break
 			}
 			last = m == 0 && eof
 		}
-		if _, err := w.Write(cur[:n]); err != nil {
-			return 0, nil, fmt.Errorf("write: %w", noSpace(err))
-		}
+		full <- cur[:n]
 		leaves = append(leaves, h.groupCV(cur[:n], index, last && index == 0))
 		if last {
+			if err := finish(); err != nil {
+				return 0, nil, err
+			}
 			return size, leaves, nil
 		}
-		cur, next, n = next, cur, m
+		if failed.Load() {
+			break
+		}
+		cur, n = next, m
 	}
+	if werr := finish(); werr != nil {
+		return 0, nil, werr
+	}
+	return 0, nil, err
 }
+
+// streamDepth is the number of groups Put lets the writer fall behind.
+const streamDepth = 4
 
 // fill reads a whole group into buf unless r ends first; eof reports the end.
 // A read error after ctx is done (a request body torn down by the

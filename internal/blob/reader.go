@@ -52,7 +52,7 @@ func (s *Store) Open(ctx context.Context, b id.Blob) (*Reader, error) {
 	}
 	f, err := os.Open(s.finalPath(b))
 	if errors.Is(err, os.ErrNotExist) {
-		s.markCorrupt(b, err)
+		s.markCorrupt(b, nil, err)
 		return nil, fmt.Errorf("open blob %s: file missing: %w", b, ErrCorrupt)
 	}
 	if err != nil {
@@ -64,9 +64,9 @@ func (s *Store) Open(ctx context.Context, b id.Blob) (*Reader, error) {
 		return nil, fmt.Errorf("open blob %s: %w", b, err)
 	}
 	if want := r.Size + OutboardSize(r.Size); fi.Size() != want {
-		_ = f.Close()
 		err := fmt.Errorf("open blob %s: file has %d bytes, want %d: %w", b, fi.Size(), want, ErrCorrupt)
-		s.markCorrupt(b, err)
+		s.markCorrupt(b, f, err)
+		_ = f.Close()
 		return nil, err
 	}
 	rd := &Reader{s: s, id: b, size: r.Size, f: f, held: -1}
@@ -130,7 +130,7 @@ func (r *Reader) group(index int64) ([]byte, error) {
 	}
 	if err := r.path.verify(&r.h, index, data); err != nil {
 		if errors.Is(err, ErrCorrupt) {
-			r.s.markCorrupt(r.id, err)
+			r.s.markCorrupt(r.id, r.f, err)
 		}
 		return nil, fmt.Errorf("read blob %s: %w", r.id, err)
 	}

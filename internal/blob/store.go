@@ -219,12 +219,21 @@ func (s *Store) Delete(ctx context.Context, b id.Blob) error {
 // markCorrupt is called when b's stored bytes failed verification or its
 // file is missing: the file is set aside as a partial import (its good
 // groups can be reused by BeginImport) and the record marked incomplete, so
-// the blob is no longer served until repaired.
-func (s *Store) markCorrupt(b id.Blob, cause error) {
+// the blob is no longer served until repaired. seen is the file found bad
+// (nil when it is missing): if the blob's file has since been replaced by a
+// repair, the new file is left alone.
+func (s *Store) markCorrupt(b id.Blob, seen *os.File, cause error) {
 	defer s.lock(b)()
 	r, found, err := s.getRecord(b)
 	if err != nil || !found || !r.Complete {
 		return
+	}
+	if seen != nil {
+		a, errA := seen.Stat()
+		c, errC := os.Stat(s.finalPath(b))
+		if errA == nil && errC == nil && !os.SameFile(a, c) {
+			return
+		}
 	}
 	s.log.Warn("blob corrupt, marked incomplete", "blob", b, "err", cause)
 	if err := os.Rename(s.finalPath(b), s.partPath(b)); err != nil && !errors.Is(err, os.ErrNotExist) {

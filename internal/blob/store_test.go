@@ -249,3 +249,6 @@ func TestPutConcurrentSameBytes(t *testing.T) {
 		t.Errorf("read back: %v", err)
 	}
 }
+
+func hexName(data []byte) string { return id.Hash(id.BlobOf(data)).String() }
+func idOf(data []byte) id.Blob   { return id.BlobOf(data) }

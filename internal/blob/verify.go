@@ -123,6 +123,7 @@ type path struct {
 	nodes  nodeSource
 	depth  int                   // entries of stack that are valid
 	stack  [maxTreeHigh]pathStep // stack[0] is the root
+	node   [parentSize]byte      // scratch for reading a node
 }
 
 // pathStep is a verified subtree: the groups [lo, lo+n), the offset of its
@@ -144,14 +145,14 @@ func (p *path) leaf(index int64) (cv, error) {
 	for d > 0 && (index < p.stack[d].lo || index >= p.stack[d].lo+p.stack[d].n) {
 		d--
 	}
-	var node [parentSize]byte
+	node := &p.node
 	for {
 		s := p.stack[d]
 		if s.n == 1 {
 			p.depth = d + 1
 			return s.cv, nil
 		}
-		if err := p.nodes(s.off, &node); err != nil {
+		if err := p.nodes(s.off, node); err != nil {
 			p.depth = d + 1
 			return cv{}, fmt.Errorf("read tree of %s at %d: %w", p.id, s.off, err)
 		}
