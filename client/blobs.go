@@ -119,6 +119,29 @@ func (r *BlobReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// WriteTo copies the rest of the blob to w in large chunks (hashing is
+// faster on them than on io.Copy's), verifying it like Read.
+func (r *BlobReader) WriteTo(w io.Writer) (int64, error) {
+	buf := make([]byte, 256<<10)
+	var n int64
+	for {
+		m, rerr := io.ReadFull(r, buf)
+		if m > 0 {
+			k, werr := w.Write(buf[:m])
+			n += int64(k)
+			if werr != nil {
+				return n, werr
+			}
+		}
+		switch {
+		case rerr == io.EOF || rerr == io.ErrUnexpectedEOF:
+			return n, nil
+		case rerr != nil:
+			return n, rerr
+		}
+	}
+}
+
 // Close releases the connection.
 func (r *BlobReader) Close() error { return r.body.Close() }
 

@@ -131,6 +131,33 @@ func (w *pacedWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
+// copyBufferSize is the chunk in which blob bodies are copied to the
+// connection: larger than io.Copy's 32 KiB, it halves the per-write cost.
+const copyBufferSize = 256 << 10
+
+// ReadFrom copies with a larger buffer than io.Copy's; http.ServeContent
+// reaches it through io.CopyN.
+func (w *pacedWriter) ReadFrom(r io.Reader) (int64, error) {
+	buf := make([]byte, copyBufferSize)
+	var n int64
+	for {
+		m, rerr := io.ReadFull(r, buf)
+		if m > 0 {
+			k, werr := w.Write(buf[:m])
+			n += int64(k)
+			if werr != nil {
+				return n, werr
+			}
+		}
+		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
+			return n, nil
+		}
+		if rerr != nil {
+			return n, rerr
+		}
+	}
+}
+
 // Unwrap lets http.ResponseController reach the connection.
 func (w *pacedWriter) Unwrap() http.ResponseWriter { return w.w }
 
