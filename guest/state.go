@@ -1,7 +1,5 @@
 package guest
 
-import "encoding/binary"
-
 // State is the executing program's key-value store. Keys and values are
 // arbitrary bytes. Writes are staged by the node and become durable only if
 // the call succeeds and its transition is final; reads see the call's own
@@ -121,7 +119,7 @@ func decodeKeys(b []byte) ([][]byte, error) {
 		if len(b) < 4 {
 			return nil, errKeyList
 		}
-		n := binary.LittleEndian.Uint32(b)
+		n := uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
 		b = b[4:]
 		if uint64(n) > uint64(len(b)) {
 			return nil, errKeyList

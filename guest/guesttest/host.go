@@ -81,6 +81,11 @@ func (h *Host) Call(handler guest.Handler, input []byte) ([]byte, error) {
 // Call. Its writes are applied immediately.
 func (h *Host) Context() *guest.Context { return guest.NewContext(abi{h}) }
 
+// ABI returns h's raw host ABI, with the node's return codes, for tests
+// that bind it to a WebAssembly runtime's imports. Its writes are applied
+// immediately unless a Call is running.
+func (h *Host) ABI() guest.Host { return abi{h} }
+
 // Put sets key to value in the committed state.
 func (h *Host) Put(key, value []byte) {
 	h.mu.Lock()

@@ -7,11 +7,7 @@
 // stay that simple: it is not for use by the node.
 package blake3
 
-import (
-	"encoding/binary"
-	"encoding/hex"
-	"math/bits"
-)
+import "math/bits"
 
 const (
 	blockLen = 64
@@ -74,11 +70,16 @@ func compress(cv *[8]uint32, block *[16]uint32, counter uint64, blockLen, flags 
 	return out
 }
 
+// le32 reads a little-endian uint32 (encoding/binary would link reflect).
+func le32(b []byte) uint32 {
+	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+}
+
 func words(b []byte) (w [16]uint32) {
 	var buf [blockLen]byte
 	copy(buf[:], b)
 	for i := range w {
-		w[i] = binary.LittleEndian.Uint32(buf[4*i:])
+		w[i] = le32(buf[4*i:])
 	}
 	return w
 }
@@ -139,13 +140,19 @@ func Sum256(data []byte) [32]byte {
 	w := compress(&out.cv, &out.block, out.counter, out.len, out.flags|flagRoot)
 	var d [32]byte
 	for i, x := range w {
-		binary.LittleEndian.PutUint32(d[4*i:], x)
+		d[4*i], d[4*i+1], d[4*i+2], d[4*i+3] = byte(x), byte(x>>8), byte(x>>16), byte(x>>24)
 	}
 	return d
 }
 
-// Hex returns the lowercase hex BLAKE3-256 digest of data.
+// Hex returns the lowercase hex BLAKE3-256 digest of data. (encoding/hex
+// would link fmt and os into every module.)
 func Hex(data []byte) string {
+	const digits = "0123456789abcdef"
 	d := Sum256(data)
-	return hex.EncodeToString(d[:])
+	var b [64]byte
+	for i, x := range d {
+		b[2*i], b[2*i+1] = digits[x>>4], digits[x&0xF]
+	}
+	return string(b[:])
 }

@@ -6,8 +6,6 @@
 // no init, to keep wasip1 modules small.
 package lz4
 
-import "encoding/binary"
-
 const (
 	minMatch     = 4
 	lastLiterals = 5  // END_OFFSET: the last 5 bytes are always literals
@@ -21,12 +19,17 @@ const (
 // CompressPrependSize returns the LZ4 block of src preceded by len(src) as
 // a 4-byte little-endian integer (lz4_flex's compress_prepend_size).
 func CompressPrependSize(src []byte) []byte {
+	n := uint32(len(src))
 	dst := make([]byte, 4, 4+len(src)+len(src)/255+16)
-	binary.LittleEndian.PutUint32(dst, uint32(len(src)))
+	dst[0], dst[1], dst[2], dst[3] = byte(n), byte(n>>8), byte(n>>16), byte(n>>24)
 	return CompressBlock(dst, src)
 }
 
-func batch(b []byte, i int) uint32 { return binary.LittleEndian.Uint32(b[i:]) }
+// batch reads the little-endian uint32 at b[i:] (encoding/binary would
+// link reflect).
+func batch(b []byte, i int) uint32 {
+	return uint32(b[i]) | uint32(b[i+1])<<8 | uint32(b[i+2])<<16 | uint32(b[i+3])<<24
+}
 
 func hash(v uint32) uint32 { return (v * 2654435761) >> (32 - hashLog) }
 
