@@ -19,16 +19,20 @@ type funcInstrumenter struct {
 	funcTypes []uint32 // type index of every function, original index space
 
 	// per-function state
-	ins    []wasmbin.Instr
-	leader []bool
-	cost   []int64 // static cost of the segment starting at each leader
-	ctrl   []ctrlFrame
-	labels []uint32
-	need   tempNeeds
-	temps  temps
-	weight uint32
-	values uint64 // upper bound on the SSA values the function creates, excluding locals
-	merges uint64 // loops, ifs and targeted blocks: where engines may create a phi per local
+	ins       []wasmbin.Instr
+	nestAt    []uint32 // open control frames of the body (not counting the function) before each instruction
+	leader    []bool
+	cost      []int64 // static cost of the segment starting at each leader
+	ctrl      []ctrlFrame
+	labels    []uint32
+	need      tempNeeds
+	temps     temps
+	weight    uint32
+	nest      uint32 // nestAt of the instruction being emitted
+	fuelTrap  bool   // the function has a fuel check: wrap the body in the fuel trap block
+	depthTrap bool   // the function has a depth check: wrap the body in the depth trap block
+	values    uint64 // upper bound on the SSA values the function creates, excluding locals
+	merges    uint64 // loops, ifs and targeted blocks: where engines may create a phi per local
 }
 
 type ctrlFrame struct {
@@ -104,8 +108,9 @@ func (fi *funcInstrumenter) instrument(body []byte, params uint32) ([]byte, erro
 // if and of every block some branch targets, and the instruction after every branch, return,
 // unreachable and call.
 func (fi *funcInstrumenter) analyse(body []byte, start int) error {
-	fi.ins, fi.leader, fi.ctrl = fi.ins[:0], fi.leader[:0], fi.ctrl[:0]
+	fi.ins, fi.nestAt, fi.leader, fi.ctrl = fi.ins[:0], fi.nestAt[:0], fi.leader[:0], fi.ctrl[:0]
 	fi.need = tempNeeds{}
+	fi.fuelTrap, fi.depthTrap = false, false
 	fi.values, fi.merges = 0, 0
 	r := wasmbin.NewReader(body)
 	for r.Offset() < start {
@@ -123,6 +128,7 @@ func (fi *funcInstrumenter) analyse(body []byte, start int) error {
 			return fmt.Errorf("at body offset %d: %w", in.Start, err)
 		}
 		fi.ins = append(fi.ins, in)
+		fi.nestAt = append(fi.nestAt, uint32(len(fi.ctrl)-1))
 		fi.leader = append(fi.leader, pending || fi.cfg.everyInstruction)
 		pending = false
 		fi.values++
@@ -169,7 +175,7 @@ func (fi *funcInstrumenter) analyse(body []byte, start int) error {
 		case wasmbin.OpCall, wasmbin.OpCallIndirect:
 			pending = true
 			if in.Op == wasmbin.OpCallIndirect || in.Imm >= fi.nImpFunc {
-				fi.need.i32 = true
+				fi.need.i32, fi.depthTrap = true, true
 			}
 			ti := in.Imm
 			if in.Op == wasmbin.OpCall {
@@ -183,7 +189,7 @@ func (fi *funcInstrumenter) analyse(body []byte, start int) error {
 			}
 		case wasmbin.OpMemoryGrow, wasmbin.OpMemoryInit, wasmbin.OpMemoryCopy, wasmbin.OpMemoryFill,
 			wasmbin.OpTableInit, wasmbin.OpTableCopy, wasmbin.OpTableGrow, wasmbin.OpTableFill:
-			fi.need.i32, fi.need.i64 = true, true
+			fi.need.i32, fi.need.i64, fi.fuelTrap = true, true, true
 		}
 		if fi.cfg.CanonicalizeNaN {
 			switch nanResult(in.Op) {
@@ -259,7 +265,7 @@ func (fi *funcInstrumenter) segmentCosts() {
 		}
 	}
 	if hasPositive(fi.cost) {
-		fi.need.i64 = true
+		fi.need.i64, fi.fuelTrap = true, true
 	}
 }
 
@@ -272,9 +278,30 @@ func hasPositive(c []int64) bool {
 	return false
 }
 
-// emit writes the instrumented expression after the locals already in out.
+// emit writes the instrumented expression after the locals already in out. The body is
+// wrapped in up to two empty blocks whose ends lead to the trap paths, so that a check is a
+// single br_if out of line:
+//
+//	block                     ;; fuel trap (if the function charges fuel)
+//	  block                   ;; depth trap (if the function makes counted calls)
+//	    <body>                ;; branches to the function label get +2
+//	    return
+//	  end
+//	  i32.const 2 call $exhausted unreachable
+//	end
+//	i32.const 1 call $exhausted unreachable
+//	end
 func (fi *funcInstrumenter) emit(out, body []byte) []byte {
+	wrappers := uint32(0)
+	for _, on := range []bool{fi.fuelTrap, fi.depthTrap} {
+		if on {
+			out = append(out, byte(wasmbin.OpBlock), blockEmpty)
+			wrappers++
+		}
+	}
+	last := len(fi.ins) - 1
 	for i, in := range fi.ins {
+		fi.nest = fi.nestAt[i]
 		if fi.leader[i] && fi.cost[i] > 0 {
 			out = fi.chargeStatic(out, fi.cost[i])
 		}
@@ -292,6 +319,10 @@ func (fi *funcInstrumenter) emit(out, body []byte) []byte {
 			out = append(out, body[in.Start:in.End]...)
 		case wasmbin.OpRefFunc:
 			out = wasmbin.AppendU32(append(out, byte(wasmbin.OpRefFunc)), renumberFunc(in.Imm, fi.nImpFunc))
+		case wasmbin.OpBr, wasmbin.OpBrIf:
+			out = wasmbin.AppendU32(append(out, byte(in.Op)), fi.relabel(in.Imm, wrappers))
+		case wasmbin.OpBrTable:
+			out = fi.brTable(out, body, in, wrappers)
 		case wasmbin.OpMemoryGrow:
 			out = fi.chargeDynamic(out, 1, fi.cfg.Costs.MemoryGrowPerPage)
 			out = append(out, body[in.Start:in.End]...)
@@ -301,6 +332,11 @@ func (fi *funcInstrumenter) emit(out, body []byte) []byte {
 		case wasmbin.OpTableInit, wasmbin.OpTableCopy, wasmbin.OpTableGrow, wasmbin.OpTableFill:
 			out = fi.chargeDynamic(out, 1, fi.cfg.Costs.TablePerElement)
 			out = append(out, body[in.Start:in.End]...)
+		case wasmbin.OpEnd:
+			if i == last {
+				out = fi.trapTails(out, wrappers)
+			}
+			out = append(out, byte(wasmbin.OpEnd))
 		default:
 			out = append(out, body[in.Start:in.End]...)
 		}
@@ -315,6 +351,44 @@ func (fi *funcInstrumenter) emit(out, body []byte) []byte {
 				out = fi.canonF64(out)
 			}
 		}
+	}
+	return out
+}
+
+// relabel moves branches to the function label past the trap wrappers.
+func (fi *funcInstrumenter) relabel(l, wrappers uint32) uint32 {
+	if l == fi.nest {
+		return l + wrappers
+	}
+	return l
+}
+
+func (fi *funcInstrumenter) brTable(out, body []byte, in wasmbin.Instr, wrappers uint32) []byte {
+	r := wasmbin.NewReader(body[in.Start:in.End])
+	var err error
+	_, fi.labels, err = wasmbin.DecodeInstr(r, fi.labels[:0])
+	if err != nil || len(fi.labels) == 0 { // decoded successfully in analyse
+		return append(out, body[in.Start:in.End]...)
+	}
+	out = wasmbin.AppendU32(append(out, byte(wasmbin.OpBrTable)), uint32(len(fi.labels)-1))
+	for _, l := range fi.labels {
+		out = wasmbin.AppendU32(out, fi.relabel(l, wrappers))
+	}
+	return out
+}
+
+// trapTails closes the trap wrappers before the function's final end: the body returns, and
+// each wrapper's end is followed by its trap path.
+func (fi *funcInstrumenter) trapTails(out []byte, wrappers uint32) []byte {
+	if wrappers == 0 {
+		return out
+	}
+	out = append(out, byte(wasmbin.OpReturn))
+	if fi.depthTrap {
+		out = fi.trapPath(append(out, byte(wasmbin.OpEnd)), ReasonCallDepth)
+	}
+	if fi.fuelTrap {
+		out = fi.trapPath(append(out, byte(wasmbin.OpEnd)), ReasonOutOfFuel)
 	}
 	return out
 }

@@ -15,17 +15,24 @@ func callsGlobal(t *testing.T, in *instance) uint32 {
 // TestDepthBeforeEngineLimit runs unbounded recursion on both engines: uninstrumented it hits
 // wazero's own stack ceiling; instrumented the meter traps with ReasonCallDepth first.
 func TestDepthBeforeEngineLimit(t *testing.T) {
-	src := readTestdata(t, "depth.wasm")
 	cfg := DefaultConfig()
 	cfg.MaxCallDepth = MaxCallDepthLimit // the worst case
-	inst := mustInstrument(t, src, cfg)
 	for _, eng := range engines {
 		for _, fn := range []string{"inf", "indirect", "fat", "phi"} {
 			t.Run(eng.name+"/"+fn, func(t *testing.T) {
-				if fn == "phi" && eng.name == "interpreter" {
-					// The interpreter bounds frames, not bytes, and needs minutes for this one.
-					t.Skip("frame weights only matter to the compiler engine")
+				module := "depth.wasm"
+				if fn == "phi" {
+					if eng.name == "interpreter" {
+						// The interpreter bounds frames, not bytes, and needs minutes for this one.
+						t.Skip("frame weights only matter to the compiler engine")
+					}
+					if testing.Short() {
+						t.Skip("compiling phi.wasm takes seconds")
+					}
+					module = "phi.wasm"
 				}
+				src := readTestdata(t, module)
+				inst := mustInstrument(t, src, cfg)
 				raw := newInstance(t, eng.cfg(), src)
 				_, _, err := raw.call(t, fn, 0, 0)
 				if err == nil || !strings.Contains(err.Error(), "stack overflow") {

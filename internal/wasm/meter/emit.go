@@ -18,9 +18,8 @@ const (
 	opI64DivU    = 0x80
 	opI64ShrU    = 0x88
 	opI64ExtendU = 0xad
-	opF32Ne      = 0x5c
-	opF64Ne      = 0x62
-	opSelect     = 0x1b
+	opF32Eq      = 0x5b
+	opF64Eq      = 0x61
 	blockEmpty   = 0x40
 )
 
@@ -37,13 +36,21 @@ func (fi *funcInstrumenter) u32(out []byte, op byte, v uint32) []byte {
 func i64Const(out []byte, v int64) []byte { return wasmbin.AppendS64(append(out, 0x42), v) }
 func i32Const(out []byte, v int32) []byte { return wasmbin.AppendS64(append(out, 0x41), int64(v)) }
 
-// trapIf consumes an i32 condition and, if it is non-zero, calls exhausted(reason) and
-// executes unreachable.
+// trapIf consumes an i32 condition and, if it is non-zero, branches to the trap path of
+// reason (see emit).
 func (fi *funcInstrumenter) trapIf(out []byte, reason int32) []byte {
-	out = append(out, byte(wasmbin.OpIf), blockEmpty)
+	label := fi.nest
+	if reason == ReasonOutOfFuel && fi.depthTrap {
+		label++
+	}
+	return fi.u32(out, byte(wasmbin.OpBrIf), label)
+}
+
+// trapPath calls exhausted(reason) and executes unreachable.
+func (fi *funcInstrumenter) trapPath(out []byte, reason int32) []byte {
 	out = i32Const(out, reason)
 	out = fi.u32(out, byte(wasmbin.OpCall), fi.exhausted)
-	return append(out, byte(wasmbin.OpUnreachable), byte(wasmbin.OpEnd))
+	return append(out, byte(wasmbin.OpUnreachable))
 }
 
 // storeFuelAndCheck consumes the new fuel value (i64), stores it in onvm_fuel and traps
@@ -112,31 +119,32 @@ func (fi *funcInstrumenter) depthLeave(out []byte) []byte {
 	return fi.u32(out, byte(wasmbin.OpGlobalSet), fi.depth)
 }
 
-// canonF32 replaces the f32 on top of the stack by CanonicalNaN32 if it is a NaN:
-// select(canonical, x, x != x).
+// canonF32 replaces the f32 on top of the stack by CanonicalNaN32 if it is a NaN. It
+// branches (if x == x then x else canonical) rather than selecting: NaNs are rare, the branch
+// is predicted, and the comparison stays off the value's dependency chain.
 func (fi *funcInstrumenter) canonF32(out []byte) []byte {
-	out = fi.u32(out, byte(wasmbin.OpLocalSet), fi.temps.f32)
-	out = append(out, byte(wasmbin.OpF32Const))
+	out = fi.u32(out, byte(wasmbin.OpLocalTee), fi.temps.f32)
+	out = fi.u32(out, byte(wasmbin.OpLocalGet), fi.temps.f32)
+	out = append(out, opF32Eq, byte(wasmbin.OpIf), wasmbin.F32)
+	out = fi.u32(out, byte(wasmbin.OpLocalGet), fi.temps.f32)
+	out = append(out, byte(wasmbin.OpElse), byte(wasmbin.OpF32Const))
 	b := CanonicalNaN32
 	out = append(out, byte(b), byte(b>>8), byte(b>>16), byte(b>>24))
-	for range 3 {
-		out = fi.u32(out, byte(wasmbin.OpLocalGet), fi.temps.f32)
-	}
-	return append(out, opF32Ne, opSelect)
+	return append(out, byte(wasmbin.OpEnd))
 }
 
 // canonF64 is canonF32 for f64.
 func (fi *funcInstrumenter) canonF64(out []byte) []byte {
-	out = fi.u32(out, byte(wasmbin.OpLocalSet), fi.temps.f64)
-	out = append(out, byte(wasmbin.OpF64Const))
+	out = fi.u32(out, byte(wasmbin.OpLocalTee), fi.temps.f64)
+	out = fi.u32(out, byte(wasmbin.OpLocalGet), fi.temps.f64)
+	out = append(out, opF64Eq, byte(wasmbin.OpIf), wasmbin.F64)
+	out = fi.u32(out, byte(wasmbin.OpLocalGet), fi.temps.f64)
+	out = append(out, byte(wasmbin.OpElse), byte(wasmbin.OpF64Const))
 	b := CanonicalNaN64
 	for i := range 8 {
 		out = append(out, byte(b>>(8*i)))
 	}
-	for range 3 {
-		out = fi.u32(out, byte(wasmbin.OpLocalGet), fi.temps.f64)
-	}
-	return append(out, opF64Ne, opSelect)
+	return append(out, byte(wasmbin.OpEnd))
 }
 
 // nanResult returns F32 or F64 if op is an arithmetic float operation whose NaN result is

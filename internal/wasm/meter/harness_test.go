@@ -63,10 +63,13 @@ type instance struct {
 	calls *int
 }
 
+// compiled caches compilations across the runtimes of a test binary.
+var compiled = wazero.NewCompilationCache()
+
 // newRuntime returns a runtime with the test onvm_meter host module and WASI.
 func newRuntime(t testing.TB, ctx context.Context, cfg wazero.RuntimeConfig) (wazero.Runtime, *int) {
 	t.Helper()
-	r := wazero.NewRuntimeWithConfig(ctx, cfg)
+	r := wazero.NewRuntimeWithConfig(ctx, cfg.WithCompilationCache(compiled))
 	t.Cleanup(func() { _ = r.Close(context.Background()) })
 	calls := new(int)
 	_, err := r.NewHostModuleBuilder(ImportModule).

@@ -1,0 +1,2 @@
+module goguest
+go 1.26
