@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 
@@ -121,17 +122,8 @@ func BenchmarkPutPaired(b *testing.B) {
 	buf := make([]byte, GroupSize)
 	var seed uint64
 	var tHash, tWrite, tPut time.Duration
-	for b.Loop() {
-		seed++
+	plain := func() {
 		start := time.Now()
-		h := blake3.New()
-		if _, err := io.CopyBuffer(h, newStream(benchSize, seed), buf); err != nil {
-			b.Fatal(err)
-		}
-		h.Sum(nil)
-		tHash += time.Since(start)
-
-		start = time.Now()
 		f, err := os.Create(filepath.Join(dir, "plain"))
 		if err != nil {
 			b.Fatal(err)
@@ -145,8 +137,10 @@ func BenchmarkPutPaired(b *testing.B) {
 		_ = f.Close()
 		tWrite += time.Since(start)
 		_ = os.Remove(f.Name())
-
-		start = time.Now()
+	}
+	var ratios []float64
+	put := func() {
+		start := time.Now()
 		info, _, err := e.s.Put(b.Context(), newStream(benchSize, seed), "")
 		if err != nil {
 			b.Fatal(err)
@@ -154,11 +148,42 @@ func BenchmarkPutPaired(b *testing.B) {
 		tPut += time.Since(start)
 		_ = e.s.Delete(b.Context(), info.ID)
 	}
+	for b.Loop() {
+		seed++
+		start := time.Now()
+		h := blake3.New()
+		if _, err := io.CopyBuffer(h, newStream(benchSize, seed), buf); err != nil {
+			b.Fatal(err)
+		}
+		h.Sum(nil)
+		tHash += time.Since(start)
+		w0, p0 := tWrite, tPut
+		if seed%2 == 0 { // alternate the order: neither always runs first
+			plain()
+			put()
+		} else {
+			put()
+			plain()
+		}
+		ratios = append(ratios, (tWrite-w0).Seconds()/(tPut-p0).Seconds())
+	}
 	rate := func(d time.Duration) float64 { return float64(b.N) * benchSize / d.Seconds() / 1e6 }
 	b.ReportMetric(rate(tHash), "hash-MB/s")
 	b.ReportMetric(rate(tWrite), "write+fsync-MB/s")
 	b.ReportMetric(rate(tPut), "put-MB/s")
 	b.ReportMetric(tWrite.Seconds()/tPut.Seconds(), "put/write-ratio")
+	b.ReportMetric(median(ratios), "put/write-median")
+}
+
+// median returns the median of per-iteration ratios, the figure least
+// moved by other processes' bursts.
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	v = slices.Clone(v)
+	slices.Sort(v)
+	return v[len(v)/2]
 }
 
 // BenchmarkReadPaired pairs a verified read of a stored blob with a plain
@@ -171,7 +196,9 @@ func BenchmarkReadPaired(b *testing.B) {
 	}
 	buf := make([]byte, GroupSize)
 	var tPlain, tBlob time.Duration
+	var ratios []float64
 	for b.Loop() {
+		p0, b0 := tPlain, tBlob
 		start := time.Now()
 		f, err := os.Open(e.s.finalPath(info.ID))
 		if err != nil {
@@ -193,11 +220,13 @@ func BenchmarkReadPaired(b *testing.B) {
 		}
 		_ = r.Close()
 		tBlob += time.Since(start)
+		ratios = append(ratios, (tPlain-p0).Seconds()/(tBlob-b0).Seconds())
 	}
 	rate := func(d time.Duration) float64 { return float64(b.N) * benchSize / d.Seconds() / 1e6 }
 	b.ReportMetric(rate(tPlain), "pagecache-MB/s")
 	b.ReportMetric(rate(tBlob), "verified-MB/s")
 	b.ReportMetric(tPlain.Seconds()/tBlob.Seconds(), "read/pagecache-ratio")
+	b.ReportMetric(median(ratios), "read/pagecache-median")
 }
 
 func BenchmarkRead(b *testing.B) {
@@ -251,34 +280,64 @@ func BenchmarkRead(b *testing.B) {
 	})
 }
 
-// BenchmarkGroupHash is the measurement behind GroupSize: the cost of hashing
-// a stream as groups of each candidate size (through guts, as Put and every
-// verified read do), next to zeebo/blake3 on the same bytes.
-func BenchmarkGroupHash(b *testing.B) {
+// BenchmarkGroupSize is the measurement behind GroupSize. For each
+// candidate size, interleaved in every iteration (so load from other
+// processes hits all alike), it reports the rate of hashing a stream as
+// groups through guts (as Put and every verified read do) next to
+// zeebo/blake3 on the same bytes, and the cost of a verified 4 KiB random
+// read from the page cache, which must read and hash a whole group.
+func BenchmarkGroupSize(b *testing.B) {
 	const n = 64 << 20
 	data := randBytes(n, 3)
-	b.Run("zeebo-sum256", func(b *testing.B) {
-		b.SetBytes(n)
-		for b.Loop() {
-			blake3.Sum256(data)
-		}
-	})
-	for _, gs := range []int{16 << 10, 32 << 10, 64 << 10, 128 << 10, 256 << 10} {
-		b.Run(fmt.Sprintf("group-%dKiB", gs>>10), func(b *testing.B) {
-			b.SetBytes(n)
-			var h hasher
-			for b.Loop() {
-				for i := 0; i < n; i += gs {
-					h.groupCV(data[i:i+gs], int64(i/gs), false)
-				}
+	name := filepath.Join(b.TempDir(), "data")
+	if err := os.WriteFile(name, data, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	sizes := []int{16 << 10, 32 << 10, 64 << 10, 128 << 10, 256 << 10}
+	hashT := make([]time.Duration, len(sizes))
+	readT := make([]time.Duration, len(sizes))
+	var zeeboT time.Duration
+	const reads = 500
+	buf := make([]byte, 256<<10)
+	rng := rand.New(rand.NewPCG(3, 4))
+	var h hasher
+	for b.Loop() {
+		start := time.Now()
+		blake3.Sum256(data)
+		zeeboT += time.Since(start)
+		for k, gs := range sizes {
+			start = time.Now()
+			for i := 0; i < n; i += gs {
+				h.groupCV(data[i:i+gs], int64(i/gs), false)
 			}
-		})
+			hashT[k] += time.Since(start)
+			start = time.Now()
+			for range reads {
+				g := rng.IntN(n / gs)
+				if _, err := f.ReadAt(buf[:gs], int64(g*gs)); err != nil {
+					b.Fatal(err)
+				}
+				h.groupCV(buf[:gs], int64(g), false)
+			}
+			readT[k] += time.Since(start)
+		}
+	}
+	rate := func(d time.Duration) float64 { return float64(b.N) * n / d.Seconds() / 1e6 }
+	b.ReportMetric(rate(zeeboT), "zeebo-MB/s")
+	for k, gs := range sizes {
+		b.ReportMetric(rate(hashT[k]), fmt.Sprintf("g%dK-MB/s", gs>>10))
+		b.ReportMetric(float64(readT[k].Microseconds())/float64(b.N*reads), fmt.Sprintf("g%dK-read4K-us", gs>>10))
 	}
 }
 
 // TestPutMemoryFlat checks that Put's allocations do not follow the blob
-// size: 64 MiB allocate well under 2 MiB in total (two groups, 32 bytes per
-// group of chaining values and the outboard).
+// size: a fixed 1.5 MiB of streaming buffers, plus 32 bytes per group of
+// chaining values and 64 per group of outboard (about 0.2% of the size).
 func TestPutMemoryFlat(t *testing.T) {
 	e := newEnv(t)
 	alloc := func(n int64, seed uint64) uint64 {
@@ -293,7 +352,7 @@ func TestPutMemoryFlat(t *testing.T) {
 	}
 	small, big := alloc(1<<20, 1), alloc(64<<20, 2)
 	t.Logf("allocated %d KiB for 1 MiB, %d KiB for 64 MiB", small>>10, big>>10)
-	if big > 2<<20 {
-		t.Errorf("a 64 MiB Put allocated %d KiB", big>>10)
+	if big > 3<<20 || big-small > 512<<10 {
+		t.Errorf("a 64 MiB Put allocated %d KiB, %d KiB more than a 1 MiB one", big>>10, (big-small)>>10)
 	}
 }

@@ -101,17 +101,19 @@ func (s *Store) Put(ctx context.Context, r io.Reader, mime string) (info Info, e
 	return rec.info(b), false, nil
 }
 
-// stream copies r to w group by group, hashing each group, and returns the
-// size and the groups' chaining values. It reads one group ahead, because
-// the first group is hashed as the root when it is also the last. Writing
-// runs in a second goroutine, overlapping the hashing; at most
-// streamDepth groups are in flight.
-func (s *Store) stream(ctx context.Context, r io.Reader, w io.Writer) (int64, []cv, error) {
-	free := make(chan []byte, streamDepth+2)
-	for range streamDepth + 2 {
-		free <- make([]byte, GroupSize)
+// stream copies r to w and returns the size and the chaining value of every
+// group. Reading and hashing run here, writing in a second goroutine, with
+// streamBuffers batches of streamBatch bytes between them: big enough that
+// the handoffs cost nothing next to the copying, small enough that memory
+// stays flat. No read-ahead is needed to know whether the first group is
+// also the root (the whole blob): a batch holds several groups, so a blob of
+// one group is always seen whole, with its end, in the first batch.
+func (s *Store) stream(ctx context.Context, r io.Reader, w *os.File) (int64, []cv, error) {
+	free := make(chan []byte, streamBuffers)
+	for range streamBuffers {
+		free <- make([]byte, streamBatch)
 	}
-	full := make(chan []byte, streamDepth)
+	full := make(chan []byte, streamBuffers)
 	var (
 		werr   error // set by the writer before done closes
 		failed atomic.Bool
@@ -129,61 +131,62 @@ func (s *Store) stream(ctx context.Context, r io.Reader, w io.Writer) (int64, []
 			free <- buf[:cap(buf)]
 		}
 	}()
-	finish := func() error {
+	finish := func(err error) error {
 		close(full)
 		<-done
-		return werr
+		if werr != nil {
+			return werr
+		}
+		return err
 	}
 
-	cur := <-free
-	n, eof, err := fill(ctx, r, cur)
 	var (
 		size   int64
+		index  int64
 		leaves []cv
 		h      hasher
 	)
-	for index := int64(0); err == nil; index++ {
-		if err = ctx.Err(); err != nil {
-			break
+	for {
+		if err := ctx.Err(); err != nil {
+			return 0, nil, finish(err)
+		}
+		buf := <-free
+		n, eof, err := fill(ctx, r, buf)
+		if err != nil {
+			return 0, nil, finish(err)
 		}
 		size += int64(n)
 		if size > s.max {
-			err = fmt.Errorf("more than %d bytes: %w", s.max, ErrTooLarge)
-			break
+			return 0, nil, finish(fmt.Errorf("more than %d bytes: %w", s.max, ErrTooLarge))
 		}
-		last := eof
-		var next []byte
-		var m int
-		if !last {
-			next = <-free
-			if m, eof, err = fill(ctx, r, next); err != nil {
-				break
+		full <- buf[:n]
+		for off := 0; off < n; off += GroupSize {
+			g := buf[off:min(off+GroupSize, n)]
+			leaves = append(leaves, h.groupCV(g, index, eof && size <= GroupSize))
+			index++
+		}
+		if eof {
+			if size == 0 {
+				leaves = append(leaves, h.groupCV(nil, 0, true))
 			}
-			last = m == 0 && eof
-		}
-		full <- cur[:n]
-		leaves = append(leaves, h.groupCV(cur[:n], index, last && index == 0))
-		if last {
-			if err := finish(); err != nil {
+			if err := finish(nil); err != nil {
 				return 0, nil, err
 			}
 			return size, leaves, nil
 		}
 		if failed.Load() {
-			break
+			return 0, nil, finish(nil)
 		}
-		cur, n = next, m
 	}
-	if werr := finish(); werr != nil {
-		return 0, nil, werr
-	}
-	return 0, nil, err
 }
 
-// streamDepth is the number of groups Put lets the writer fall behind.
-const streamDepth = 4
+// Put's streaming buffers: 3 × 512 KiB per Put in progress.
+const (
+	streamBatch   = 8 * GroupSize
+	streamBuffers = 3
+)
 
-// fill reads a whole group into buf unless r ends first; eof reports the end.
+// fill reads buf full unless r ends first; eof reports the end.
 // A read error after ctx is done (a request body torn down by the
 // cancellation) is reported as the cancellation.
 func fill(ctx context.Context, r io.Reader, buf []byte) (n int, eof bool, err error) {

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"testing/iotest"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -252,3 +253,31 @@ func TestPutConcurrentSameBytes(t *testing.T) {
 
 func hexName(data []byte) string { return id.Hash(id.BlobOf(data)).String() }
 func idOf(data []byte) id.Blob   { return id.BlobOf(data) }
+
+// TestReaderConformance runs the standard library's reader checks (Read,
+// ReadAt, Seek) and feeds Put through awkward readers.
+func TestReaderConformance(t *testing.T) {
+	e := newEnv(t)
+	for _, size := range []int{0, 1, GroupSize + 1, 3*GroupSize - 1} {
+		data := randBytes(size, uint64(size)+50)
+		readers := map[string]io.Reader{
+			"one byte":   iotest.OneByteReader(bytes.NewReader(data)),
+			"data+EOF":   iotest.DataErrReader(bytes.NewReader(data)),
+			"half reads": iotest.HalfReader(bytes.NewReader(data)),
+		}
+		for name, src := range readers {
+			info, _, err := e.s.Put(t.Context(), src, "")
+			if err != nil || info.ID != id.BlobOf(data) {
+				t.Fatalf("size %d %s: %v", size, name, err)
+			}
+		}
+		r, err := e.s.Open(t.Context(), id.BlobOf(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := iotest.TestReader(r, data); err != nil {
+			t.Errorf("size %d: %v", size, err)
+		}
+		_ = r.Close()
+	}
+}
