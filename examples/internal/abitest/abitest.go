@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/onvm-network/onvm/guest"
 )
@@ -23,6 +24,7 @@ import (
 //	secp <d> <s> <p> secp256k1 verify and recover (hex arguments)
 //	big <n>          an output of n bytes
 //	stdout           writes to WASI stdout and stderr
+//	sleep            time.Sleep(10ms)
 //	fail             returns an error (the call aborts)
 //	panic            panics
 func Handle(ctx *guest.Context, input []byte) ([]byte, error) {
@@ -55,6 +57,9 @@ func Handle(ctx *guest.Context, input []byte) ([]byte, error) {
 		os.Stdout.WriteString("to stdout\n")
 		os.Stderr.WriteString("to stderr\n")
 		r.add("wrote", "ok")
+	case "sleep":
+		time.Sleep(10 * time.Millisecond)
+		r.add("slept", "ok")
 	case "fail":
 		return nil, errors.New("deliberate failure")
 	case "panic":
