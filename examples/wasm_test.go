@@ -2,6 +2,8 @@ package examples_test
 
 import (
 	"encoding/hex"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -9,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/onvm-network/onvm/examples/internal/abitest"
 	"github.com/onvm-network/onvm/examples/internal/golden"
@@ -181,6 +184,32 @@ func TestWasmABI(t *testing.T) {
 		if err != nil || got.trap == nil || !strings.Contains(got.trap.Error(), "unreachable") ||
 			!strings.HasPrefix(got.stderr, "panic: deliberate panic\n\ngoroutine 1 [running]:") {
 			t.Fatalf("panic: %+v, %v", got, err)
+		}
+	})
+	t.Run("input placement", func(t *testing.T) {
+		ctx := t.Context()
+		var stderr strings.Builder
+		m, err := p.instantiate(ctx, io.Discard, &stderr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close(ctx)
+		res, err := m.ExportedFunction("onvm_alloc").Call(ctx, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf := uint32(res[0])
+		m.Memory().Write(buf+10, []byte("big 7"))
+		// An input inside an onvm_alloc buffer is accepted ...
+		res, err = m.ExportedFunction("onvm_main").Call(ctx, uint64(buf+10), 5)
+		if err != nil || uint32(res[0]) != 7 {
+			t.Fatalf("input at an offset in the buffer: %v, %v", res, err)
+		}
+		// ... one outside any (the buffer was released when the call ended) aborts.
+		_, err = m.ExportedFunction("onvm_main").Call(ctx, uint64(buf), 5)
+		var exit *sys.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != 1 || stderr.String() != "onvm: input not in an onvm_alloc buffer\n" {
+			t.Fatalf("input outside onvm_alloc buffers: %v, stderr %q", err, stderr.String())
 		}
 	})
 	t.Run("empty input", func(t *testing.T) {

@@ -33,6 +33,10 @@
 // failure to its caller while keeping its writes returns an ordinary output
 // (for example a JSON error object) and a nil error.
 //
+// Goroutines a handler starts run only while an export is executing: the
+// module is idle between calls, so a handler must finish its work before
+// returning. Every call should be treated as running in a fresh instance.
+//
 // On any other platform the host functions are absent: [Context] values come
 // from [NewContext], which package guesttest uses to run handlers against an
 // in-memory host, so program logic is testable with plain `go test`.
