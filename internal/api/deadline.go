@@ -133,7 +133,7 @@ func (w *pacedWriter) Write(b []byte) (int, error) {
 
 // copyBufferSize is the chunk in which blob bodies are copied to the
 // connection: larger than io.Copy's 32 KiB, it halves the per-write cost.
-const copyBufferSize = 256 << 10
+const copyBufferSize = 1 << 20
 
 // ReadFrom copies with a larger buffer than io.Copy's; http.ServeContent
 // reaches it through io.CopyN.

@@ -26,7 +26,7 @@ var update = flag.Bool("update", false, "rewrite golden files")
 
 // testNode is an API server on a real listener over a real blob store.
 type testNode struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *Server
 	store *blob.Store
 	dir   string // blob directory
@@ -43,7 +43,7 @@ func (quietPebble) Fatalf(format string, args ...any) {
 
 var fixedNow = time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 
-func newTestNode(t *testing.T, modify func(*Options)) *testNode {
+func newTestNode(t testing.TB, modify func(*Options)) *testNode {
 	t.Helper()
 	db, err := pebble.Open("db", &pebble.Options{FS: vfs.NewMem(), Logger: quietPebble{}})
 	if err != nil {
