@@ -24,7 +24,9 @@
 // (packed convention: (i32 ptr, i32 len) -> i64 with the output pointer in the
 // high 32 bits and its length in the low 32) and `onvm_alloc`, which the
 // node calls to obtain the buffer it writes the input into. It imports the
-// host functions from module "env" (see [Host]).
+// host functions from module "env" (see [Host]). A program can export more
+// entrypoints with its own //go:wasmexport functions that call Invoke
+// (wasip1 builds only).
 //
 // The handler's output is the call's result. A non-nil error aborts the
 // call: the SDK writes "onvm: <error>" to stderr and exits with code 1
