@@ -19,6 +19,9 @@ var (
 	ErrCorrupt = errors.New("blob data corrupt")
 	// ErrBusy reports a second concurrent import of the same blob.
 	ErrBusy = errors.New("blob import already in progress")
+	// ErrGroupRange reports a group index outside [0, Groups(size)) asked
+	// of ReadGroup (a bad request, not damaged data).
+	ErrGroupRange = errors.New("blob group index out of range")
 	// ErrClosed reports use of a closed store or import.
 	ErrClosed = errors.New("blob store closed")
 )

@@ -2,7 +2,6 @@ package blob
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 
@@ -44,7 +43,7 @@ func (s *Store) ReadGroup(ctx context.Context, b id.Blob, index int) ([]byte, er
 	}
 	defer r.Close()
 	if g := Groups(r.size); index < 0 || int64(index) >= g {
-		return nil, fmt.Errorf("read group %d of %s: %w", index, b, errGroupRange)
+		return nil, fmt.Errorf("read group %d of %s: %w", index, b, ErrGroupRange)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -54,5 +53,3 @@ func (s *Store) ReadGroup(ctx context.Context, b id.Blob, index int) ([]byte, er
 	}
 	return data, nil // r.buf is not reused: r is closed on return
 }
-
-var errGroupRange = errors.New("group index out of range")

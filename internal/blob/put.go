@@ -20,7 +20,8 @@ import (
 // its id and the directory synced; the metadata record, written with
 // pebble.Sync, is the commit point. Any failure before that (ctx cancelled,
 // r failing, MaxSize exceeded, disk full) removes the temporary file and
-// leaves nothing visible. Memory is two groups plus 32 bytes per group.
+// leaves nothing visible. Memory is 1.5 MiB of buffers plus 32 bytes per
+// group.
 func (s *Store) Put(ctx context.Context, r io.Reader, mime string) (info Info, existed bool, err error) {
 	if err := s.checkOpen(); err != nil {
 		return Info{}, false, fmt.Errorf("put blob: %w", err)

@@ -12,9 +12,9 @@
 // verifying each group before it is written.
 //
 // The package must not trust its own files, must not buffer a blob in memory
-// (memory per operation is a few groups plus, for imports and Put, 32 bytes
-// per group), must not make a blob visible before all of it is durable, and
-// does no networking.
+// (a Put holds 1.5 MiB of buffers, a Reader one group; Put and imports add
+// 32 bytes per group of chaining values, 0.05% of the size), must not make a
+// blob visible before all of it is durable, and does no networking.
 package blob
 
 import (
