@@ -1,0 +1,32 @@
+;; A reactor with _initialize and an onvm_alloc bump allocator.
+(module
+  (memory (export "memory") 2)
+  (global $heap (mut i32) (i32.const 0))
+  (global $last (mut i32) (i32.const -1))
+  ;; _initialize sets up the heap and writes the marker "init" at 16.
+  (func (export "_initialize")
+    (global.set $heap (i32.const 65536))
+    (i32.store (i32.const 16) (i32.const 0x74696e69)))
+  (func $alloc (export "onvm_alloc") (param $n i32) (result i32)
+    (local $p i32) (local $end i32) (local $have i32)
+    (local.set $p (global.get $heap))
+    (local.set $end (i32.add (local.get $p) (i32.and (i32.add (local.get $n) (i32.const 7)) (i32.const -8))))
+    (local.set $have (i32.shl (memory.size) (i32.const 16)))
+    (if (i32.gt_u (local.get $end) (local.get $have))
+      (then
+        (if (i32.eq (memory.grow (i32.shr_u (i32.add (i32.sub (local.get $end) (local.get $have)) (i32.const 65535)) (i32.const 16)))
+                    (i32.const -1))
+          (then (return (i32.const -1))))))
+    (global.set $heap (local.get $end))
+    (global.set $last (local.get $p))
+    (local.get $p))
+  ;; run returns "init" ++ [1 if the input is where onvm_alloc said, else 0] ++ input.
+  (func (export "run") (param $p i32) (param $n i32) (result i32 i32)
+    (local $o i32) (local $placed i32)
+    (local.set $placed (i32.eq (local.get $p) (global.get $last)))
+    (local.set $o (call $alloc (i32.add (local.get $n) (i32.const 5))))
+    (i32.store (local.get $o) (i32.load (i32.const 16)))
+    (i32.store8 offset=4 (local.get $o) (local.get $placed))
+    (memory.copy (i32.add (local.get $o) (i32.const 5)) (local.get $p) (local.get $n))
+    (local.get $o) (i32.add (local.get $n) (i32.const 5)))
+)
