@@ -14,6 +14,7 @@ type funcInstrumenter struct {
 	exhausted uint32
 	fuel      uint32
 	depth     uint32
+	interrupt uint32
 	nImpFunc  uint32
 	types     []wasmbin.FuncType
 	funcTypes []uint32 // type index of every function, original index space
@@ -22,17 +23,19 @@ type funcInstrumenter struct {
 	ins       []wasmbin.Instr
 	nestAt    []uint32 // open control frames of the body (not counting the function) before each instruction
 	leader    []bool
+	poll      []bool  // function entry and loop headers: poll onvm_interrupt
 	cost      []int64 // static cost of the segment starting at each leader
 	ctrl      []ctrlFrame
 	labels    []uint32
 	need      tempNeeds
 	temps     temps
 	weight    uint32
-	nest      uint32 // nestAt of the instruction being emitted
-	fuelTrap  bool   // the function has a fuel check: wrap the body in the fuel trap block
-	depthTrap bool   // the function has a depth check: wrap the body in the depth trap block
-	values    uint64 // upper bound on the SSA values the function creates, excluding locals
-	merges    uint64 // loops, ifs and targeted blocks: where engines may create a phi per local
+	nest      uint32  // nestAt of the instruction being emitted
+	fuelTrap  bool    // the function has a fuel check
+	depthTrap bool    // the function has a depth check
+	traps     []int32 // trap wrappers, innermost first (see emit)
+	values    uint64  // upper bound on the SSA values the function creates, excluding locals
+	merges    uint64  // loops, ifs and targeted blocks: where engines may create a phi per local
 }
 
 type ctrlFrame struct {
@@ -108,7 +111,7 @@ func (fi *funcInstrumenter) instrument(body []byte, params uint32) ([]byte, erro
 // if and of every block some branch targets, and the instruction after every branch, return,
 // unreachable and call.
 func (fi *funcInstrumenter) analyse(body []byte, start int) error {
-	fi.ins, fi.nestAt, fi.leader, fi.ctrl = fi.ins[:0], fi.nestAt[:0], fi.leader[:0], fi.ctrl[:0]
+	fi.ins, fi.nestAt, fi.leader, fi.poll, fi.ctrl = fi.ins[:0], fi.nestAt[:0], fi.leader[:0], fi.poll[:0], fi.ctrl[:0]
 	fi.need = tempNeeds{}
 	fi.fuelTrap, fi.depthTrap = false, false
 	fi.values, fi.merges = 0, 0
@@ -119,7 +122,7 @@ func (fi *funcInstrumenter) analyse(body []byte, start int) error {
 		}
 	}
 	fi.ctrl = append(fi.ctrl, ctrlFrame{})
-	pending := true // the function entry is a leader
+	pending, poll := true, true // the function entry is a leader and a poll point
 	for len(fi.ctrl) > 0 {
 		var in wasmbin.Instr
 		var err error
@@ -130,7 +133,8 @@ func (fi *funcInstrumenter) analyse(body []byte, start int) error {
 		fi.ins = append(fi.ins, in)
 		fi.nestAt = append(fi.nestAt, uint32(len(fi.ctrl)-1))
 		fi.leader = append(fi.leader, pending || fi.cfg.everyInstruction)
-		pending = false
+		fi.poll = append(fi.poll, poll)
+		pending, poll = false, false
 		fi.values++
 		switch in.Op {
 		case wasmbin.OpBlock:
@@ -140,7 +144,7 @@ func (fi *funcInstrumenter) analyse(body []byte, start int) error {
 			fi.ctrl = append(fi.ctrl, ctrlFrame{op: wasmbin.OpLoop})
 			fi.values += fi.blockValues(in)
 			fi.merges++
-			pending = true
+			pending, poll = true, true
 		case wasmbin.OpIf:
 			fi.ctrl = append(fi.ctrl, ctrlFrame{op: wasmbin.OpIf})
 			fi.values += fi.blockValues(in)
@@ -279,29 +283,40 @@ func hasPositive(c []int64) bool {
 }
 
 // emit writes the instrumented expression after the locals already in out. The body is
-// wrapped in up to two empty blocks whose ends lead to the trap paths, so that a check is a
+// wrapped in up to three empty blocks whose ends lead to the trap paths, so that a check is a
 // single br_if out of line:
 //
-//	block                     ;; fuel trap (if the function charges fuel)
-//	  block                   ;; depth trap (if the function makes counted calls)
-//	    <body>                ;; branches to the function label get +2
-//	    return
+//	block                         ;; fuel trap (if the function charges fuel)
+//	  block                       ;; depth trap (if the function makes counted calls)
+//	    block                     ;; interrupt trap
+//	      <body>                  ;; branches to the function label get +3
+//	      return
+//	    end
+//	    i32.const 3 call $exhausted unreachable
 //	  end
 //	  i32.const 2 call $exhausted unreachable
 //	end
 //	i32.const 1 call $exhausted unreachable
 //	end
 func (fi *funcInstrumenter) emit(out, body []byte) []byte {
-	wrappers := uint32(0)
-	for _, on := range []bool{fi.fuelTrap, fi.depthTrap} {
-		if on {
-			out = append(out, byte(wasmbin.OpBlock), blockEmpty)
-			wrappers++
-		}
+	fi.traps = append(fi.traps[:0], ReasonInterrupted)
+	if fi.depthTrap {
+		fi.traps = append(fi.traps, ReasonCallDepth)
+	}
+	if fi.fuelTrap {
+		fi.traps = append(fi.traps, ReasonOutOfFuel)
+	}
+	wrappers := uint32(len(fi.traps))
+	for range fi.traps {
+		out = append(out, byte(wasmbin.OpBlock), blockEmpty)
 	}
 	last := len(fi.ins) - 1
 	for i, in := range fi.ins {
 		fi.nest = fi.nestAt[i]
+		if fi.poll[i] {
+			out = fi.u32(out, byte(wasmbin.OpGlobalGet), fi.interrupt)
+			out = fi.trapIf(out, ReasonInterrupted)
+		}
 		if fi.leader[i] && fi.cost[i] > 0 {
 			out = fi.chargeStatic(out, fi.cost[i])
 		}
@@ -384,11 +399,8 @@ func (fi *funcInstrumenter) trapTails(out []byte, wrappers uint32) []byte {
 		return out
 	}
 	out = append(out, byte(wasmbin.OpReturn))
-	if fi.depthTrap {
-		out = fi.trapPath(append(out, byte(wasmbin.OpEnd)), ReasonCallDepth)
-	}
-	if fi.fuelTrap {
-		out = fi.trapPath(append(out, byte(wasmbin.OpEnd)), ReasonOutOfFuel)
+	for _, reason := range fi.traps {
+		out = fi.trapPath(append(out, byte(wasmbin.OpEnd)), reason)
 	}
 	return out
 }

@@ -40,7 +40,10 @@ func i32Const(out []byte, v int32) []byte { return wasmbin.AppendS64(append(out,
 // reason (see emit).
 func (fi *funcInstrumenter) trapIf(out []byte, reason int32) []byte {
 	label := fi.nest
-	if reason == ReasonOutOfFuel && fi.depthTrap {
+	for _, r := range fi.traps {
+		if r == reason {
+			break
+		}
 		label++
 	}
 	return fi.u32(out, byte(wasmbin.OpBrIf), label)

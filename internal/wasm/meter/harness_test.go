@@ -83,6 +83,12 @@ func newRuntime(t testing.TB, ctx context.Context, cfg wazero.RuntimeConfig) (wa
 	if err != nil {
 		t.Fatal(err)
 	}
+	_, err = r.NewHostModuleBuilder("env").
+		NewFunctionBuilder().WithFunc(func(_ context.Context, a, b int32) int32 { return a + b }).Export("add").
+		Instantiate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	wasi_snapshot_preview1.MustInstantiate(ctx, r)
 	return r, calls
 }

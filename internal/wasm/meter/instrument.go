@@ -38,9 +38,10 @@ type instrumenter struct {
 	nImpGlob uint32
 	nImpMem  uint32
 
-	exhausted   uint32 // function index of the injected import
-	fuelGlobal  uint32
-	depthGlobal uint32
+	exhausted       uint32 // function index of the injected import
+	fuelGlobal      uint32
+	depthGlobal     uint32
+	interruptGlobal uint32
 }
 
 // renumber maps an original function index to its index after the import is added.
@@ -178,9 +179,11 @@ func (in *instrumenter) rewriteGlobals() error {
 	}
 	in.fuelGlobal = in.nImpGlob + uint32(len(gs))
 	in.depthGlobal = in.fuelGlobal + 1
+	in.interruptGlobal = in.fuelGlobal + 2
 	fuelInit := append(wasmbin.AppendS64([]byte{0x42}, in.cfg.InitialFuel), 0x0b)
 	gs = append(gs,
 		wasmbin.Global{Type: wasmbin.I64, Mutable: true, Init: fuelInit},
+		wasmbin.Global{Type: wasmbin.I32, Mutable: true, Init: []byte{0x41, 0x00, 0x0b}},
 		wasmbin.Global{Type: wasmbin.I32, Mutable: true, Init: []byte{0x41, 0x00, 0x0b}},
 	)
 	in.m.Set(wasmbin.SecGlobal, wasmbin.EncodeGlobals(gs))
@@ -196,7 +199,7 @@ func (in *instrumenter) rewriteExports() error {
 		}
 	}
 	for i := range es {
-		if es[i].Name == FuelExport || es[i].Name == DepthExport {
+		if es[i].Name == FuelExport || es[i].Name == DepthExport || es[i].Name == InterruptExport {
 			return fmt.Errorf("%w: export %q exists", ErrAlreadyInstrumented, es[i].Name)
 		}
 		if es[i].Kind == wasmbin.KindFunc {
@@ -206,6 +209,7 @@ func (in *instrumenter) rewriteExports() error {
 	es = append(es,
 		wasmbin.Export{Name: FuelExport, Kind: wasmbin.KindGlobal, Index: in.fuelGlobal},
 		wasmbin.Export{Name: DepthExport, Kind: wasmbin.KindGlobal, Index: in.depthGlobal},
+		wasmbin.Export{Name: InterruptExport, Kind: wasmbin.KindGlobal, Index: in.interruptGlobal},
 	)
 	in.m.Set(wasmbin.SecExport, wasmbin.EncodeExports(es))
 	return nil
@@ -253,7 +257,8 @@ func (in *instrumenter) rewriteCode() error {
 	}
 	fi := &funcInstrumenter{
 		cfg: in.cfg, exhausted: in.exhausted, fuel: in.fuelGlobal, depth: in.depthGlobal,
-		nImpFunc: in.nImpFunc, types: in.types, funcTypes: in.funcTypes(),
+		interrupt: in.interruptGlobal,
+		nImpFunc:  in.nImpFunc, types: in.types, funcTypes: in.funcTypes(),
 	}
 	out := make([][]byte, len(bodies))
 	for i, body := range bodies {

@@ -17,19 +17,27 @@ import (
 // Names and codes shared with the runtime.
 const (
 	// FuelExport is the exported mutable i64 global holding the REMAINING fuel. The runtime
-	// sets it before a call and reads it after; a negative value makes the guest trap at its
-	// next segment start (this is also how a timeout stops a running guest).
+	// sets it before a call and reads it after; the guest traps at the first segment whose
+	// charge makes it negative.
 	FuelExport = "onvm_fuel"
 	// DepthExport is the exported mutable i32 global holding the current call depth in
 	// depth units (see Config.MaxCallDepth); the runtime resets it to 0 before a call.
 	DepthExport = "onvm_depth"
+	// InterruptExport is the exported mutable i32 global the runtime sets to a non-zero
+	// value (from any goroutine) to stop a running guest, e.g. on timeout: the guest polls it
+	// at every function entry and loop header and traps with ReasonInterrupted. Storing a
+	// negative onvm_fuel from another goroutine is NOT a reliable stop: the guest's own
+	// read-modify-write of onvm_fuel overwrites it (in a tight loop, practically always).
+	// The runtime resets it to 0 before a call.
+	InterruptExport = "onvm_interrupt"
 	// ImportModule and ImportFunc name the injected import (param i32) -> (), called with a
 	// Reason* code right before the guest executes unreachable.
 	ImportModule = "onvm_meter"
 	ImportFunc   = "exhausted"
 
-	ReasonOutOfFuel = 1
-	ReasonCallDepth = 2
+	ReasonOutOfFuel   = 1
+	ReasonCallDepth   = 2
+	ReasonInterrupted = 3
 )
 
 // Defaults.

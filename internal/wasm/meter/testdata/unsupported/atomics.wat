@@ -1,0 +1,1 @@
+(module (func $ok) (func $f atomic.fence))
