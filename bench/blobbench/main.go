@@ -61,12 +61,12 @@ func run(sizeText, rssText, dir, bin string, strict bool) error {
 		if dir, err = os.MkdirTemp("", "onvm-blobbench-"); err != nil {
 			return err
 		}
-		defer os.RemoveAll(dir)
+		defer func() { _ = os.RemoveAll(dir) }()
 	}
 	if bin == "" {
 		bin = filepath.Join(dir, "onvm")
 		fmt.Fprintln(os.Stderr, "building onvm …")
-		if out, err := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, "./cmd/onvm").CombinedOutput(); err != nil {
+		if out, err := exec.Command(goBinary(), "build", "-o", bin, "./cmd/onvm").CombinedOutput(); err != nil {
 			return fmt.Errorf("build: %v\n%s", err, out)
 		}
 	}
@@ -84,7 +84,7 @@ func run(sizeText, rssText, dir, bin string, strict bool) error {
 	if err != nil {
 		return err
 	}
-	os.Remove(filepath.Join(dir, "dd.out"))
+	_ = os.Remove(filepath.Join(dir, "dd.out"))
 	var b3 time.Duration
 	if _, err := exec.LookPath("b3sum"); err == nil {
 		if b3, err = timeCmd("b3sum", "--num-threads", "1", fileA); err != nil {
@@ -133,7 +133,7 @@ func run(sizeText, rssText, dir, bin string, strict bool) error {
 	if err != nil {
 		return err
 	}
-	os.Remove(filepath.Join(dir, "get.out"))
+	_ = os.Remove(filepath.Join(dir, "get.out"))
 	node.stop()
 
 	// Peak RSS during a large upload, on a fresh node.
@@ -255,13 +255,15 @@ func (n *node) stop() {
 	if n.cmd.ProcessState != nil {
 		return
 	}
-	n.cmd.Process.Signal(os.Interrupt)
+	_ = n.cmd.Process.Signal(os.Interrupt)
+	var err error // the exit status of a node being stopped does not matter
 	select {
-	case <-n.done:
+	case err = <-n.done:
 	case <-time.After(30 * time.Second):
-		n.cmd.Process.Kill()
-		<-n.done
+		_ = n.cmd.Process.Kill()
+		err = <-n.done
 	}
+	_ = err
 }
 
 func timeCmd(name string, args ...string) (time.Duration, error) {
@@ -285,7 +287,7 @@ func (r *randReader) Read(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	n := int(min(int64(len(p)), r.left))
-	r.rng.Read(p[:n])
+	_, _ = r.rng.Read(p[:n])
 	r.left -= int64(n)
 	return n, nil
 }
@@ -346,4 +348,12 @@ func parseSize(s string) (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("bad size %q", s)
+}
+
+// goBinary returns the go command of the toolchain running this program.
+func goBinary() string {
+	if out, err := exec.Command("go", "env", "GOROOT").Output(); err == nil {
+		return filepath.Join(strings.TrimSpace(string(out)), "bin", "go")
+	}
+	return "go"
 }

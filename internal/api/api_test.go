@@ -14,7 +14,7 @@ import (
 
 // goldenResponse renders a response for a golden file: status, content type
 // and the JSON body (created_at replaced, since it is the store's clock).
-func goldenResponse(t *testing.T, resp *http.Response, body []byte) []byte {
+func goldenResponse(t *testing.T, resp *reply, body []byte) []byte {
 	t.Helper()
 	var v any
 	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
@@ -84,7 +84,7 @@ func TestGolden(t *testing.T) {
 			if tt.body != "" || tt.method == "POST" {
 				body = strings.NewReader(tt.body)
 			}
-			var resp *http.Response
+			var resp *reply
 			var b []byte
 			if body != nil {
 				resp, b = n.do(tt.method, tt.path, tt.header, body)

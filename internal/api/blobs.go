@@ -101,7 +101,7 @@ func (s *Server) getBlob(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	defer rd.Close()
+	defer func() { _ = rd.Close() }()
 	info, err := s.opts.Blobs.Stat(r.Context(), b)
 	if err != nil {
 		s.writeError(w, r, err)

@@ -44,7 +44,6 @@ func (e *requestError) Unwrap() error { return e.err }
 var (
 	errNoRoute          = &requestError{status: http.StatusNotFound, code: "not_found", msg: "no such route"}
 	errMethodNotAllowed = &requestError{status: http.StatusMethodNotAllowed, code: "method_not_allowed", msg: "method not allowed on this route"}
-	errShuttingDown     = &requestError{status: http.StatusServiceUnavailable, code: "unavailable", msg: "node is shutting down"}
 )
 
 // statusError is a bare HTTP status decided by net/http (412, 416).

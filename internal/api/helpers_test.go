@@ -6,7 +6,6 @@ import (
 	"flag"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -89,8 +88,15 @@ func newTestNode(t testing.TB, modify func(*Options)) *testNode {
 	return &testNode{t: t, srv: srv, store: store, dir: dir, url: "http://" + ln.Addr().String()}
 }
 
+// reply is a response whose body was read and closed.
+type reply struct {
+	StatusCode    int
+	Header        http.Header
+	ContentLength int64
+}
+
 // do sends one request and returns the response with its body read.
-func (n *testNode) do(method, path string, header http.Header, body io.Reader) (*http.Response, []byte) {
+func (n *testNode) do(method, path string, header http.Header, body io.Reader) (*reply, []byte) {
 	n.t.Helper()
 	req, err := http.NewRequestWithContext(n.t.Context(), method, n.url+path, body)
 	if err != nil {
@@ -108,7 +114,7 @@ func (n *testNode) do(method, path string, header http.Header, body io.Reader) (
 	if err != nil {
 		n.t.Fatalf("%s %s: reading body: %v", method, path, err)
 	}
-	return resp, b
+	return &reply{StatusCode: resp.StatusCode, Header: resp.Header, ContentLength: resp.ContentLength}, b
 }
 
 // upload stores data and returns its id text.
@@ -172,14 +178,4 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-}
-
-// freePort returns a port that was free a moment ago.
-func freePort(t *testing.T) int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }

@@ -92,13 +92,13 @@ func (e *env) runUploadBlob(cmd *cobra.Command, _ []string) error {
 		ID   string `json:"id"`
 		Size int64  `json:"size"`
 	}{ref.ID, ref.Size})
-	fmt.Fprintln(cmd.OutOrStdout(), string(b))
+	printLine(cmd.OutOrStdout(), string(b))
 	if !asJSON {
 		state := "stored"
 		if !ref.Created {
 			state = "already stored"
 		}
-		fmt.Fprintf(cmd.ErrOrStderr(), "Uploaded %s (%d bytes, %s, %s) as %s\n", path, ref.Size, mimeType, state, ref.ID)
+		printf(cmd.ErrOrStderr(), "Uploaded %s (%d bytes, %s, %s) as %s\n", path, ref.Size, mimeType, state, ref.ID)
 	}
 	return nil
 }
@@ -137,14 +137,14 @@ func (e *env) runGetBlob(cmd *cobra.Command, _ []string) error {
 	if err != nil {
 		return fmt.Errorf("get-blob %s: %w", b, nodeError(c, err))
 	}
-	defer r.Close()
+	defer func() { _ = r.Close() }()
 	bar := e.progress(r.Size(), "downloading")
 	n, err := writeFileAtomic(out, bar.reader(r))
 	bar.finish()
 	if err != nil {
 		return fmt.Errorf("get-blob %s: %w", b, nodeError(c, err))
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "blob saved to %s (%d bytes, verified)\n", out, n)
+	printf(cmd.OutOrStdout(), "blob saved to %s (%d bytes, verified)\n", out, n)
 	return nil
 }
 
@@ -159,7 +159,7 @@ func writeFileAtomic(path string, r io.Reader) (n int64, err error) {
 	defer func() {
 		if err != nil {
 			tmp.Close()
-			os.Remove(tmp.Name())
+			_ = os.Remove(tmp.Name())
 		}
 	}()
 	if n, err = io.Copy(tmp, r); err != nil {

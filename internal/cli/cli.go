@@ -49,11 +49,11 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintf(stderr, "Error: %s\n", errorText(err))
+	printf(stderr, "Error: %s\n", errorText(err))
 	var ue usageError
 	if errors.As(err, &ue) || isCobraUsage(err) {
 		if !errors.As(err, &ue) || ue.showHelp {
-			fmt.Fprintf(stderr, "Run 'onvm --help' for usage.\n")
+			printf(stderr, "Run 'onvm --help' for usage.\n")
 		}
 		return exitUsage
 	}

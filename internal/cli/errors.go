@@ -2,6 +2,8 @@ package cli
 
 import (
 	"errors"
+	"fmt"
+	"io"
 	"net"
 	"syscall"
 
@@ -41,3 +43,10 @@ func (e *unreachableError) Error() string {
 }
 
 func (e *unreachableError) Unwrap() error { return e.err }
+
+// printf writes to the command's output; a failed write to a terminal or
+// pipe has nowhere better to be reported.
+func printf(w io.Writer, format string, args ...any) { _, _ = fmt.Fprintf(w, format, args...) }
+
+// printLine is printf for a line of operands.
+func printLine(w io.Writer, args ...any) { _, _ = fmt.Fprintln(w, args...) }

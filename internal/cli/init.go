@@ -63,29 +63,29 @@ func (e *env) runInit(cmd *cobra.Command, _ []string) error {
 	idPath := filepath.Join(dir, identity.IdentityFile)
 	blsPath := filepath.Join(dir, identity.BLSFile)
 	if inspectErr == nil || !r.CreatedIdentity {
-		fmt.Fprintf(out, "Identity already exists at %s. Skipping generation.\n", idPath)
+		printf(out, "Identity already exists at %s. Skipping generation.\n", idPath)
 	} else {
 		protection := "encrypted with the passphrase"
 		if !r.Public.Encrypted {
 			protection = "PLAINTEXT (not encrypted)"
 		}
-		fmt.Fprintf(out, "Initialized identity at %s (%s).\n", idPath, protection)
+		printf(out, "Initialized identity at %s (%s).\n", idPath, protection)
 	}
 	if r.CreatedBLS {
-		fmt.Fprintf(out, "Generated BLS consensus identity at %s.\n", blsPath)
+		printf(out, "Generated BLS consensus identity at %s.\n", blsPath)
 	}
 	if r.WroteConfig {
-		fmt.Fprintf(out, "Wrote default config to %s.\n", r.ConfigPath)
+		printf(out, "Wrote default config to %s.\n", r.ConfigPath)
 	} else {
-		fmt.Fprintf(out, "Config %s exists; left unchanged.\n", r.ConfigPath)
+		printf(out, "Config %s exists; left unchanged.\n", r.ConfigPath)
 		if opts.EnableMDNS {
-			fmt.Fprintf(out, "Note: set network.enable_mdns = true in it to enable mDNS.\n")
+			printf(out, "Note: set network.enable_mdns = true in it to enable mDNS.\n")
 		}
 	}
-	fmt.Fprintf(out, "Node ID: %s\n", r.Public.Node)
+	printf(out, "Node ID: %s\n", r.Public.Node)
 	if pid, err := p2p.PeerID(ed25519.PublicKey(r.Public.Node[:])); err == nil {
-		fmt.Fprintf(out, "Peer ID: %s\n", pid)
+		printf(out, "Peer ID: %s\n", pid)
 	}
-	fmt.Fprintf(out, "BLS public key: %s\n", r.Public.BLS)
+	printf(out, "BLS public key: %s\n", r.Public.BLS)
 	return nil
 }

@@ -44,9 +44,9 @@ func (e *env) passphrase(cmd *cobra.Command, confirm bool) ([]byte, error) {
 		return nil, usageError{err: errNoPassphrase}
 	}
 	read := func(prompt string) ([]byte, error) {
-		fmt.Fprint(e.stderr, prompt)
+		printf(e.stderr, "%s", prompt)
 		b, err := term.ReadPassword(int(f.Fd()))
-		fmt.Fprintln(e.stderr)
+		printLine(e.stderr)
 		if err != nil {
 			return nil, fmt.Errorf("read passphrase: %w", err)
 		}

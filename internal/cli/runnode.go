@@ -112,7 +112,7 @@ func (e *env) runNode(cmd *cobra.Command, _ []string) error {
 			if err != nil {
 				return fmt.Errorf("dev init %s: %w", dir, err)
 			}
-			fmt.Fprintf(out, "Dev mode: initialized %s with a plaintext identity.\n", dir)
+			printf(out, "Dev mode: initialized %s with a plaintext identity.\n", dir)
 			log.Warn("DEV MODE: created data dir with a plaintext identity", "dir", dir, "config", r.ConfigPath)
 		}
 	}
@@ -141,13 +141,13 @@ func (e *env) runNode(cmd *cobra.Command, _ []string) error {
 	if err != nil {
 		return err
 	}
-	defer n.Close()
-	fmt.Fprintf(out, "Node started. Data dir: %s\n", dir)
-	fmt.Fprintf(out, "Node ID: %s\n", n.ID())
-	fmt.Fprintf(out, "Peer ID: %s\n", n.PeerID())
-	fmt.Fprintf(out, "RPC: %s\n", n.RPCURL())
+	defer func() { _ = n.Close() }() // idempotent; the checked Close is below
+	printf(out, "Node started. Data dir: %s\n", dir)
+	printf(out, "Node ID: %s\n", n.ID())
+	printf(out, "Peer ID: %s\n", n.PeerID())
+	printf(out, "RPC: %s\n", n.RPCURL())
 	for _, a := range n.P2PAddrs() {
-		fmt.Fprintf(out, "P2P: %s\n", a)
+		printf(out, "P2P: %s\n", a)
 	}
 	log.Info("node started", "node", n.ID().String(), "peer", n.PeerID().String(), "rpc", n.RPCURL(),
 		"min_peers", strconv.Itoa(cfg.Network.MinPeers), "blob_sync_mode", cfg.Storage.BlobSyncMode)
@@ -157,6 +157,6 @@ func (e *env) runNode(cmd *cobra.Command, _ []string) error {
 	if err := n.Close(); err != nil {
 		return fmt.Errorf("close node: %w", err)
 	}
-	fmt.Fprintln(out, "Node stopped.")
+	printLine(out, "Node stopped.")
 	return nil
 }

@@ -245,7 +245,7 @@ func writeNew(path string, b []byte) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("write %s: %w", path, err)
 	}
-	defer os.Remove(tmp.Name())
+	defer func() { _ = os.Remove(tmp.Name()) }() // gone after the link, or on error
 	if err := tmp.Chmod(0o600); err != nil {
 		tmp.Close()
 		return false, fmt.Errorf("write %s: %w", path, err)

@@ -83,7 +83,7 @@ func New(ctx context.Context, opts Options) (_ *Node, err error) {
 	n := &Node{opts: opts, log: opts.Logger, reg: prometheus.NewRegistry()}
 	defer func() {
 		if err != nil {
-			n.Close()
+			_ = n.Close() // the construction error is the one to report
 		}
 	}()
 	cfg := opts.Config

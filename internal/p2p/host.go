@@ -68,7 +68,7 @@ func NewHost(cfg HostConfig) (*Host, error) {
 	hh := &Host{h: h, log: log, ctx: ctx, cancel: cancel}
 	for _, s := range cfg.Listen {
 		if err := hh.listen(s); err != nil {
-			hh.Close()
+			_ = hh.Close()
 			return nil, err
 		}
 	}
