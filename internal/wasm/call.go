@@ -91,7 +91,8 @@ type Call struct {
 	Blobs       BlobReader    // nil = no blobs
 	Timeout     time.Duration // wall-clock limit; 0 = DefaultTimeout; negative = none (context only)
 
-	unmetered bool // tests only: run code that was not instrumented
+	unmetered bool                // tests only: run code that was not instrumented
+	inspect   func(memory []byte) // tests only: sees linear memory after the entrypoint returned
 }
 
 // Result is the outcome of a successful call.

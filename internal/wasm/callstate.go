@@ -39,10 +39,13 @@ func (s *callState) flushLogs() []Log {
 	return s.logs.entries
 }
 
-// guestMessage is what the guest last said before failing: its last stderr
-// line, else its last warning log, else "".
+// guestMessage is what the guest said about its failure: the first panic
+// line on stderr, else its last stderr line, else its last warning log.
 func (s *callState) guestMessage() string {
-	if len(s.stderr.last) > 0 {
+	switch {
+	case s.stderr.panic != nil:
+		return string(s.stderr.panic)
+	case len(s.stderr.last) > 0:
 		return string(s.stderr.last)
 	}
 	return string(s.lastWarn)

@@ -37,8 +37,12 @@ type stream struct {
 	source  string
 	level   LogLevel
 	partial []byte
-	last    []byte // the last complete line, for trap messages (stderr)
+	last    []byte // the last line, for trap messages
+	panic   []byte // the first line that starts like a Go or Rust panic, for trap messages
 }
+
+// panicPrefixes start the line a runtime prints when a guest panics.
+var panicPrefixes = [][]byte{[]byte("panic: "), []byte("fatal error: "), []byte("thread 'main' panicked")}
 
 // Write implements io.Writer for wazero's fd_write. It charges bytesCost(len(p))
 // and CostLogEntry per line.
@@ -64,16 +68,25 @@ func (w *stream) Write(p []byte) (int, error) {
 
 func (w *stream) emit() {
 	w.s.fuel.charge(CostLogEntry)
-	w.s.logs.add(w.source, w.level, w.partial)
-	w.last = append(w.last[:0], w.partial...)
-	w.partial = w.partial[:0]
+	w.keep()
 }
 
-// flush emits a final unterminated line.
+// flush emits a final unterminated line (uncharged: the call is over).
 func (w *stream) flush() {
 	if len(w.partial) > 0 {
-		w.s.logs.add(w.source, w.level, w.partial)
-		w.last = append(w.last[:0], w.partial...)
-		w.partial = w.partial[:0]
+		w.keep()
 	}
+}
+
+func (w *stream) keep() {
+	w.s.logs.add(w.source, w.level, w.partial)
+	w.last = append(w.last[:0], w.partial...)
+	if w.panic == nil {
+		for _, p := range panicPrefixes {
+			if bytes.HasPrefix(w.partial, p) {
+				w.panic = append([]byte{}, w.partial...)
+			}
+		}
+	}
+	w.partial = w.partial[:0]
 }

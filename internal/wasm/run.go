@@ -102,11 +102,12 @@ func (x *execution) run(ctx context.Context) (out []byte, err error) {
 	if !x.s.call.unmetered {
 		fuel, ok1 := mod.ExportedGlobal(meter.FuelExport).(api.MutableGlobal)
 		depth, ok2 := mod.ExportedGlobal(meter.DepthExport).(api.MutableGlobal)
-		if !ok1 || !ok2 {
+		flag, ok3 := mod.ExportedGlobal(meter.InterruptExport).(api.MutableGlobal)
+		if !ok1 || !ok2 || !ok3 {
 			return nil, newError(KindInvalidModule, nil, "module is not metered (deploy it through Prepare)")
 		}
 		x.depth = depth
-		x.s.fuel.attach(fuel)
+		x.s.fuel.attach(fuel, flag)
 	}
 	if x.entry.info.initialize {
 		if _, err := x.call(InitializeExport); err != nil {
@@ -121,8 +122,9 @@ func (x *execution) run(ctx context.Context) (out []byte, err error) {
 }
 
 // arm starts the wall-clock timeout and context watch. With the compiler,
-// an interruption drains the fuel global; with the interpreter, wazero
-// closes the module when the (derived) context is done.
+// an interruption sets the guest's interrupt flag; with the interpreter
+// (whose Go code reads globals, so a write from another goroutine would be
+// a data race), wazero closes the module when the derived context is done.
 func (x *execution) arm(ctx context.Context) (context.Context, func()) {
 	timeout := x.s.call.Timeout
 	if x.r.interpreter {
@@ -241,6 +243,11 @@ func (x *execution) invoke(sretPtr, inPtr uint32) ([]byte, error) {
 			return nil, x.trap("sret slot %d out of bounds", sretPtr)
 		}
 		outPtr, outLen = binary.LittleEndian.Uint32(slot), binary.LittleEndian.Uint32(slot[4:])
+	}
+	if x.s.call.inspect != nil {
+		if all, ok := x.mod.Memory().Read(0, x.mod.Memory().Size()); ok {
+			x.s.call.inspect(all)
+		}
 	}
 	if int32(outPtr) < 0 || int32(outLen) < 0 {
 		return nil, x.trap("entrypoint returned a negative output pointer or length (%d, %d)", int32(outPtr), int32(outLen))

@@ -47,7 +47,7 @@
     (i32.const 0) (i32.const 0x200000))
   ;; oob returns a range that ends outside memory.
   (func (export "oob") (param i32 i32) (result i32 i32)
-    (i32.const 65500) (i32.const 100))
+    (i32.const 0x10000000) (i32.const 100))
   ;; negative returns a negative pointer.
   (func (export "negative") (param i32 i32) (result i32 i32)
     (i32.const -8) (i32.const 4))
