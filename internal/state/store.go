@@ -15,7 +15,7 @@ import (
 
 // Options tune a Store. The zero value is valid.
 type Options struct {
-	// CacheRecords is how many decoded branch records (about 250 bytes each
+	// CacheRecords is how many decoded tree records (about 300 bytes each
 	// in memory) are kept, shared by all programs. Records are immutable and
 	// content-addressed, so the cache is never invalidated; it holds the
 	// upper levels of busy trees. Default 65536; negative disables it.
@@ -176,12 +176,7 @@ func (s *Store) Apply(b *pebble.Batch, p id.Program, expectRoot id.Hash, writes 
 		return id.Hash{}, fmt.Errorf("apply state %s: %w", p, err)
 	}
 	newRoot := rootOf(n)
-	err = emitTree(n, func(h *id.Hash, rec *record) error {
-		if s.cache != nil && !rec.leaf() {
-			s.cache.Add(*h, rec)
-		}
-		return b.Set(nodeKey(p, h), rec.encode(), nil)
-	})
+	err = emitTree(n, true, batchEmitter{s, b, p})
 	for i := 0; err == nil && i < len(ws); i++ {
 		if ws[i].del {
 			err = b.Delete(valueKey(p, ws[i].key), nil)
@@ -196,6 +191,24 @@ func (s *Store) Apply(b *pebble.Batch, p id.Program, expectRoot id.Hash, writes 
 		return id.Hash{}, fmt.Errorf("apply state %s: stage: %w", p, err)
 	}
 	return newRoot, nil
+}
+
+// batchEmitter stages a new tree's records into a batch.
+type batchEmitter struct {
+	s *Store
+	b *pebble.Batch
+	p id.Program
+}
+
+func (e batchEmitter) node(h *id.Hash, rec *record) error {
+	if e.s.cache != nil {
+		e.s.cache.Add(*h, rec)
+	}
+	return e.b.Set(nodeKey(e.p, h), rec.encode(), nil)
+}
+
+func (e batchEmitter) leaf(rec *record) error {
+	return e.b.Set(leafKey(e.p, &rec.lh), encodeLeafValue(rec.key, rec.value), nil)
 }
 
 // updater returns an update of p's tree reading records through r.
@@ -221,7 +234,7 @@ func (s *Store) load(r reader, p id.Program, h *id.Hash) (*record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("node %s: %w", h, err)
 	}
-	if s.cache != nil && !rec.leaf() {
+	if s.cache != nil {
 		s.cache.Add(*h, rec)
 	}
 	return rec, nil
@@ -231,7 +244,7 @@ func rootOf(n *tnode) id.Hash {
 	if n == nil {
 		return EmptyRoot
 	}
-	hashTree(n)
+	hashTreeBatched(n)
 	return n.h
 }
 

@@ -158,21 +158,18 @@ func (u *update) merge(t int, cur *tnode, ws []wr) (*tnode, error) {
 	if rec.leaf() {
 		// Every write left is to this very key, and there is one.
 		w := &ws[0]
-		switch {
-		case w.del:
+		if w.del {
 			return nil, nil
-		case bytes.Equal(w.value, rec.value):
-			return cur, nil
-		default:
-			return u.leaf(t, w), nil
 		}
+		n := u.leaf(t, w)
+		if n.rec.lh == rec.lh {
+			return cur, nil // same value
+		}
+		return n, nil
 	}
 
 	cut := cutAt(ws, rec.split)
-	old := [2]*tnode{
-		{top: rec.split + 1, h: rec.left},
-		{top: rec.split + 1, h: rec.right},
-	}
+	old := [2]*tnode{childNode(&rec.kids[0], rec.split+1), childNode(&rec.kids[1], rec.split+1)}
 	kids := old
 	for i, part := range [2][]wr{ws[:cut], ws[cut:]} {
 		if kids[i], err = u.merge(rec.split+1, old[i], part); err != nil {
@@ -258,6 +255,26 @@ func (u *update) moveUp(n *tnode, t int) (*tnode, error) {
 	return &tnode{rec: rec, top: t, dirty: true, from: n.top, start: n.h, startKnown: true}, nil
 }
 
+// childNode returns the clean working node of a stored child at depth top.
+func childNode(c *child, top int) *tnode {
+	n := &tnode{top: top, h: c.h}
+	if c.leaf {
+		n.rec = leafOf(&c.kh, &c.lh)
+	}
+	return n
+}
+
+// setKids records a new branch's children, once they are hashed.
+func (n *tnode) setKids() {
+	for i, k := range n.kids {
+		c := &n.rec.kids[i]
+		c.h = k.h
+		if c.leaf = k.rec != nil && k.rec.leaf(); c.leaf {
+			c.kh, c.lh = k.rec.path, k.rec.lh
+		}
+	}
+}
+
 // cutAt returns the index of the first write whose key hash has bit d set;
 // ws is sorted and shares the first d bits.
 func cutAt(ws []wr, d int) int {
@@ -273,7 +290,7 @@ func hashTree(n *tnode) {
 		if n.kids != nil {
 			hashTree(n.kids[0])
 			hashTree(n.kids[1])
-			n.rec.left, n.rec.right = n.kids[0].h, n.kids[1].h
+			n.setKids()
 		}
 		n.start = n.rec.baseHash()
 	}
@@ -281,17 +298,34 @@ func hashTree(n *tnode) {
 	n.hashed = true
 }
 
-// emitTree calls emit for every dirty node under n (hashed), children first.
-func emitTree(n *tnode, emit func(h *id.Hash, rec *record) error) error {
+// emitTree stages the records of every dirty node under n (hashed),
+// children first: a branch's tree record, a new leaf's key and value, and
+// the tree record of a leaf that is the whole tree (root).
+func emitTree(n *tnode, root bool, e emitter) error {
 	if n == nil || !n.dirty {
 		return nil
 	}
-	if n.kids != nil {
+	if n.rec.leaf() {
+		if n.rec.key != nil { // a new leaf; a moved one is known by its parent
+			if err := e.leaf(n.rec); err != nil {
+				return err
+			}
+		}
+		if !root {
+			return nil
+		}
+	} else if n.kids != nil {
 		for _, k := range n.kids {
-			if err := emitTree(k, emit); err != nil {
+			if err := emitTree(k, false, e); err != nil {
 				return err
 			}
 		}
 	}
-	return emit(&n.h, n.rec)
+	return e.node(&n.h, n.rec)
+}
+
+// emitter receives the records of a new tree.
+type emitter interface {
+	node(h *id.Hash, rec *record) error
+	leaf(rec *record) error
 }

@@ -1,0 +1,205 @@
+package state
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/onvm-network/onvm/internal/id"
+)
+
+// benchKeys is the size of the benchmark state: 1,000,000 keys, or
+// ONVM_STATE_BENCH_KEYS.
+func benchKeys() int {
+	if n, err := strconv.Atoi(os.Getenv("ONVM_STATE_BENCH_KEYS")); err == nil && n > 0 {
+		return n
+	}
+	return 1_000_000
+}
+
+func benchKey(i int) []byte { return fmt.Appendf(nil, "key-%08d", i) }
+
+func benchValue(i, gen int) []byte {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(i)<<16|uint64(gen))
+	v := id.Sum(b[:])
+	return v[:]
+}
+
+// benchFixture opens the benchmark state: n keys (benchKey(i) =
+// benchValue(i, 0)) in one program, built once and kept in a directory
+// under the temp dir so that later runs reuse it. Benchmarks that write
+// overwrite existing keys only, so the key set stays the same.
+func benchFixture(b *testing.B, n int) (*Store, *pebble.DB, id.Program) {
+	b.Helper()
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("onvm-state-bench-%d-v%d", n, formatVersion))
+	done := filepath.Join(dir, "complete")
+	if _, err := os.Stat(done); err != nil {
+		if err := os.RemoveAll(dir); err != nil {
+			b.Fatal(err)
+		}
+	}
+	// A node gives pebble a real block cache; the default 8 MiB would make
+	// every figure a measure of file reads and block decompression.
+	cache := pebble.NewCache(512 << 20)
+	db, err := pebble.Open(dir, &pebble.Options{Cache: cache})
+	cache.Unref()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = db.Close() })
+	s, err := Open(db)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := prog("bench")
+	if _, err := os.Stat(done); err == nil {
+		return s, db, p
+	}
+	start := time.Now()
+	const chunk = 20_000
+	root := EmptyRoot
+	for lo := 0; lo < n; lo += chunk {
+		ws := make([]Write, 0, chunk)
+		for i := lo; i < min(n, lo+chunk); i++ {
+			ws = append(ws, Write{Key: benchKey(i), Value: benchValue(i, 0)})
+		}
+		batch := db.NewBatch()
+		if root, err = s.Apply(batch, p, root, ws); err != nil {
+			b.Fatal(err)
+		}
+		if err := batch.Commit(pebble.NoSync); err != nil {
+			b.Fatal(err)
+		}
+		_ = batch.Close()
+	}
+	if err := db.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	if err := db.Compact(b.Context(), []byte("s/"), []byte("s0"), true); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("built %d-key fixture in %v (root %s)", n, time.Since(start).Round(time.Millisecond), root)
+	if err := os.WriteFile(done, []byte(root.String()), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	return s, db, p
+}
+
+// BenchmarkState measures, in one run, the raw node hash (the baseline every
+// other figure is divided by, reported as "hashes": the cost in raw node
+// hashes) and the tree's costs on a state of benchKeys() keys: updates of
+// existing keys staged into a batch, singly and in batches (per key), with
+// commit, proofs, verification and reads.
+func BenchmarkState(b *testing.B) {
+	if testing.Short() {
+		b.Skip("builds a large state")
+	}
+	var rawNs float64
+	b.Run("hash/node", func(b *testing.B) {
+		var l, r id.Hash
+		for b.Loop() {
+			l = nodeHash(&l, &r)
+		}
+		sink = l
+		rawNs = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+	})
+	benchHashes(b, &rawNs)
+	n := benchKeys()
+	s, db, p := benchFixture(b, n)
+	rng := rand.New(rand.NewPCG(1, 1))
+	perKey := func(b *testing.B, keys int) {
+		ns := float64(b.Elapsed().Nanoseconds()) / float64(b.N) / float64(keys)
+		b.ReportMetric(ns, "ns/key")
+		if rawNs > 0 {
+			b.ReportMetric(ns/rawNs, "hashes/key")
+		}
+	}
+	for _, k := range []int{1, 10, 100, 1000} {
+		b.Run(fmt.Sprintf("update/batch=%d", k), func(b *testing.B) {
+			root, err := s.Root(p)
+			if err != nil {
+				b.Fatal(err)
+			}
+			batch := db.NewBatch()
+			defer batch.Close()
+			ws := make([]Write, k)
+			for b.Loop() {
+				for j := range ws {
+					i := rng.IntN(n)
+					ws[j] = Write{Key: benchKey(i), Value: benchValue(i, 1+rng.IntN(1000))}
+				}
+				if _, err := s.Apply(batch, p, root, ws); err != nil {
+					b.Fatal(err)
+				}
+				batch.Reset()
+			}
+			perKey(b, k)
+		})
+	}
+	b.Run("update/commit", func(b *testing.B) {
+		for b.Loop() {
+			i := rng.IntN(n)
+			root, err := s.Root(p)
+			if err != nil {
+				b.Fatal(err)
+			}
+			batch := db.NewBatch()
+			if _, err := s.Apply(batch, p, root, []Write{{Key: benchKey(i), Value: benchValue(i, 1+rng.IntN(1000))}}); err != nil {
+				b.Fatal(err)
+			}
+			if err := batch.Commit(pebble.NoSync); err != nil {
+				b.Fatal(err)
+			}
+			_ = batch.Close()
+		}
+		perKey(b, 1)
+	})
+	root, err := s.Root(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("prove/present", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := s.Prove(p, root, benchKey(rng.IntN(n))); err != nil {
+				b.Fatal(err)
+			}
+		}
+		perKey(b, 1)
+	})
+	b.Run("prove/absent", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := s.Prove(p, root, benchKey(n+rng.IntN(n))); err != nil {
+				b.Fatal(err)
+			}
+		}
+		perKey(b, 1)
+	})
+	pr, err := s.Prove(p, root, benchKey(n/2))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("verify", func(b *testing.B) {
+		for b.Loop() {
+			if err := pr.Verify(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		perKey(b, 1)
+	})
+	b.Run("get", func(b *testing.B) {
+		for b.Loop() {
+			if _, _, err := s.Get(p, benchKey(rng.IntN(n))); err != nil {
+				b.Fatal(err)
+			}
+		}
+		perKey(b, 1)
+	})
+}

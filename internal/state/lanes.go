@@ -1,0 +1,181 @@
+package state
+
+import (
+	"encoding/binary"
+	"runtime"
+	"sync"
+
+	"github.com/onvm-network/onvm/internal/id"
+)
+
+// Hashing a batch of writes is dominated by the chains of new leaves: ~236
+// sequential node hashes each at a million keys, independent of one
+// another. hashTreeBatched runs independent chains side by side, sixteen
+// per AVX-512 instruction stream (compress16), and on both cores when there
+// are enough of them; the result is the same as hashTree's.
+
+// lanesMin is the fewest independent jobs worth the wide path; below it
+// (or without AVX-512) jobs are hashed one at a time.
+const lanesMin = 2
+
+// parallelMin is the fewest jobs in one wave worth splitting across
+// goroutines.
+const parallelMin = 256
+
+// hashTreeBatched computes the hash of every dirty node under n, like
+// hashTree, in waves: a node's wave is one more than its highest dirty
+// child's, and the nodes of a wave are independent.
+func hashTreeBatched(n *tnode) {
+	var waves [][]*tnode
+	var visit func(n *tnode) int
+	visit = func(n *tnode) int {
+		if n == nil || !n.dirty || n.hashed {
+			return 0
+		}
+		w := 0
+		if !n.startKnown && n.kids != nil {
+			w = max(visit(n.kids[0]), visit(n.kids[1]))
+		}
+		if w == len(waves) {
+			waves = append(waves, nil)
+		}
+		waves[w] = append(waves[w], n)
+		return w + 1
+	}
+	visit(n)
+	for _, wave := range waves {
+		for _, n := range wave {
+			if !n.startKnown && n.kids != nil {
+				n.setKids()
+			}
+		}
+		hashJobs(wave)
+	}
+}
+
+// hashJobs hashes nodes whose inputs are all known.
+func hashJobs(jobs []*tnode) {
+	if !haveLanes || len(jobs) < lanesMin {
+		for _, n := range jobs {
+			hashTree(n)
+		}
+		return
+	}
+	if len(jobs) < parallelMin || runtime.GOMAXPROCS(0) < 2 {
+		runLanes(jobs)
+		return
+	}
+	var wg sync.WaitGroup
+	half := len(jobs) / 2
+	wg.Go(func() { runLanes(jobs[:half]) })
+	runLanes(jobs[half:])
+	wg.Wait()
+}
+
+// lane is one job in flight: the node, the hash so far and the depth of
+// the next hash (first: the next hash is internal(left, right) at from).
+type lane struct {
+	n     *tnode
+	cur   id.Hash
+	d     int
+	first bool
+}
+
+// start loads n into l; it reports false if n needs no hashing at all.
+func (l *lane) start(n *tnode) bool {
+	*l = lane{n: n, cur: n.start, d: n.from - 1, first: !n.startKnown}
+	if l.first {
+		l.d = n.from
+	}
+	if l.d < n.top {
+		n.h, n.hashed = l.cur, true
+		return false
+	}
+	return true
+}
+
+// pair returns the two halves of l's next hash.
+func (l *lane) pair() (*id.Hash, *id.Hash) {
+	switch {
+	case l.first:
+		return &l.n.rec.kids[0].h, &l.n.rec.kids[1].h
+	case bit(&l.n.rec.path, l.d) == 0:
+		return &l.cur, &empty
+	default:
+		return &empty, &l.cur
+	}
+}
+
+// step records l's next hash; it reports false when the job is done.
+func (l *lane) step(h id.Hash) bool {
+	l.cur, l.first = h, false
+	l.d--
+	if l.d < l.n.top {
+		l.n.h, l.n.hashed = l.cur, true
+		return false
+	}
+	return true
+}
+
+// runLanes hashes jobs sixteen lanes at a time, refilling a lane as soon as
+// its job is done, and finishes the last one alone.
+func runLanes(jobs []*tnode) {
+	var (
+		msg    [17][16]uint32
+		out    [8][16]uint32
+		lanes  [16]lane
+		busy   [16]bool
+		active int
+	)
+	next := 0
+	fill := func(i int) {
+		for next < len(jobs) {
+			n := jobs[next]
+			next++
+			if lanes[i].start(n) {
+				busy[i] = true
+				active++
+				return
+			}
+		}
+		busy[i] = false
+	}
+	for i := range lanes {
+		fill(i)
+	}
+	for i := range msg[0] {
+		msg[0][i] = tagNode
+	}
+	for active >= lanesMin || (active > 0 && next < len(jobs)) {
+		for i := range lanes {
+			if !busy[i] {
+				continue
+			}
+			a, b := lanes[i].pair()
+			for w := 0; w < 8; w++ {
+				msg[1+w][i] = binary.LittleEndian.Uint32(a[4*w:])
+				msg[9+w][i] = binary.LittleEndian.Uint32(b[4*w:])
+			}
+		}
+		compress16(&msg, &out)
+		for i := range lanes {
+			if !busy[i] {
+				continue
+			}
+			var h id.Hash
+			for w := 0; w < 8; w++ {
+				binary.LittleEndian.PutUint32(h[4*w:], out[w][i])
+			}
+			if !lanes[i].step(h) {
+				active--
+				fill(i)
+			}
+		}
+	}
+	for i := range lanes {
+		for busy[i] {
+			a, b := lanes[i].pair()
+			busy[i] = lanes[i].step(nodeHash(a, b))
+		}
+	}
+}
