@@ -13,6 +13,11 @@ for f in "$here"/*.wat; do
 	n=$(basename "$f" .wat)
 	wat2wasm "$f" -o "$out/$n.wasm"
 done
+mkdir -p "$out/invalid"
+for f in "$here"/invalid/*.wat; do
+	n=$(basename "$f" .wat)
+	wat2wasm --enable-all "$f" -o "$out/invalid/$n.wasm"
+done
 for f in "$here"/*.c; do
 	n=$(basename "$f" .c)
 	clang --target=wasm32 -nostdlib -O2 -mbulk-memory -Wl,--no-entry -Wl,--strip-all \
