@@ -1,0 +1,149 @@
+package chain
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+
+	"github.com/onvm-network/onvm/internal/id"
+	"github.com/onvm-network/onvm/internal/program"
+	"github.com/onvm-network/onvm/internal/state"
+	"github.com/onvm-network/onvm/internal/wasm"
+)
+
+// SaltSize is the size of the random salt chosen when a deploy names none.
+const SaltSize = 32
+
+// WasmMIME is the media type deployed modules are stored with.
+const WasmMIME = "application/wasm"
+
+// DeployRequest asks for a program to be deployed. Exactly one of Code and
+// CodeBlob gives the module.
+type DeployRequest struct {
+	Code       []byte   // the module
+	CodeBlob   *id.Blob // or a blob already stored on this node
+	Entrypoint string
+	BlobRefs   []id.Blob
+	Salt       []byte // nil: SaltSize random bytes
+}
+
+// Deploy validates, instruments and stores a module and records its signed
+// manifest. The program id is BLAKE3(module ‖ salt): deploying the same
+// module with the same salt again returns the stored manifest with created
+// false and changes nothing. An invalid module is a *wasm.Error of kind
+// KindInvalidModule naming the problem.
+func (e *Engine) Deploy(ctx context.Context, req DeployRequest) (m *program.Manifest, created bool, err error) {
+	if e.closed.Load() {
+		return nil, false, ErrClosed
+	}
+	code, err := e.deployCode(ctx, req)
+	if err != nil {
+		return nil, false, err
+	}
+	switch {
+	case req.Entrypoint == "":
+		return nil, false, fmt.Errorf("deploy: %w: entrypoint is required", ErrInvalidRequest)
+	case len(req.Entrypoint) > program.MaxEntrypointName:
+		return nil, false, fmt.Errorf("deploy: %w: entrypoint name longer than %d bytes", ErrInvalidRequest, program.MaxEntrypointName)
+	case len(req.Salt) > program.MaxSaltSize:
+		return nil, false, fmt.Errorf("deploy: %w: salt of %d bytes (at most %d)", ErrInvalidRequest, len(req.Salt), program.MaxSaltSize)
+	case len(req.BlobRefs) > program.MaxBlobRefs:
+		return nil, false, fmt.Errorf("deploy: %w: %d blob refs (at most %d)", ErrInvalidRequest, len(req.BlobRefs), program.MaxBlobRefs)
+	}
+	salt := req.Salt
+	if salt == nil {
+		salt = make([]byte, SaltSize)
+		if _, err := rand.Read(salt); err != nil {
+			return nil, false, fmt.Errorf("deploy: salt: %w", err)
+		}
+	}
+	p := id.ProgramOf(code, salt)
+	if old, err := e.catalog.Get(p); err == nil {
+		return old, false, nil
+	} else if !isNotFound(err) {
+		return nil, false, fmt.Errorf("deploy %s: %w", p, err)
+	}
+
+	if _, err := wasm.Check(code, req.Entrypoint); err != nil {
+		return nil, false, fmt.Errorf("deploy %s: %w", p, err)
+	}
+	inst, err := wasm.Prepare(code)
+	if err != nil {
+		return nil, false, fmt.Errorf("deploy %s: %w", p, err)
+	}
+	codeInfo, _, err := e.blobs.Put(ctx, bytes.NewReader(code), WasmMIME)
+	if err != nil {
+		return nil, false, fmt.Errorf("deploy %s: store code: %w", p, err)
+	}
+	instInfo, _, err := e.blobs.Put(ctx, bytes.NewReader(inst), WasmMIME)
+	if err != nil {
+		return nil, false, fmt.Errorf("deploy %s: store instrumented code: %w", p, err)
+	}
+	committee, err := e.selectCommittee(p)
+	if err != nil {
+		return nil, false, fmt.Errorf("deploy %s: %w", p, err)
+	}
+	refs := req.BlobRefs
+	if refs == nil {
+		refs = []id.Blob{}
+	}
+	signed, err := program.Sign(program.Body{
+		Program:      p,
+		Version:      program.ManifestVersion,
+		Deployer:     e.node,
+		Entrypoints:  []string{req.Entrypoint},
+		EnvHash:      wasm.EnvHash(),
+		CodeBlob:     codeInfo.ID,
+		CodeSize:     int64(len(code)),
+		Instrumented: instInfo.ID,
+		Salt:         salt,
+		BlobRefs:     refs,
+		InitialRoot:  state.EmptyRoot,
+		Committee:    committee,
+		Timestamp:    e.opts.Now().UnixMilli(),
+	}, e.keys.Ed25519)
+	if err != nil {
+		return nil, false, fmt.Errorf("deploy %s: %w", p, err)
+	}
+	stored, created, err := e.catalog.Put(ctx, signed)
+	if errors.Is(err, program.ErrConflict) {
+		return stored, false, nil // a concurrent deploy of the same id won
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("deploy %s: %w", p, err)
+	}
+	e.code.add(instInfo.ID, inst)
+	e.warm(stored, inst)
+	e.log.Info("program deployed", "program", p.String(), "bytes", len(code))
+	return stored, created, nil
+}
+
+// deployCode returns the module of req.
+func (e *Engine) deployCode(ctx context.Context, req DeployRequest) ([]byte, error) {
+	switch {
+	case req.CodeBlob != nil && req.Code != nil:
+		return nil, fmt.Errorf("deploy: %w: give the module or a code blob, not both", ErrInvalidRequest)
+	case req.CodeBlob != nil:
+		code, err := readBlob(ctx, e.blobs, *req.CodeBlob, wasm.MaxCodeSize)
+		if err != nil {
+			return nil, fmt.Errorf("deploy from %s: %w", *req.CodeBlob, err)
+		}
+		return code, nil
+	case len(req.Code) == 0:
+		return nil, fmt.Errorf("deploy: %w: the module is empty", ErrInvalidRequest)
+	}
+	return req.Code, nil
+}
+
+// warm compiles the instrumented module in the background so that the
+// first execution does not pay for compilation: a call with one unit of
+// fuel compiles the module into the runtime's cache and stops at once.
+func (e *Engine) warm(m *program.Manifest, inst []byte) {
+	e.background(func(ctx context.Context) {
+		_, _ = e.rt.Run(ctx, wasm.Call{
+			Code: inst, CodeHash: m.Body.Instrumented.Hash(), Entrypoint: m.Body.Entrypoints[0], Fuel: 1,
+		})
+	})
+}

@@ -1,0 +1,258 @@
+package chain
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/onvm-network/onvm/internal/blob"
+	"github.com/onvm-network/onvm/internal/bls"
+	"github.com/onvm-network/onvm/internal/consensus"
+	"github.com/onvm-network/onvm/internal/id"
+	"github.com/onvm-network/onvm/internal/identity"
+	"github.com/onvm-network/onvm/internal/program"
+	"github.com/onvm-network/onvm/internal/state"
+	"github.com/onvm-network/onvm/internal/wasm"
+)
+
+// BlobStore is what the engine needs from internal/blob: it stores deployed
+// code and reads code and the blobs guests read.
+type BlobStore interface {
+	Put(ctx context.Context, r io.Reader, mime string) (blob.Info, bool, error)
+	Stat(ctx context.Context, b id.Blob) (blob.Info, error)
+	Open(ctx context.Context, b id.Blob) (*blob.Reader, error)
+}
+
+// Publisher learns of every transition committed by local execution, after
+// it is durable, so that the replication layer can publish it. Calls for
+// one program may arrive out of height order when executions overlap, and a
+// crash between the commit and the call loses the call: a publisher
+// reconciles with Head and Transitions when it starts.
+type Publisher interface {
+	TransitionCommitted(t *Transition)
+}
+
+// Limits bound executions. Zero values select the defaults.
+type Limits struct {
+	DefaultFuel    uint64        // per call when the request names none; default wasm.DefaultFuel
+	MaxFuel        uint64        // ceiling on a requested fuel limit; default 10 × DefaultFuel
+	DefaultTimeout time.Duration // wall-clock limit per call; default 30s
+	MaxTimeout     time.Duration // ceiling on a requested timeout; default 5 min
+	MaxInput       int           // input bytes; default wasm.DefaultMaxInput (1 MiB)
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.DefaultFuel == 0 {
+		l.DefaultFuel = wasm.DefaultFuel
+	}
+	if l.MaxFuel == 0 {
+		l.MaxFuel = 10 * l.DefaultFuel
+	}
+	if l.DefaultTimeout <= 0 {
+		l.DefaultTimeout = wasm.DefaultTimeout
+	}
+	if l.MaxTimeout <= 0 {
+		l.MaxTimeout = 5 * time.Minute
+	}
+	if l.MaxInput <= 0 {
+		l.MaxInput = wasm.DefaultMaxInput
+	}
+	return l
+}
+
+// Options configure an Engine. DB, State, Catalog, Blobs, Runtime and Keys
+// are required.
+type Options struct {
+	DB      *pebble.DB // the node database; the engine owns the "r/" keys
+	State   *state.Store
+	Catalog *program.Catalog
+	Blobs   BlobStore
+	Runtime *wasm.Runtime
+	Keys    *identity.Keys
+	// Validators returns the registered validator set committees are chosen
+	// from. nil: this node alone (its BLS key and proof of possession).
+	Validators func() []consensus.Validator
+	// CommitteeSize is k in min(k, validators); 0 = consensus.DefaultCommitteeSize.
+	CommitteeSize int
+	Limits        Limits
+	// MaxAhead is how many heights beyond the local head ApplyFinalized
+	// buffers; 0 = 1024.
+	MaxAhead uint64
+	// CodeCacheBytes bounds the in-memory cache of instrumented code; 0 =
+	// 256 MiB.
+	CodeCacheBytes int64
+	Publisher      Publisher // nil: none
+	Now            func() time.Time
+	Logger         *slog.Logger
+}
+
+// Engine deploys, executes and replicates programs. It is safe for
+// concurrent use.
+type Engine struct {
+	db      *pebble.DB
+	state   *state.Store
+	catalog *program.Catalog
+	blobs   BlobStore
+	rt      *wasm.Runtime
+	keys    *identity.Keys
+	node    id.Node
+	blsPub  bls.PublicKey
+	opts    Options
+	limits  Limits
+	code    *codeCache
+	log     *slog.Logger
+
+	chains sync.Map // id.Program → *programChain
+
+	ctx    context.Context // lifetime: cancelled by Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // background compilations
+	bgMu   sync.Mutex     // orders wg.Add against Close
+	closed atomic.Bool
+}
+
+// programChain serialises the transitions of one program and caches its head.
+type programChain struct {
+	mu     sync.Mutex
+	loaded bool
+	head   Head
+}
+
+// New returns an engine.
+func New(opts Options) (*Engine, error) {
+	if opts.DB == nil || opts.State == nil || opts.Catalog == nil || opts.Blobs == nil || opts.Runtime == nil || opts.Keys == nil {
+		return nil, fmt.Errorf("chain: %w: missing a required option", ErrInvalidRequest)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.MaxAhead == 0 {
+		opts.MaxAhead = 1024
+	}
+	if opts.CodeCacheBytes <= 0 {
+		opts.CodeCacheBytes = 256 << 20
+	}
+	e := &Engine{
+		db: opts.DB, state: opts.State, catalog: opts.Catalog, blobs: opts.Blobs, rt: opts.Runtime,
+		keys: opts.Keys, node: opts.Keys.Node(), blsPub: opts.Keys.BLS.PublicKey(),
+		opts: opts, limits: opts.Limits.withDefaults(), log: opts.Logger,
+	}
+	e.code = newCodeCache(opts.CodeCacheBytes)
+	e.ctx, e.cancel = context.WithCancel(context.Background())
+	return e, nil
+}
+
+// Close stops background work and waits for it. Executions in flight must
+// have returned. It does not close the database, stores or runtime, which
+// the node owns. Close is idempotent.
+func (e *Engine) Close() error {
+	e.bgMu.Lock()
+	already := e.closed.Swap(true)
+	e.bgMu.Unlock()
+	if already {
+		return nil
+	}
+	e.cancel()
+	e.wg.Wait()
+	return nil
+}
+
+// Node returns the id of the node the engine signs for.
+func (e *Engine) Node() id.Node { return e.node }
+
+// Catalog returns the program catalog.
+func (e *Engine) Catalog() *program.Catalog { return e.catalog }
+
+// Limits returns the effective execution limits.
+func (e *Engine) Limits() Limits { return e.limits }
+
+// background runs f in a goroutine that Close waits for, unless closed.
+func (e *Engine) background(f func(ctx context.Context)) {
+	e.bgMu.Lock()
+	defer e.bgMu.Unlock()
+	if e.closed.Load() {
+		return
+	}
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		f(e.ctx)
+	}()
+}
+
+// chain returns p's lock and head cache.
+func (e *Engine) chain(p id.Program) *programChain {
+	if c, ok := e.chains.Load(p); ok {
+		return c.(*programChain)
+	}
+	c, _ := e.chains.LoadOrStore(p, &programChain{})
+	return c.(*programChain)
+}
+
+// headLocked returns p's head; c.mu must be held.
+func (e *Engine) headLocked(p id.Program, c *programChain) (Head, error) {
+	if c.loaded {
+		return c.head, nil
+	}
+	h, err := e.readHead(p)
+	if err != nil {
+		return Head{}, err
+	}
+	root, err := e.state.Root(p)
+	if err != nil {
+		return Head{}, err
+	}
+	if root != h.Root {
+		return Head{}, fmt.Errorf("program %s: %w: state root %s, chain head root %s at height %d", p, ErrCorrupt, root, h.Root, h.Height)
+	}
+	c.head, c.loaded = h, true
+	return h, nil
+}
+
+func (e *Engine) readHead(p id.Program) (Head, error) {
+	var h Head
+	ok, err := decode(e.db, key(nsHead, p[:]), &h)
+	if err != nil {
+		return Head{}, fmt.Errorf("read head of %s: %w", p, err)
+	}
+	if !ok {
+		h = Head{Root: state.EmptyRoot}
+	}
+	return h, nil
+}
+
+// Head returns p's latest committed height, root and logical time. An
+// unknown program is ErrNotFound.
+func (e *Engine) Head(p id.Program) (Head, error) {
+	if _, err := e.manifest(p); err != nil {
+		return Head{}, err
+	}
+	c := e.chain(p)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return e.headLocked(p, c)
+}
+
+// manifest returns p's manifest, mapping the catalog's not-found to ErrNotFound.
+func (e *Engine) manifest(p id.Program) (*program.Manifest, error) {
+	m, err := e.catalog.Get(p)
+	if err != nil {
+		if isNotFound(err) {
+			return nil, fmt.Errorf("program %s: %w", p, ErrNotFound)
+		}
+		return nil, err
+	}
+	return m, nil
+}
+
+// Manifest returns the manifest of p, or ErrNotFound.
+func (e *Engine) Manifest(p id.Program) (*program.Manifest, error) { return e.manifest(p) }
