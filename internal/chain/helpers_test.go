@@ -202,4 +202,3 @@ func fixedClock(start int64) func() time.Time {
 }
 
 func withClock(f func() time.Time) envOption { return func(o *Options) { o.Now = f } }
-
