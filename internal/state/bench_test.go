@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -61,6 +62,7 @@ func benchFixture(b *testing.B, n int) (*Store, *pebble.DB, id.Program) {
 	}
 	p := prog("bench")
 	if _, err := os.Stat(done); err == nil {
+		warm(b, db)
 		return s, db, p
 	}
 	start := time.Now()
@@ -90,7 +92,30 @@ func benchFixture(b *testing.B, n int) (*Store, *pebble.DB, id.Program) {
 	if err := os.WriteFile(done, []byte(root.String()), 0o644); err != nil {
 		b.Fatal(err)
 	}
+	warm(b, db)
 	return s, db, p
+}
+
+// warm reads the whole store once, as a running node's block cache would
+// hold it, and reports its size on disk per key.
+func warm(b *testing.B, db *pebble.DB) {
+	it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte("s/"), UpperBound: []byte("s0")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for it.First(); it.Valid(); it.Next() {
+		_, _ = it.ValueAndErr()
+	}
+	if err := it.Close(); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// cpuNs returns the CPU time this process has used, all threads.
+func cpuNs() int64 {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return ru.Utime.Nano() + ru.Stime.Nano()
 }
 
 // BenchmarkState measures, in one run, the raw node hash (the baseline every
@@ -115,15 +140,33 @@ func BenchmarkState(b *testing.B) {
 	n := benchKeys()
 	s, db, p := benchFixture(b, n)
 	rng := rand.New(rand.NewPCG(1, 1))
+	// perKey reports wall and CPU time per key (the machine may be
+	// shared: CPU time, all threads including pebble's, is the steadier
+	// figure) and the wall time as a number of raw node hashes.
+	var cpu0 int64
 	perKey := func(b *testing.B, keys int) {
 		ns := float64(b.Elapsed().Nanoseconds()) / float64(b.N) / float64(keys)
 		b.ReportMetric(ns, "ns/key")
+		b.ReportMetric(float64(cpuNs()-cpu0)/float64(b.N)/float64(keys), "cpu-ns/key")
 		if rawNs > 0 {
 			b.ReportMetric(ns/rawNs, "hashes/key")
 		}
 	}
-	for _, k := range []int{1, 10, 100, 1000} {
-		b.Run(fmt.Sprintf("update/batch=%d", k), func(b *testing.B) {
+	type updateCase struct {
+		k      int
+		serial bool
+	}
+	for _, c := range []updateCase{{1, false}, {10, false}, {100, false}, {1000, false}, {1000, true}} {
+		k := c.k
+		name := fmt.Sprintf("update/batch=%d", k)
+		if c.serial {
+			name += "/one-core"
+		}
+		b.Run(name, func(b *testing.B) {
+			if c.serial {
+				parallel = false
+				defer func() { parallel = true }()
+			}
 			root, err := s.Root(p)
 			if err != nil {
 				b.Fatal(err)
@@ -131,6 +174,7 @@ func BenchmarkState(b *testing.B) {
 			batch := db.NewBatch()
 			defer batch.Close()
 			ws := make([]Write, k)
+			cpu0 = cpuNs()
 			for b.Loop() {
 				for j := range ws {
 					i := rng.IntN(n)
@@ -145,6 +189,7 @@ func BenchmarkState(b *testing.B) {
 		})
 	}
 	b.Run("update/commit", func(b *testing.B) {
+		cpu0 = cpuNs()
 		for b.Loop() {
 			i := rng.IntN(n)
 			root, err := s.Root(p)
@@ -167,6 +212,7 @@ func BenchmarkState(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Run("prove/present", func(b *testing.B) {
+		cpu0 = cpuNs()
 		for b.Loop() {
 			if _, err := s.Prove(p, root, benchKey(rng.IntN(n))); err != nil {
 				b.Fatal(err)
@@ -175,6 +221,7 @@ func BenchmarkState(b *testing.B) {
 		perKey(b, 1)
 	})
 	b.Run("prove/absent", func(b *testing.B) {
+		cpu0 = cpuNs()
 		for b.Loop() {
 			if _, err := s.Prove(p, root, benchKey(n+rng.IntN(n))); err != nil {
 				b.Fatal(err)
@@ -187,6 +234,7 @@ func BenchmarkState(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Run("verify", func(b *testing.B) {
+		cpu0 = cpuNs()
 		for b.Loop() {
 			if err := pr.Verify(); err != nil {
 				b.Fatal(err)
@@ -195,6 +243,7 @@ func BenchmarkState(b *testing.B) {
 		perKey(b, 1)
 	})
 	b.Run("get", func(b *testing.B) {
+		cpu0 = cpuNs()
 		for b.Loop() {
 			if _, _, err := s.Get(p, benchKey(rng.IntN(n))); err != nil {
 				b.Fatal(err)

@@ -3,6 +3,8 @@ package state
 import (
 	"encoding/binary"
 
+	"github.com/zeebo/blake3"
+
 	"github.com/onvm-network/onvm/internal/id"
 )
 
@@ -16,26 +18,16 @@ var (
 )
 
 // hash68 returns BLAKE3(tag ‖ a ‖ b) for a 4-byte tag and two 32-byte
-// halves: the only input shape of the tree (leaf and internal nodes). It is
-// the standard BLAKE3-256 digest of that 68-byte message, computed with the
-// two block compressions unrolled for this fixed layout (hash_gen.go);
-// TestHash68MatchesBLAKE3 pins it to github.com/zeebo/blake3.
+// halves: the only input shape of the tree (leaf and internal nodes).
+// github.com/zeebo/blake3 hashes one such message fastest of the measured
+// options (its SSE4.1 compression; see BenchmarkRawHash and
+// docs/rationale/state.md); runLanes hashes sixteen at once.
 func hash68(tag uint32, a, b *id.Hash) id.Hash {
-	var m [16]uint32
-	m[0] = tag
-	for i := 0; i < 8; i++ {
-		m[1+i] = binary.LittleEndian.Uint32(a[4*i:])
-	}
-	for i := 0; i < 7; i++ {
-		m[9+i] = binary.LittleEndian.Uint32(b[4*i:])
-	}
-	c0, c1, c2, c3, c4, c5, c6, c7 := compressFirst(&m)
-	o := compressLast(c0, c1, c2, c3, c4, c5, c6, c7, binary.LittleEndian.Uint32(b[28:]))
-	var out id.Hash
-	for i, w := range o {
-		binary.LittleEndian.PutUint32(out[4*i:], w)
-	}
-	return out
+	var m [68]byte
+	binary.LittleEndian.PutUint32(m[:], tag)
+	copy(m[4:], a[:])
+	copy(m[36:], b[:])
+	return blake3.Sum256(m[:])
 }
 
 // nodeHash is the internal node hash: BLAKE3("node" ‖ left ‖ right).

@@ -18,9 +18,13 @@ import (
 // (or without AVX-512) jobs are hashed one at a time.
 const lanesMin = 2
 
-// parallelMin is the fewest jobs in one wave worth splitting across
-// goroutines.
+// parallelMin is the fewest jobs in one wave worth splitting across two
+// goroutines (a wave of 256 chains is ~60k node hashes, milliseconds of
+// work against microseconds of goroutine handoff).
 const parallelMin = 256
+
+// parallel enables the two-goroutine split; benchmarks compare both.
+var parallel = true
 
 // hashTreeBatched computes the hash of every dirty node under n, like
 // hashTree, in waves: a node's wave is one more than its highest dirty
@@ -61,7 +65,7 @@ func hashJobs(jobs []*tnode) {
 		}
 		return
 	}
-	if len(jobs) < parallelMin || runtime.GOMAXPROCS(0) < 2 {
+	if !parallel || len(jobs) < parallelMin || runtime.GOMAXPROCS(0) < 2 {
 		runLanes(jobs)
 		return
 	}
