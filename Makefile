@@ -22,3 +22,11 @@ examples: ## build examples/<name>/<name>.wasm for every sample program
 .PHONY: test-guest
 test-guest: ## test the guest SDK and the samples (native, then as wasm under wazero)
 	$(GO) test -race ./guest/... ./examples/...
+
+.PHONY: bench
+bench: ## blob upload/download vs dd, b3sum and cat on this machine; peak RSS during a 1 GiB upload
+	$(GO) run ./bench/blobbench
+
+.PHONY: test
+test: ## the whole suite exactly as CI runs it
+	.ci/run
