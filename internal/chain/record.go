@@ -115,8 +115,13 @@ func DecodeTransition(b []byte) (*Transition, error) {
 	if err := codec.Unmarshal(b, &w); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidTransition, err)
 	}
-	if !w.HasOutput && w.Output != nil {
-		return nil, fmt.Errorf("%w: output without has-output", ErrInvalidTransition)
+	if (!w.HasOutput && w.Output != nil) || (w.Output != nil && len(w.Output) == 0) {
+		return nil, fmt.Errorf("%w: output field not canonical", ErrInvalidTransition)
+	}
+	for i, ww := range w.Writes {
+		if ww.Delete && len(ww.Value) > 0 {
+			return nil, fmt.Errorf("%w: write %d deletes with a value", ErrInvalidTransition, i)
+		}
 	}
 	t := &Transition{Receipt: w.Receipt, Writes: fromWire(w.Writes), HasOutput: w.HasOutput, Output: w.Output}
 	if t.HasOutput && t.Output == nil {
