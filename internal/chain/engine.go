@@ -256,3 +256,9 @@ func (e *Engine) manifest(p id.Program) (*program.Manifest, error) {
 
 // Manifest returns the manifest of p, or ErrNotFound.
 func (e *Engine) Manifest(p id.Program) (*program.Manifest, error) { return e.manifest(p) }
+
+// Programs lists the catalog: up to limit manifests after the program id
+// after (from the first when nil), and whether more follow.
+func (e *Engine) Programs(after *id.Program, limit int) ([]*program.Manifest, bool, error) {
+	return e.catalog.List(after, limit)
+}

@@ -1,0 +1,363 @@
+package api
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/onvm-network/onvm/internal/chain"
+	"github.com/onvm-network/onvm/internal/consensus"
+	"github.com/onvm-network/onvm/internal/id"
+	"github.com/onvm-network/onvm/internal/program"
+	"github.com/onvm-network/onvm/internal/state"
+	"github.com/onvm-network/onvm/internal/wasm"
+)
+
+// Programs is what the program, execution and receipt routes need from
+// internal/chain (its *Engine).
+type Programs interface {
+	Deploy(ctx context.Context, req chain.DeployRequest) (*program.Manifest, bool, error)
+	Manifest(p id.Program) (*program.Manifest, error)
+	Programs(after *id.Program, limit int) ([]*program.Manifest, bool, error)
+	Head(p id.Program) (chain.Head, error)
+	RootAt(p id.Program, height uint64) (id.Hash, error)
+	Prove(p id.Program, root id.Hash, key []byte) (*state.Proof, error)
+	Execute(ctx context.Context, req chain.Request) (*chain.Outcome, error)
+	Receipts(p id.Program, from uint64, limit int) ([]consensus.AggregatedReceipt, uint64, error)
+	Receipt(rid id.Hash) (*chain.Record, error)
+	Limits() chain.Limits
+}
+
+// Page sizes of the list routes.
+const (
+	defaultPageSize = 100
+	maxPageSize     = 1000
+)
+
+func (s *Server) programRoutes(r *router) {
+	if s.opts.Programs == nil {
+		return
+	}
+	r.handle(http.MethodPost, "/programs", s.deployProgram)
+	r.handle(http.MethodGet, "/programs/{id}", s.getProgram)
+	r.handle(http.MethodGet, "/program-catalog", s.programCatalog)
+	r.handle(http.MethodGet, "/programs/{id}/committee", s.programCommittee)
+	r.handle(http.MethodGet, "/programs/{id}/state-root", s.stateRoot)
+	r.handle(http.MethodPost, "/execute", s.execute)
+	r.handle(http.MethodGet, "/programs/{id}/receipts", s.programReceipts)
+	r.handle(http.MethodGet, "/receipts/{id}", s.getReceipt)
+}
+
+// DeployRequest is the JSON body of POST /programs: the original's fields,
+// plus code_blob to deploy a module uploaded with POST /blobs.
+type DeployRequest struct {
+	WasmBase64 string   `json:"wasm_base64"`
+	CodeBlob   string   `json:"code_blob"`
+	Entrypoint string   `json:"entrypoint"`
+	BlobRefs   []string `json:"blob_refs"`
+	SaltBase64 *string  `json:"salt_base64"`
+}
+
+// maxDeployJSON bounds a JSON deploy body: the largest module in base64.
+const maxDeployJSON = wasm.MaxCodeSize/3*4 + 64<<10
+
+// deployProgram deploys a module: a JSON body (DeployRequest), or the raw
+// module as the body with ?entrypoint=&salt=&blob_refs= in the query. 201
+// when new, 200 when the same module and salt were deployed before.
+func (s *Server) deployProgram(w http.ResponseWriter, r *http.Request) {
+	req, err := s.parseDeploy(w, r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	m, created, err := s.opts.Programs.Deploy(r.Context(), req)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	code := http.StatusOK
+	if created {
+		code = http.StatusCreated
+	}
+	w.Header().Set("Location", "/programs/"+m.Body.Program.String())
+	writeJSON(w, code, s.programInfo(m))
+}
+
+func (s *Server) parseDeploy(w http.ResponseWriter, r *http.Request) (chain.DeployRequest, error) {
+	ct := r.Header.Get("Content-Type")
+	if strings.HasPrefix(ct, "application/json") || ct == "" && r.URL.RawQuery == "" {
+		return parseDeployJSON(w, r)
+	}
+	q := r.URL.Query()
+	req := chain.DeployRequest{Entrypoint: q.Get("entrypoint")}
+	if v, ok := q["salt"]; ok {
+		salt, err := decodeBase64(v[0])
+		if err != nil {
+			return req, badRequest("invalid_base64", "salt is not base64", err)
+		}
+		req.Salt = salt
+	}
+	for _, v := range q["blob_refs"] {
+		for _, ref := range strings.Split(v, ",") {
+			b, err := id.ParseBlob(ref)
+			if err != nil {
+				return req, err
+			}
+			req.BlobRefs = append(req.BlobRefs, b)
+		}
+	}
+	if r.ContentLength > wasm.MaxCodeSize {
+		return req, tooLarge("module_too_large", "the module is larger than the node accepts", nil)
+	}
+	code, err := io.ReadAll(http.MaxBytesReader(w, r.Body, wasm.MaxCodeSize))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return req, tooLarge("module_too_large", "the module is larger than the node accepts", nil)
+		}
+		return req, errUploadAborted(err)
+	}
+	req.Code = code
+	return req, nil
+}
+
+func parseDeployJSON(w http.ResponseWriter, r *http.Request) (chain.DeployRequest, error) {
+	var body DeployRequest
+	if err := decodeJSONBody(w, r, maxDeployJSON, &body); err != nil {
+		return chain.DeployRequest{}, err
+	}
+	req := chain.DeployRequest{Entrypoint: body.Entrypoint}
+	switch {
+	case body.WasmBase64 != "" && body.CodeBlob != "":
+		return req, badRequest("invalid_request", "give wasm_base64 or code_blob, not both", nil)
+	case body.CodeBlob != "":
+		b, err := id.ParseBlob(body.CodeBlob)
+		if err != nil {
+			return req, err
+		}
+		req.CodeBlob = &b
+	default:
+		code, err := decodeBase64(body.WasmBase64)
+		if err != nil {
+			return req, badRequest("invalid_base64", "wasm_base64 is not base64", err)
+		}
+		req.Code = code
+	}
+	if body.SaltBase64 != nil {
+		salt, err := decodeBase64(*body.SaltBase64)
+		if err != nil {
+			return req, badRequest("invalid_base64", "salt_base64 is not base64", err)
+		}
+		req.Salt = salt
+	}
+	for _, ref := range body.BlobRefs {
+		b, err := id.ParseBlob(ref)
+		if err != nil {
+			return req, err
+		}
+		req.BlobRefs = append(req.BlobRefs, b)
+	}
+	return req, nil
+}
+
+// decodeJSONBody decodes a JSON body of at most max bytes into v.
+func decodeJSONBody(w http.ResponseWriter, r *http.Request, max int64, v any) error {
+	if r.ContentLength > max {
+		return tooLarge("too_large", "request body is larger than the node accepts", nil)
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, max))
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return tooLarge("too_large", "request body is larger than the node accepts", nil)
+		}
+		return badRequest("invalid_json", "request body is not valid JSON", err)
+	}
+	return nil
+}
+
+// decodeBase64 accepts standard or URL-safe base64, padded or not.
+func decodeBase64(s string) ([]byte, error) {
+	s = strings.TrimSpace(s)
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil {
+			return b, nil
+		}
+	}
+	_, err := base64.StdEncoding.DecodeString(s)
+	return nil, err
+}
+
+func tooLarge(code, msg string, err error) error {
+	return &requestError{status: http.StatusRequestEntityTooLarge, code: code, msg: msg, err: err}
+}
+
+// ProgramInfo is the response to GET /programs/{id} and POST /programs: the
+// original's fields and the signed manifest.
+type ProgramInfo struct {
+	ID         id.Program   `json:"id"`
+	Publisher  id.Node      `json:"publisher"`
+	Size       int64        `json:"size"`
+	Entrypoint string       `json:"entrypoint"`
+	BlobRefs   []id.Blob    `json:"blob_refs"`
+	Manifest   ManifestJSON `json:"manifest"`
+}
+
+// ManifestJSON is a signed manifest as JSON; CBORBase64 is its canonical
+// encoding, which is what the signature and the manifest id cover.
+type ManifestJSON struct {
+	ManifestID       id.Hash             `json:"manifest_id"`
+	ProgramID        id.Program          `json:"program_id"`
+	Version          uint64              `json:"version"`
+	Deployer         id.Node             `json:"deployer"`
+	Entrypoints      []string            `json:"entrypoints"`
+	EnvHash          id.Hash             `json:"wasm_env_hash"`
+	CodeBlob         id.Blob             `json:"code_blob"`
+	CodeSize         int64               `json:"code_size"`
+	InstrumentedBlob id.Blob             `json:"instrumented_blob"`
+	SaltBase64       string              `json:"salt_base64"`
+	BlobRefs         []id.Blob           `json:"blob_refs"`
+	InitialRoot      id.Hash             `json:"initial_state_root"`
+	Committee        consensus.Committee `json:"committee"`
+	TimestampMS      int64               `json:"timestamp_ms"`
+	Signature        string              `json:"signature"`
+	CBORBase64       string              `json:"cbor_base64"`
+}
+
+func (s *Server) programInfo(m *program.Manifest) ProgramInfo {
+	b := &m.Body
+	refs := b.BlobRefs
+	if refs == nil {
+		refs = []id.Blob{}
+	}
+	return ProgramInfo{
+		ID: b.Program, Publisher: b.Deployer, Size: b.CodeSize, Entrypoint: b.Entrypoints[0], BlobRefs: refs,
+		Manifest: ManifestJSON{
+			ManifestID: m.ID(), ProgramID: b.Program, Version: b.Version, Deployer: b.Deployer,
+			Entrypoints: b.Entrypoints, EnvHash: b.EnvHash, CodeBlob: b.CodeBlob, CodeSize: b.CodeSize,
+			InstrumentedBlob: b.Instrumented, SaltBase64: base64.StdEncoding.EncodeToString(b.Salt),
+			BlobRefs: refs, InitialRoot: b.InitialRoot, Committee: b.Committee, TimestampMS: b.Timestamp,
+			Signature: hex.EncodeToString(m.Signature), CBORBase64: base64.StdEncoding.EncodeToString(m.Encode()),
+		},
+	}
+}
+
+func (s *Server) getProgram(w http.ResponseWriter, r *http.Request) {
+	m, ok := s.manifestOf(w, r)
+	if ok {
+		writeJSON(w, http.StatusOK, s.programInfo(m))
+	}
+}
+
+// manifestOf parses the {id} path value and loads its manifest, writing
+// the error response when it fails.
+func (s *Server) manifestOf(w http.ResponseWriter, r *http.Request) (*program.Manifest, bool) {
+	p, err := id.ParseProgram(r.PathValue("id"))
+	if err == nil {
+		var m *program.Manifest
+		if m, err = s.opts.Programs.Manifest(p); err == nil {
+			return m, true
+		}
+	}
+	s.writeError(w, r, err)
+	return nil, false
+}
+
+// CatalogEntry is one program of GET /program-catalog (the original's
+// fields; code_manifest is the manifest id, code_blob the module).
+type CatalogEntry struct {
+	ProgramID   id.Program `json:"program_id"`
+	Version     uint64     `json:"version"`
+	InitialRoot id.Hash    `json:"initial_state_root"`
+	DAGParent   *id.Hash   `json:"dag_parent"`
+	Manifest    id.Hash    `json:"code_manifest"`
+	CodeBlob    id.Blob    `json:"code_blob"`
+	Entrypoint  string     `json:"entrypoint"`
+	Deployer    id.Node    `json:"deployer"`
+	TimestampMS int64      `json:"timestamp_ms"`
+}
+
+// Catalog is the response to GET /program-catalog.
+type Catalog struct {
+	Programs   []CatalogEntry `json:"programs"`
+	NextCursor *string        `json:"next_cursor"`
+}
+
+func (s *Server) programCatalog(w http.ResponseWriter, r *http.Request) {
+	limit, err := pageLimit(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var after *id.Program
+	if c := r.URL.Query().Get("cursor"); c != "" {
+		p, err := id.ParseProgram(c)
+		if err != nil {
+			s.writeError(w, r, badRequest("invalid_cursor", "cursor is not a program id", err))
+			return
+		}
+		after = &p
+	}
+	ms, more, err := s.opts.Programs.Programs(after, limit)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := Catalog{Programs: make([]CatalogEntry, len(ms))}
+	for i, m := range ms {
+		b := &m.Body
+		out.Programs[i] = CatalogEntry{
+			ProgramID: b.Program, Version: b.Version, InitialRoot: b.InitialRoot, Manifest: m.ID(),
+			CodeBlob: b.CodeBlob, Entrypoint: b.Entrypoints[0], Deployer: b.Deployer, TimestampMS: b.Timestamp,
+		}
+	}
+	if more {
+		c := ms[len(ms)-1].Body.Program.String()
+		out.NextCursor = &c
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// pageLimit parses ?limit= (default 100, at most 1000).
+func pageLimit(r *http.Request) (int, error) {
+	v := r.URL.Query().Get("limit")
+	if v == "" {
+		return defaultPageSize, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > maxPageSize {
+		return 0, badRequest("invalid_limit", "limit must be an integer from 1 to "+strconv.Itoa(maxPageSize), nil)
+	}
+	return n, nil
+}
+
+// CommitteeInfo is the response to GET /programs/{id}/committee.
+type CommitteeInfo struct {
+	ProgramID    id.Program         `json:"program_id"`
+	Epoch        uint64             `json:"epoch"`
+	AggregateKey string             `json:"aggregate_public_key"`
+	Members      []consensus.Member `json:"members"`
+	Threshold    uint64             `json:"threshold"`
+}
+
+func (s *Server) programCommittee(w http.ResponseWriter, r *http.Request) {
+	m, ok := s.manifestOf(w, r)
+	if !ok {
+		return
+	}
+	c := &m.Body.Committee
+	agg, err := chain.AggregatePublicKey(c)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, CommitteeInfo{
+		ProgramID: c.Program, Epoch: c.Epoch, AggregateKey: agg.String(), Members: c.Members, Threshold: c.Threshold,
+	})
+}
