@@ -46,6 +46,9 @@ type Options struct {
 	// makes a new one. Never the global registry: two nodes in one process
 	// must not share counters.
 	Registry *prometheus.Registry
+	// Programs serves deploy, catalog, state, execute and receipts; nil
+	// leaves those routes out.
+	Programs Programs
 	// Now and Resources are seams for tests; nil means the real clock and
 	// process statistics.
 	Now       func() time.Time

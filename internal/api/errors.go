@@ -9,7 +9,11 @@ import (
 	"strings"
 
 	"github.com/onvm-network/onvm/internal/blob"
+	"github.com/onvm-network/onvm/internal/chain"
 	"github.com/onvm-network/onvm/internal/id"
+	"github.com/onvm-network/onvm/internal/program"
+	"github.com/onvm-network/onvm/internal/state"
+	"github.com/onvm-network/onvm/internal/wasm"
 )
 
 // Error is the body of every error response:
@@ -17,6 +21,10 @@ import (
 type Error struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// FuelUsed and Logs describe a failed execution (codes trap,
+	// out_of_fuel, timeout, …): the fuel it consumed and what it logged.
+	FuelUsed *uint64    `json:"fuel_used,omitempty"`
+	Logs     []wasm.Log `json:"logs,omitempty"`
 }
 
 type errorBody struct {
@@ -96,6 +104,26 @@ func status(err error) (int, string, string) {
 		return http.StatusConflict, "busy", "the blob is being written by another request; retry"
 	case errors.Is(err, blob.ErrClosed):
 		return http.StatusServiceUnavailable, "unavailable", "node is shutting down"
+	case wasm.KindOf(err) != 0:
+		return wasmStatus(err)
+	case errors.Is(err, chain.ErrNotFound), errors.Is(err, program.ErrNotFound):
+		return http.StatusNotFound, "not_found", err.Error()
+	case errors.Is(err, state.ErrUnknownRoot):
+		return http.StatusNotFound, "unknown_root", "the program never committed this root, or it was pruned"
+	case errors.Is(err, chain.ErrInvalidRequest):
+		return http.StatusBadRequest, "invalid_request", err.Error()
+	case errors.Is(err, chain.ErrInputTooLarge):
+		return http.StatusRequestEntityTooLarge, "input_too_large", err.Error()
+	case errors.Is(err, chain.ErrRequestConflict):
+		return http.StatusConflict, "request_conflict", err.Error()
+	case errors.Is(err, chain.ErrOutputUnavailable):
+		return http.StatusConflict, "output_unavailable", err.Error()
+	case errors.Is(err, chain.ErrNotInCommittee):
+		return http.StatusServiceUnavailable, "committee_unavailable", err.Error()
+	case errors.Is(err, chain.ErrEnvMismatch):
+		return http.StatusUnprocessableEntity, "env_mismatch", err.Error()
+	case errors.Is(err, chain.ErrClosed):
+		return http.StatusServiceUnavailable, "unavailable", "node is shutting down"
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return http.StatusServiceUnavailable, "canceled", "request canceled"
 	}
@@ -118,7 +146,36 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if code != http.StatusRequestedRangeNotSatisfiable {
 		h.Del("Content-Range") // a 416 keeps "bytes */size"
 	}
-	writeJSON(w, code, errorBody{Error: Error{Code: name, Message: msg}})
+	body := errorBody{Error: Error{Code: name, Message: msg}}
+	var we *wasm.Error
+	if errors.As(err, &we) && we.Kind != wasm.KindInvalidModule && we.Kind != wasm.KindInvalidInput {
+		body.Error.FuelUsed, body.Error.Logs = &we.FuelUsed, we.Logs
+	}
+	writeJSON(w, code, body)
+}
+
+// wasmStatus maps a runtime failure: a module rejected at deploy or a
+// malformed call is 400; the guest's own failures (trap, out of fuel, out
+// of memory, call depth, output too large) are 422 with the runtime's kind
+// as the code; the node's wall-clock limit is 504; a cancelled call 503.
+func wasmStatus(err error) (int, string, string) {
+	kind := wasm.KindOf(err)
+	msg := kind.String()
+	var we *wasm.Error
+	if errors.As(err, &we) && we.Message != "" {
+		msg = we.Message
+	}
+	switch kind {
+	case wasm.KindInvalidModule:
+		return http.StatusBadRequest, "invalid_module", "invalid wasm module: " + msg
+	case wasm.KindInvalidInput:
+		return http.StatusBadRequest, "invalid_input", msg
+	case wasm.KindTimeout:
+		return http.StatusGatewayTimeout, "timeout", msg
+	case wasm.KindCancelled:
+		return http.StatusServiceUnavailable, "cancelled", msg
+	}
+	return http.StatusUnprocessableEntity, kind.String(), msg
 }
 
 // writeJSON renders v with status.

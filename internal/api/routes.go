@@ -11,6 +11,7 @@ import (
 func (s *Server) routes(r *router) {
 	s.healthRoutes(r)
 	s.blobRoutes(r)
+	s.programRoutes(r)
 	r.fallback(s)
 }
 
