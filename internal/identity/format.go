@@ -16,7 +16,8 @@ import (
 //	offset  size  field
 //	0       8     magic "ONVM-KEY"
 //	8       1     version (1)
-//	9       1     kind: 1 = Ed25519 seed, 2 = BLS12-381 secret key
+//	9       1     kind: 1 = Ed25519 seed, 2 = BLS12-381 secret key,
+//	              3 = a 32-byte secret with no public key (the RPC auth master secret)
 //	10      1     protection: 0 = plaintext, 1 = Argon2id + XChaCha20-Poly1305
 //	11      1     reserved, 0
 //	12      P     public key (P = 32 for Ed25519, 96 for BLS)
@@ -57,6 +58,7 @@ type Kind byte
 const (
 	KindEd25519 Kind = 1
 	KindBLS     Kind = 2
+	KindSecret  Kind = 3 // a bare 32-byte secret (P = 0), e.g. the RPC auth master secret
 )
 
 func (k Kind) String() string {
@@ -65,6 +67,8 @@ func (k Kind) String() string {
 		return "Ed25519"
 	case KindBLS:
 		return "BLS12-381"
+	case KindSecret:
+		return "secret"
 	}
 	return fmt.Sprintf("kind(%d)", byte(k))
 }
@@ -75,6 +79,8 @@ func (k Kind) publicSize() int {
 		return 32
 	case KindBLS:
 		return 96
+	case KindSecret:
+		return 0
 	}
 	return -1
 }
