@@ -21,6 +21,8 @@ type Config struct {
 	RPC     RPC     `toml:"rpc" doc:"The HTTP JSON API."`
 	Storage Storage `toml:"storage" doc:"Local storage of blobs."`
 	Jobs    Jobs    `toml:"jobs" doc:"Asynchronous jobs."`
+
+	Execution Execution `toml:"execution" doc:"Program executions (POST /execute) and committees."`
 }
 
 // Network configures the libp2p host.
@@ -53,6 +55,18 @@ type Storage struct {
 // Jobs configures the job scheduler.
 type Jobs struct {
 	MaxConcurrent int `toml:"max_concurrent" env:"ONVM_JOBS_MAX_CONCURRENT" doc:"Jobs run at the same time; reported as capacity by /health/readiness."`
+}
+
+// Execution bounds program executions. Fuel and input limits never change
+// a successful result (fuel is deterministic); they only decide which
+// executions fail.
+type Execution struct {
+	DefaultFuel   int64         `toml:"default_fuel" env:"ONVM_EXEC_DEFAULT_FUEL" doc:"Fuel budget of an execution whose request names none (fuel_limit)."`
+	MaxFuel       int64         `toml:"max_fuel" env:"ONVM_EXEC_MAX_FUEL" doc:"Largest fuel budget a request may ask for; larger requests are capped to it."`
+	Timeout       time.Duration `toml:"timeout" env:"ONVM_EXEC_TIMEOUT" doc:"Wall-clock limit of an execution whose request names none (timeout_ms); the guest is stopped and nothing is committed."`
+	MaxTimeout    time.Duration `toml:"max_timeout" env:"ONVM_EXEC_MAX_TIMEOUT" doc:"Largest wall-clock limit a request may ask for."`
+	MaxInput      int64         `toml:"max_input" env:"ONVM_EXEC_MAX_INPUT" doc:"Largest execution input in bytes; larger inputs get 413."`
+	CommitteeSize int           `toml:"committee_size" env:"ONVM_COMMITTEE_SIZE" doc:"k: a program deployed here gets a committee of min(k, registered validators)."`
 }
 
 // Blob sync modes.
@@ -90,5 +104,13 @@ func Default() Config {
 		},
 		Storage: Storage{BlobSyncMode: SyncFull},
 		Jobs:    Jobs{MaxConcurrent: 10},
+		Execution: Execution{
+			DefaultFuel:   50_000_000,
+			MaxFuel:       500_000_000,
+			Timeout:       30 * time.Second,
+			MaxTimeout:    5 * time.Minute,
+			MaxInput:      1 << 20,
+			CommitteeSize: 4,
+		},
 	}
 }

@@ -116,6 +116,18 @@ func (c *Config) Validate() error {
 	if c.Jobs.MaxConcurrent < 1 {
 		return bad("jobs.max_concurrent", "must be at least 1")
 	}
+	if e := c.Execution; e.DefaultFuel < 1 || e.MaxFuel < e.DefaultFuel {
+		return bad("execution.default_fuel", "must be at least 1 and at most execution.max_fuel")
+	}
+	if e := c.Execution; e.Timeout <= 0 || e.MaxTimeout < e.Timeout {
+		return bad("execution.timeout", "must be positive and at most execution.max_timeout")
+	}
+	if c.Execution.MaxInput < 1 || c.Execution.MaxInput > 64<<20 {
+		return bad("execution.max_input", "must be from 1 byte to 64 MiB")
+	}
+	if c.Execution.CommitteeSize < 1 {
+		return bad("execution.committee_size", "must be at least 1")
+	}
 	return nil
 }
 
