@@ -78,16 +78,20 @@ func (e *Engine) loadCode(ctx context.Context, b id.Blob) ([]byte, error) {
 	return code, nil
 }
 
-// LocalCode implements program.CodeSource over the blob store.
-func (e *Engine) LocalCode(ctx context.Context, b id.Blob) ([]byte, bool, error) {
-	info, err := e.blobs.Stat(ctx, b)
+// BlobCode is the program.CodeSource of a blob store: the catalog checks
+// a manifest against its code whenever the code is stored locally.
+type BlobCode struct{ Blobs BlobStore }
+
+// LocalCode returns blob b when it is complete locally.
+func (c BlobCode) LocalCode(ctx context.Context, b id.Blob) ([]byte, bool, error) {
+	info, err := c.Blobs.Stat(ctx, b)
 	if errors.Is(err, blob.ErrNotFound) || (err == nil && !info.Complete) {
 		return nil, false, nil
 	}
 	if err != nil {
 		return nil, false, err
 	}
-	code, err := readBlob(ctx, e.blobs, b, wasm.MaxCodeSize)
+	code, err := readBlob(ctx, c.Blobs, b, wasm.MaxCodeSize)
 	if err != nil {
 		return nil, false, err
 	}

@@ -87,22 +87,13 @@ func openEnv(t testing.TB, dir string, seed byte, opts ...envOption) *env {
 	for _, f := range opts {
 		f(&o)
 	}
-	var src lateSource
-	e.catalog = program.NewCatalog(e.db, &src)
+	e.catalog = program.NewCatalog(e.db, BlobCode{e.blobs})
 	o.Catalog = e.catalog
 	if e.engine, err = New(o); err != nil {
 		t.Fatal(err)
 	}
-	src.e = e.engine
 	t.Cleanup(e.close)
 	return e
-}
-
-// lateSource breaks the catalog ↔ engine construction cycle.
-type lateSource struct{ e *Engine }
-
-func (s *lateSource) LocalCode(ctx context.Context, b id.Blob) ([]byte, bool, error) {
-	return s.e.LocalCode(ctx, b)
 }
 
 func (e *env) close() {
