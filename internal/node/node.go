@@ -24,10 +24,14 @@ import (
 
 	"github.com/onvm-network/onvm/internal/api"
 	"github.com/onvm-network/onvm/internal/blob"
+	"github.com/onvm-network/onvm/internal/chain"
 	"github.com/onvm-network/onvm/internal/config"
 	"github.com/onvm-network/onvm/internal/id"
 	"github.com/onvm-network/onvm/internal/identity"
 	"github.com/onvm-network/onvm/internal/p2p"
+	"github.com/onvm-network/onvm/internal/program"
+	"github.com/onvm-network/onvm/internal/state"
+	"github.com/onvm-network/onvm/internal/wasm"
 )
 
 // Paths inside the data directory.
@@ -37,6 +41,9 @@ const (
 	ConfigFile = "config.toml"
 	RPCURLFile = "rpc.url" // the bound API URL while the node runs
 )
+
+// WasmCacheDir holds the runtime's compiled modules.
+const WasmCacheDir = "wasm-cache"
 
 // Options configure New.
 type Options struct {
@@ -60,6 +67,7 @@ type Node struct {
 	keys    *identity.Keys
 	db      *pebble.DB
 	blobs   *blob.Store
+	chain   *chain.Engine
 	host    *p2p.Host
 	api     *api.Server
 	ln      net.Listener
@@ -113,6 +121,28 @@ func New(ctx context.Context, opts Options) (_ *Node, err error) {
 	}
 	n.closers = append(n.closers, n.blobs.Close)
 
+	rt, err := wasm.New(ctx, wasm.Config{CacheDir: filepath.Join(opts.DataDir, WasmCacheDir), Logger: n.log.With("component", "wasm")})
+	if err != nil {
+		return nil, err
+	}
+	n.closers = append(n.closers, func() error { return rt.Close(context.WithoutCancel(ctx)) })
+	states, err := state.Open(n.db)
+	if err != nil {
+		return nil, err
+	}
+	ex := cfg.Execution
+	n.chain, err = chain.New(chain.Options{
+		DB: n.db, State: states, Catalog: program.NewCatalog(n.db, chain.BlobCode{Blobs: n.blobs}),
+		Blobs: n.blobs, Runtime: rt, Keys: n.keys, CommitteeSize: ex.CommitteeSize,
+		Limits: chain.Limits{DefaultFuel: uint64(ex.DefaultFuel), MaxFuel: uint64(ex.MaxFuel),
+			DefaultTimeout: ex.Timeout, MaxTimeout: ex.MaxTimeout, MaxInput: int(ex.MaxInput)},
+		Logger: n.log.With("component", "chain"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	n.closers = append(n.closers, n.chain.Close)
+
 	n.host, err = p2p.NewHost(p2p.HostConfig{
 		Key:        n.keys.Ed25519,
 		Listen:     cfg.Network.Listen,
@@ -131,6 +161,7 @@ func New(ctx context.Context, opts Options) (_ *Node, err error) {
 		Dev:      opts.Dev,
 		Version:  Version(),
 		Blobs:    n.blobs,
+		Programs: n.chain,
 		Logger:   n.log.With("component", "api"),
 		Registry: n.reg,
 	})
@@ -211,6 +242,9 @@ func (n *Node) P2PAddrs() []string {
 
 // Registry returns the node's Prometheus registry.
 func (n *Node) Registry() *prometheus.Registry { return n.reg }
+
+// Chain returns the program engine (deploy, execute, replicate).
+func (n *Node) Chain() *chain.Engine { return n.chain }
 
 func writeURLFile(path, url string) error {
 	tmp := path + ".tmp"
