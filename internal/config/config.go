@@ -23,6 +23,8 @@ type Config struct {
 	Jobs    Jobs    `toml:"jobs" doc:"Asynchronous jobs."`
 
 	Execution Execution `toml:"execution" doc:"Program executions (POST /execute) and committees."`
+
+	RPCAuth RPCAuth `toml:"rpc_auth" doc:"Authentication of API requests with project credentials (docs/security.md). --dev turns it off."`
 }
 
 // Network configures the libp2p host.
@@ -45,6 +47,10 @@ type RPC struct {
 	StreamMinRate     int64         `toml:"stream_min_rate" env:"ONVM_RPC_STREAM_MIN_RATE" doc:"On streaming blob routes, the lowest average transfer rate in bytes per second, after a grace period of stream_idle_timeout. 0 disables the rule."`
 	MaxHeaderBytes    int           `toml:"max_header_bytes" env:"ONVM_RPC_MAX_HEADER_BYTES" doc:"Largest request header block, in bytes."`
 	ShutdownGrace     time.Duration `toml:"shutdown_grace" env:"ONVM_RPC_SHUTDOWN_GRACE" doc:"On shutdown, how long in-flight requests may take to finish before their connections are closed."`
+
+	TLSCert     string   `toml:"tls_cert" env:"ONVM_RPC_TLS_CERT" doc:"PEM certificate (chain) file; with tls_key the API serves HTTPS only. Relative to the data directory unless absolute. Empty: plain HTTP."`
+	TLSKey      string   `toml:"tls_key" env:"ONVM_RPC_TLS_KEY" doc:"PEM private key file of tls_cert (mode 0600). Relative to the data directory unless absolute."`
+	CORSOrigins []string `toml:"cors_allowed_origins" env:"ONVM_RPC_CORS_ORIGINS" doc:"Browser origins (exact scheme://host[:port]) allowed to call the API cross-origin; preflights are answered for them only and credentials are never allowed. Empty: no CORS headers at all."`
 }
 
 // Storage configures local storage.
@@ -67,6 +73,21 @@ type Execution struct {
 	MaxTimeout    time.Duration `toml:"max_timeout" env:"ONVM_EXEC_MAX_TIMEOUT" doc:"Largest wall-clock limit a request may ask for."`
 	MaxInput      int64         `toml:"max_input" env:"ONVM_EXEC_MAX_INPUT" doc:"Largest execution input in bytes; larger inputs get 413."`
 	CommitteeSize int           `toml:"committee_size" env:"ONVM_COMMITTEE_SIZE" doc:"k: a program deployed here gets a committee of min(k, registered validators)."`
+}
+
+// RPCAuth configures project authentication (the original's [rpc_auth]
+// keys, with its millisecond units).
+type RPCAuth struct {
+	Enable         bool     `toml:"enable_rpc_auth" env:"ONVM_RPC_AUTH_ENABLE" doc:"Require signed requests (HMAC-SHA256 with a project secret) on every route but /health, /health/liveness and /health/readiness. On unless --dev; a missing config file does not turn it off."`
+	SecretPath     string   `toml:"secret_path" env:"ONVM_RPC_AUTH_SECRET_PATH" doc:"Master secret file (encrypted with the identity passphrase, created at first start), relative to the data directory unless absolute. Project secrets in the database are sealed under it."`
+	SkewMs         int64    `toml:"skew_ms" env:"ONVM_RPC_AUTH_SKEW_MS" doc:"How far x-timestamp may be from the node's clock, either way, in milliseconds."`
+	NonceTTLMs     int64    `toml:"nonce_ttl_ms" env:"ONVM_RPC_AUTH_NONCE_TTL_MS" doc:"Least time a used nonce is remembered, in milliseconds; a nonce is always kept until its timestamp leaves the skew window, so a smaller value cannot enable a replay."`
+	NonceCapacity  int      `toml:"nonce_capacity" env:"ONVM_RPC_AUTH_NONCE_CAPACITY" doc:"Nonces remembered per project; a project that used this many within the window gets 429 until they expire (entries are never evicted early)."`
+	RatePerMinute  int      `toml:"rate_limit_per_minute" env:"ONVM_RPC_AUTH_RATE_LIMIT_PER_MINUTE" doc:"Sustained requests per minute per project (token bucket); 0 means no limit. Any rate of 1 or more works."`
+	RateBurst      int      `toml:"rate_limit_burst" env:"ONVM_RPC_AUTH_RATE_LIMIT_BURST" doc:"Requests a project may make at once before the rate applies; 0 means max(1, rate_limit_per_minute/30)."`
+	AllowedMethods []string `toml:"allowed_methods" env:"ONVM_RPC_AUTH_ALLOWED_METHODS" doc:"When not empty, the only HTTP methods accepted on authenticated routes (others get 405)."`
+	MaxBodySize    int64    `toml:"max_body_size" env:"ONVM_RPC_AUTH_MAX_BODY_SIZE" doc:"Largest body of an authenticated non-streaming request, in bytes; it is buffered to check its hash before the handler runs. Blob uploads stream and are bounded by rpc.max_blob_size instead."`
+	PublicMetrics  bool     `toml:"public_metrics" env:"ONVM_RPC_AUTH_PUBLIC_METRICS" doc:"Serve /metrics and /health/metrics without a signature, for Prometheus scrapers."`
 }
 
 // Blob sync modes.
@@ -101,9 +122,22 @@ func Default() Config {
 			StreamMinRate:     16 << 10,
 			MaxHeaderBytes:    64 << 10,
 			ShutdownGrace:     10 * time.Second,
+			CORSOrigins:       []string{},
 		},
 		Storage: Storage{BlobSyncMode: SyncFull},
 		Jobs:    Jobs{MaxConcurrent: 10},
+		RPCAuth: RPCAuth{
+			Enable:         true,
+			SecretPath:     "rpc_auth.secret",
+			SkewMs:         300_000,
+			NonceTTLMs:     600_000,
+			NonceCapacity:  100_000,
+			RatePerMinute:  0,
+			RateBurst:      0,
+			AllowedMethods: []string{},
+			MaxBodySize:    32 << 20,
+			PublicMetrics:  false,
+		},
 		Execution: Execution{
 			DefaultFuel:   50_000_000,
 			MaxFuel:       500_000_000,

@@ -128,7 +128,7 @@ func (c *Config) Validate() error {
 	if c.Execution.CommitteeSize < 1 {
 		return bad("execution.committee_size", "must be at least 1")
 	}
-	return nil
+	return c.validateSecurity()
 }
 
 // NormalizeListen turns an RPC listen address into host:port: ":8080" means
