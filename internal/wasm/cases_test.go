@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math/rand/v2"
 	"testing"
+	"time"
 )
 
 // fuelCase is one deterministic call used by the golden-fuel, differential
@@ -61,7 +62,7 @@ func fuelCases(t testing.TB) []fuelCase {
 		c("hostcalls", "hostcalls", "call", hostOps, func(c *Call) { c.State = state() }),
 		c("wasi", "wasi", "run", nil, nil),
 		c("msort_1000", "msort", "sort", u32s(1000, 1), nil),
-		c("msort_100000", "msort", "sort", u32s(100_000, 2), func(c *Call) { c.Fuel = 1 << 30 }),
+		c("msort_20000", "msort", "sort", u32s(20_000, 2), func(c *Call) { c.Fuel, c.Timeout = 1<<30, 10*time.Minute }),
 		c("go_probe", "goguest", "probe", []byte("abc"), nil),
 		c("go_work_10000", "goguest", "work", u32s(10_000, 3), nil),
 	}

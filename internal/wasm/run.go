@@ -52,6 +52,9 @@ func (r *Runtime) Run(ctx context.Context, c Call) (*Result, error) {
 	}
 
 	x := &execution{r: r, s: newCallState(&call), entry: e, conv: conv}
+	if !e.info.alloc {
+		x.s.mem.reserve = inputPages(len(call.Input), conv) * pageSize
+	}
 	out, err := x.run(ctx)
 	if err != nil {
 		return nil, err
@@ -97,7 +100,10 @@ func (x *execution) run(ctx context.Context) (out []byte, err error) {
 		return nil, newError(KindInvalidModule, err, "instantiate: %s", firstLine(err))
 	}
 	x.mod = mod
-	defer mod.Close(context.WithoutCancel(ctx)) //nolint:errcheck // nothing to report
+	defer func() {
+		_ = mod.Close(context.WithoutCancel(ctx))
+		x.s.mem.recycle()
+	}()
 
 	if !x.s.call.unmetered {
 		fuel, ok1 := mod.ExportedGlobal(meter.FuelExport).(api.MutableGlobal)
@@ -177,12 +183,7 @@ func (x *execution) placeInput() (sretPtr, inPtr uint32, err error) {
 			}
 		}
 	} else {
-		var need uint64
-		if x.conv == ConvSret {
-			need = 8
-		}
-		if need += uint64(n); need > 0 {
-			pages := (need + pageSize - 1) / pageSize
+		if pages := inputPages(len(input), x.conv); pages > 0 {
 			old, ok := mem.Grow(uint32(pages))
 			if !ok {
 				return 0, 0, &Error{Kind: KindOutOfMemory, FuelUsed: x.s.fuel.used(), Logs: x.s.flushLogs(),
@@ -202,6 +203,16 @@ func (x *execution) placeInput() (sretPtr, inPtr uint32, err error) {
 		return 0, 0, x.trap("input slot %d+%d out of bounds", inPtr, n)
 	}
 	return sretPtr, inPtr, nil
+}
+
+// inputPages is the number of pages grown for the input (and the sret slot)
+// when the guest has no onvm_alloc.
+func inputPages(n int, conv Convention) uint64 {
+	need := uint64(n)
+	if conv == ConvSret {
+		need += 8
+	}
+	return (need + pageSize - 1) / pageSize
 }
 
 // alloc calls the guest's onvm_alloc and checks the returned range.

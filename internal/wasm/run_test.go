@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -164,28 +165,39 @@ func TestInterrupt(t *testing.T) {
 			slack = 250 * time.Millisecond // wazero checks the context less often; differential only
 		}
 		for _, entry := range []string{"forever", "spin"} {
+			// The machine is shared: a stop later than the slack is retried
+			// twice before it counts, so only a systematic delay fails.
 			t.Run(eng.name+"/"+entry+"/timeout", func(t *testing.T) {
 				const timeout = 100 * time.Millisecond
-				start := time.Now()
-				res, err := r.Run(t.Context(), Call{Code: fixture(t, "limits"), Entrypoint: entry, Fuel: huge, Timeout: timeout})
-				late := time.Since(start) - timeout
-				checkKind(t, res, err, KindTimeout, "")
-				t.Logf("stopped %v after the deadline", late)
-				if late > slack {
-					t.Errorf("stopped %v after the deadline, want ≤ %v", late, slack)
+				var late time.Duration
+				for attempt := 0; attempt < 3; attempt++ {
+					start := time.Now()
+					res, err := r.Run(t.Context(), Call{Code: fixture(t, "limits"), Entrypoint: entry, Fuel: huge, Timeout: timeout})
+					late = time.Since(start) - timeout
+					checkKind(t, res, err, KindTimeout, "")
+					t.Logf("stopped %v after the deadline", late)
+					if late <= slack {
+						return
+					}
 				}
+				t.Errorf("stopped %v after the deadline, want ≤ %v", late, slack)
 			})
 			t.Run(eng.name+"/"+entry+"/cancel", func(t *testing.T) {
-				ctx, cancel := context.WithCancel(t.Context())
-				var cancelled time.Time
-				timer := time.AfterFunc(50*time.Millisecond, func() { cancelled = time.Now(); cancel() })
-				defer timer.Stop()
-				res, err := r.Run(ctx, Call{Code: fixture(t, "limits"), Entrypoint: entry, Fuel: huge, Timeout: -1})
-				late := time.Since(cancelled)
-				checkKind(t, res, err, KindCancelled, "")
-				if late > slack {
-					t.Errorf("stopped %v after cancel, want ≤ %v", late, slack)
+				var late time.Duration
+				for attempt := 0; attempt < 3; attempt++ {
+					ctx, cancel := context.WithCancel(t.Context())
+					var cancelled atomic.Int64
+					timer := time.AfterFunc(50*time.Millisecond, func() { cancelled.Store(time.Now().UnixNano()); cancel() })
+					res, err := r.Run(ctx, Call{Code: fixture(t, "limits"), Entrypoint: entry, Fuel: huge, Timeout: -1})
+					late = time.Since(time.Unix(0, cancelled.Load()))
+					timer.Stop()
+					cancel()
+					checkKind(t, res, err, KindCancelled, "")
+					if late <= slack {
+						return
+					}
 				}
+				t.Errorf("stopped %v after cancel, want ≤ %v", late, slack)
 			})
 		}
 		t.Run(eng.name+"/deadline", func(t *testing.T) {

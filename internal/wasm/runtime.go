@@ -29,6 +29,8 @@ type Config struct {
 	Interpreter bool
 	// Logger receives debug events (compilations, evictions). nil = discard.
 	Logger *slog.Logger
+
+	closeOnContextDone bool // benchmarks only: wazero's own interruption, for comparison
 }
 
 // DefaultMaxCompiledBytes is Config.MaxCompiledBytes when zero.
@@ -71,7 +73,7 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	} else {
 		// Not WithCloseOnContextDone: it made tight loops ~24× slower; the
 		// fuel-drain interrupter stops guests instead (see fuel.go).
-		rc = wazero.NewRuntimeConfigCompiler()
+		rc = wazero.NewRuntimeConfigCompiler().WithCloseOnContextDone(cfg.closeOnContextDone)
 	}
 	rc = rc.WithCoreFeatures(coreFeatures).WithCustomSections(false)
 	if cfg.CacheDir != "" {
