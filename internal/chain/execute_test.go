@@ -83,7 +83,7 @@ func TestExecuteFailuresLeaveStateUnchanged(t *testing.T) {
 		message string
 	}{
 		{"out of fuel", kv, Request{Input: []byte(`{"op":"put","key":"b","data_base64":"djI="}`), Fuel: 20_000}, wasm.KindOutOfFuel, ""},
-		{"timeout stops a spinning guest that wrote", progs["spin"], Request{Timeout: 50e6}, wasm.KindTimeout, ""},
+		{"timeout stops a spinning guest that wrote", progs["spin"], Request{Timeout: 50e6, Fuel: 500_000_000}, wasm.KindTimeout, ""},
 		{"trap with the guest's message", progs["panic"], Request{}, wasm.KindTrap, "boom: invariant violated"},
 		{"trap without message", progs["div0"], Request{}, wasm.KindTrap, ""},
 		{"out of memory", progs["bomb"], Request{}, wasm.KindOutOfMemory, ""},
