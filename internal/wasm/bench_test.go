@@ -3,6 +3,7 @@ package wasm
 import (
 	"context"
 	"encoding/binary"
+	"strings"
 	"testing"
 	"time"
 )
@@ -111,6 +112,22 @@ func BenchmarkMeteringOverhead(b *testing.B) {
 	})
 	b.Run("go_sort_sha256_200k", func(b *testing.B) {
 		pair(b, "metered", "original", run("goguest", "work", input, false), run("goguest", "work", input, true))
+	})
+	b.Run("go_example_analytics_100KB", func(b *testing.B) {
+		raw := exampleWasm(b, "analytics")
+		code, err := Prepare(raw)
+		if err != nil {
+			b.Fatal(err)
+		}
+		text := strings.Repeat("Rust WASM analytics test. Rust Rust WASM! ", 2400)
+		in := []byte(`{"text": "` + text + `", "numbers": [1.0, 2.5, 3.5, 10.0], "include_compressed": true}`)
+		call := func(code []byte, unmetered bool) func() error {
+			return func() error {
+				_, err := r.Run(context.Background(), Call{Code: code, Entrypoint: "onvm_main", Input: in, Fuel: 1 << 40, unmetered: unmetered})
+				return err
+			}
+		}
+		pair(b, "metered", "original", call(code, false), call(raw, true))
 	})
 }
 
