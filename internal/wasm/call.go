@@ -1,6 +1,7 @@
 package wasm
 
 import (
+	"math"
 	"time"
 
 	"github.com/onvm-network/onvm/internal/id"
@@ -81,7 +82,7 @@ type Call struct {
 	CodeHash    id.Hash       // cache key for Code; zero = id.Sum(Code)
 	Entrypoint  string        // exported function to call
 	Input       []byte        // passed to the entrypoint as (ptr, len)
-	Fuel        uint64        // fuel budget; 0 = DefaultFuel
+	Fuel        uint64        // fuel budget; 0 = DefaultFuel; at most math.MaxInt64
 	MemoryLimit uint64        // linear memory ceiling in bytes, rounded down to 64 KiB pages; 0 = DefaultMemoryLimit; at most MaxMemoryLimit
 	MaxInput    int           // 0 = DefaultMaxInput
 	MaxOutput   int           // 0 = DefaultMaxOutput
@@ -108,6 +109,7 @@ func (c *Call) withDefaults() Call {
 	if d.Fuel == 0 {
 		d.Fuel = DefaultFuel
 	}
+	d.Fuel = min(d.Fuel, math.MaxInt64) // the fuel global is an i64
 	if d.MemoryLimit == 0 {
 		d.MemoryLimit = DefaultMemoryLimit
 	}

@@ -237,10 +237,7 @@ func (rep *Report) checkImport(module, name string, got funcSig) {
 // compile validates the whole module with wazero under the allowed
 // features; its error names the offending feature or instruction.
 func (rep *Report) compile(wasm []byte) {
-	ctx := context.Background()
-	r := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter().WithCoreFeatures(coreFeatures))
-	defer r.Close(ctx) //nolint:errcheck // nothing to report
-	cm, err := r.CompileModule(ctx, wasm)
+	cm, err := validate(wasm)
 	if err != nil {
 		rep.problem("invalid module: %s", firstLine(err))
 		return
@@ -262,4 +259,13 @@ func valueTypes(b []byte) []api.ValueType {
 		ts[i] = api.ValueType(t)
 	}
 	return ts
+}
+
+// validate compiles wasm with wazero's interpreter (the cheapest full
+// validation) under the allowed features.
+func validate(wasm []byte) (wazero.CompiledModule, error) {
+	ctx := context.Background()
+	r := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter().WithCoreFeatures(coreFeatures))
+	defer r.Close(ctx) //nolint:errcheck // nothing to report
+	return r.CompileModule(ctx, wasm)
 }

@@ -11,8 +11,9 @@ import (
 	"github.com/onvm-network/onvm/internal/wasm/meter"
 )
 
-// Prepare validates a module for deployment (Check without an entrypoint)
-// and instruments it with the meter's default configuration. It runs once,
+// Prepare validates a module for deployment (Check without an entrypoint),
+// instruments it with the meter's default configuration and validates the
+// result. It runs once,
 // at deploy; the instrumented bytes are what every node stores and runs, so
 // every node executes identical code.
 func Prepare(wasm []byte) ([]byte, error) {
@@ -22,6 +23,11 @@ func Prepare(wasm []byte) ([]byte, error) {
 	out, err := meter.Instrument(wasm, meter.DefaultConfig())
 	if err != nil {
 		return nil, fmt.Errorf("prepare: %w", &Error{Kind: KindInvalidModule, Message: "instrument: " + err.Error(), cause: err})
+	}
+	// The instrumented code is what nodes will run: a meter bug must fail
+	// the deploy, not the first execution.
+	if _, err := validate(out); err != nil {
+		return nil, fmt.Errorf("prepare: instrumented module does not validate: %w", &Error{Kind: KindInvalidModule, Message: firstLine(err), cause: err})
 	}
 	return out, nil
 }

@@ -117,6 +117,7 @@ func TestLimits(t *testing.T) {
 		{"negative", Call{}, KindTrap, "negative output pointer"},
 		{"panic", Call{}, KindTrap, "unreachable: boom: invariant violated"},
 		{"div0", Call{}, KindTrap, "integer divide by zero"},
+		{"exit", Call{}, KindTrap, "exit code 7: boom"},
 	}
 	for _, eng := range engines {
 		r := newTestRuntime(t, eng.interpreter)

@@ -2,6 +2,7 @@
 (module
   (import "env" "onvm_log" (func $log (param i32 i32 i32) (result i32)))
   (import "env" "onvm_state_put" (func $put (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
   (memory (export "memory") 1)
   (data (i32.const 0) "boom: invariant violated")
   (data (i32.const 32) "key")
@@ -55,6 +56,11 @@
   (func (export "panic") (param i32 i32) (result i32 i32)
     (drop (call $log (i32.const 3) (i32.const 0) (i32.const 24)))
     unreachable)
+  ;; exit logs a warning and calls proc_exit(7) in the middle of the call.
+  (func (export "exit") (param i32 i32) (result i32 i32)
+    (drop (call $log (i32.const 3) (i32.const 0) (i32.const 4)))
+    (call $exit (i32.const 7))
+    (i32.const 0) (i32.const 0))
   ;; div0 traps without a message.
   (func (export "div0") (param $p i32) (param $n i32) (result i32 i32)
     (drop (i32.div_u (i32.const 1) (local.get $n)))
