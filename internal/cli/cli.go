@@ -81,6 +81,16 @@ func (e *env) rootCommand() *cobra.Command {
 		e.runNodeCommand(),
 		e.uploadBlobCommand(),
 		e.getBlobCommand(),
+		e.deployCommand(),
+		e.programInfoCommand(),
+		e.programCatalogCommand(),
+		e.executeCommand(),
+		e.programReceiptsCommand(),
+		e.receiptCommand(),
+		e.verifyReceiptCommand(),
+		e.stateGetCommand(),
+		e.verifyProofCommand(),
+		e.checkCommand(),
 	)
 	return root
 }
