@@ -3,6 +3,7 @@ package wasm
 import (
 	"errors"
 	"sync"
+	"sync/atomic"
 
 	"github.com/tetratelabs/wazero/api"
 )
@@ -24,9 +25,9 @@ type fuelTank struct {
 	budget uint64
 	fuel   api.MutableGlobal // nil until instantiated, and for unmetered test runs
 
-	mu          sync.Mutex
+	mu          sync.Mutex        // orders interrupt against attach and finish
 	flag        api.MutableGlobal // nil until instantiated
-	interrupted ErrorKind         // KindTimeout or KindCancelled once interrupted
+	interrupted atomic.Uint32     // ErrorKind: KindTimeout or KindCancelled once interrupted
 	finished    bool
 }
 
@@ -38,7 +39,7 @@ func (f *fuelTank) attach(fuel, flag api.MutableGlobal) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.fuel, f.flag = fuel, flag
-	if f.interrupted != 0 {
+	if f.interrupted.Load() != 0 {
 		flag.Set(1)
 	} else {
 		flag.Set(0)
@@ -90,21 +91,17 @@ func (f *fuelTank) used() uint64 {
 func (f *fuelTank) interrupt(kind ErrorKind) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.finished || f.interrupted != 0 {
+	if f.finished || f.interrupted.Load() != 0 {
 		return
 	}
-	f.interrupted = kind
+	f.interrupted.Store(uint32(kind))
 	if f.flag != nil {
 		f.flag.Set(1)
 	}
 }
 
 // interruption returns the kind of an interruption, or 0.
-func (f *fuelTank) interruption() ErrorKind {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.interrupted
-}
+func (f *fuelTank) interruption() ErrorKind { return ErrorKind(f.interrupted.Load()) }
 
 // finish makes later interrupts no-ops. After it returns no other goroutine
 // touches the instance.
