@@ -49,6 +49,9 @@ type Options struct {
 	// Programs serves deploy, catalog, state, execute and receipts; nil
 	// leaves those routes out.
 	Programs Programs
+	// Auth turns on request authentication and the admin routes
+	// (auth.go); the zero value leaves the API open (dev).
+	Auth AuthOptions
 	// Now and Resources are seams for tests; nil means the real clock and
 	// process statistics.
 	Now       func() time.Time
@@ -89,7 +92,7 @@ func New(opts Options) *Server {
 	s.metrics = newMetrics(opts.Registry, opts.Blobs, opts.Version)
 	r := newRouter()
 	s.routes(r)
-	s.handler = s.metrics.middleware(s.deadlines(r.mux))
+	s.handler = s.metrics.middleware(s.cors(s.deadlines(s.authenticate(r.mux))))
 	s.srv = s.newHTTPServer()
 	return s
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/onvm-network/onvm/internal/auth"
 	"github.com/onvm-network/onvm/internal/blob"
 	"github.com/onvm-network/onvm/internal/chain"
 	"github.com/onvm-network/onvm/internal/id"
@@ -85,6 +86,20 @@ func status(err error) (int, string, string) {
 	switch {
 	case errors.As(err, &mbe), errors.Is(err, blob.ErrTooLarge):
 		return http.StatusRequestEntityTooLarge, "too_large", "blob is larger than the node accepts (rpc.max_blob_size)"
+	case errors.Is(err, auth.ErrRateLimited), errors.Is(err, auth.ErrNonceCacheFull):
+		return http.StatusTooManyRequests, "rate_limited", err.Error()
+	case errors.Is(err, auth.ErrBodyTooLarge):
+		return http.StatusRequestEntityTooLarge, "too_large", err.Error()
+	case errors.Is(err, auth.ErrMethodDenied):
+		return http.StatusMethodNotAllowed, "method_not_allowed", err.Error()
+	case errors.Is(err, auth.ErrProjectExists):
+		return http.StatusConflict, "project_exists", "a project with this id exists; revoke it first to replace its secret"
+	case errors.Is(err, auth.ErrProjectNotFound):
+		return http.StatusNotFound, "not_found", "project not found"
+	case errors.Is(err, auth.ErrInvalidProject):
+		return http.StatusBadRequest, "invalid_project", err.Error()
+	case authCode(err) != "":
+		return http.StatusUnauthorized, authCode(err), err.Error()
 	case errors.As(err, &re):
 		if re.code == "upload_aborted" {
 			return re.status, re.code, re.msg
@@ -128,6 +143,28 @@ func status(err error) (int, string, string) {
 		return http.StatusServiceUnavailable, "canceled", "request canceled"
 	}
 	return http.StatusInternalServerError, "internal", "internal error"
+}
+
+// authCode names the failed authentication check (401), or "" if err is
+// not an authentication failure. Messages carry no secret material.
+func authCode(err error) string {
+	for _, c := range []struct {
+		err  error
+		code string
+	}{
+		{auth.ErrMissingHeader, "missing_auth_header"},
+		{auth.ErrMalformedHeader, "malformed_auth_header"},
+		{auth.ErrUnknownProject, "unknown_project"},
+		{auth.ErrTimestamp, "bad_timestamp"},
+		{auth.ErrReplay, "replayed_nonce"},
+		{auth.ErrBadSignature, "bad_signature"},
+		{auth.ErrBodyMismatch, "body_hash_mismatch"},
+	} {
+		if errors.Is(err, c.err) {
+			return c.code
+		}
+	}
+	return ""
 }
 
 // writeError renders err as the JSON error body with its status and logs
