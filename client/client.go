@@ -31,6 +31,7 @@ type Client struct {
 	base string
 	http *http.Client
 	ua   string
+	auth authOptions // signing and TLS roots (auth.go, auth_tls.go)
 }
 
 // defaultHTTP is http.DefaultTransport with larger connection buffers, which
@@ -63,6 +64,7 @@ func New(rpc string, opts ...Option) (*Client, error) {
 	for _, o := range opts {
 		o(c)
 	}
+	c.http = c.auth.wrap(c.http)
 	return c, nil
 }
 
