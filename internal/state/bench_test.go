@@ -1,17 +1,20 @@
 package state
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
 
 	"github.com/onvm-network/onvm/internal/id"
 )
@@ -40,17 +43,21 @@ func benchValue(i, gen int) []byte {
 // overwrite existing keys only, so the key set stays the same.
 func benchFixture(b *testing.B, n int) (*Store, *pebble.DB, id.Program) {
 	b.Helper()
-	dir := filepath.Join(os.TempDir(), fmt.Sprintf("onvm-state-bench-%d-v%d", n, formatVersion))
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("onvm-state-bench-%d-v%d-bloom", n, formatVersion))
 	done := filepath.Join(dir, "complete")
 	if _, err := os.Stat(done); err != nil {
 		if err := os.RemoveAll(dir); err != nil {
 			b.Fatal(err)
 		}
 	}
-	// A node gives pebble a real block cache; the default 8 MiB would make
-	// every figure a measure of file reads and block decompression.
+	// Pebble configured as a node serving state should be: a block cache
+	// that holds the working set (the default 8 MiB would make every figure
+	// a measure of file reads and block decompression) and bloom filters,
+	// since nearly every read is a point lookup of a hash-named record.
 	cache := pebble.NewCache(512 << 20)
-	db, err := pebble.Open(dir, &pebble.Options{Cache: cache})
+	opts := &pebble.Options{Cache: cache}
+	opts.Levels[0].FilterPolicy = bloom.FilterPolicy(10)
+	db, err := pebble.Open(dir, opts)
 	cache.Unref()
 	if err != nil {
 		b.Fatal(err)
@@ -62,15 +69,24 @@ func benchFixture(b *testing.B, n int) (*Store, *pebble.DB, id.Program) {
 	}
 	p := prog("bench")
 	if _, err := os.Stat(done); err == nil {
-		warm(b, db)
+		warm(b, db, n)
 		return s, db, p
 	}
+	// Keys go in in key-hash order, in chunks: each chunk then fills a
+	// part of the tree no earlier chunk touched, so building reads and
+	// rewrites only the few records above it, as a state sync would.
 	start := time.Now()
-	const chunk = 20_000
+	order := make([]int, n)
+	khs := make([]id.Hash, n)
+	for i := range order {
+		order[i], khs[i] = i, keyHash(benchKey(i))
+	}
+	slices.SortFunc(order, func(a, b int) int { return bytes.Compare(khs[a][:], khs[b][:]) })
+	const chunk = 50_000
 	root := EmptyRoot
 	for lo := 0; lo < n; lo += chunk {
 		ws := make([]Write, 0, chunk)
-		for i := lo; i < min(n, lo+chunk); i++ {
+		for _, i := range order[lo:min(n, lo+chunk)] {
 			ws = append(ws, Write{Key: benchKey(i), Value: benchValue(i, 0)})
 		}
 		batch := db.NewBatch()
@@ -92,23 +108,42 @@ func benchFixture(b *testing.B, n int) (*Store, *pebble.DB, id.Program) {
 	if err := os.WriteFile(done, []byte(root.String()), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	warm(b, db)
+	warm(b, db, n)
 	return s, db, p
 }
 
 // warm reads the whole store once, as a running node's block cache would
-// hold it, and reports its size on disk per key.
-func warm(b *testing.B, db *pebble.DB) {
+// hold it, and logs its size per key: logical bytes (key + value) and
+// record counts by namespace, and pebble's estimate of the disk space.
+func warm(b *testing.B, db *pebble.DB, n int) {
 	it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte("s/"), UpperBound: []byte("s0")})
 	if err != nil {
 		b.Fatal(err)
 	}
+	type usage struct{ records, bytes int }
+	byNS := map[string]*usage{}
 	for it.First(); it.Valid(); it.Next() {
-		_, _ = it.ValueAndErr()
+		v, _ := it.ValueAndErr()
+		ns := string(it.Key()[:min(4, len(it.Key()))])
+		if byNS[ns] == nil {
+			byNS[ns] = &usage{}
+		}
+		byNS[ns].records++
+		byNS[ns].bytes += len(it.Key()) + len(v)
 	}
 	if err := it.Close(); err != nil {
 		b.Fatal(err)
 	}
+	disk, err := db.EstimateDiskUsage([]byte("s/"), []byte("s0"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	total := 0
+	for ns, u := range byNS {
+		total += u.bytes
+		b.Logf("%-4s %9d records %6.2f per key %7.1f B/key", ns, u.records, float64(u.records)/float64(n), float64(u.bytes)/float64(n))
+	}
+	b.Logf("logical %.1f B/key, on disk %.1f B/key (%d keys)", float64(total)/float64(n), float64(disk)/float64(n), n)
 }
 
 // cpuNs returns the CPU time this process has used, all threads.
@@ -128,41 +163,54 @@ func BenchmarkState(b *testing.B) {
 		b.Skip("builds a large state")
 	}
 	var rawNs float64
-	b.Run("hash/node", func(b *testing.B) {
-		var l, r id.Hash
-		for b.Loop() {
-			l = nodeHash(&l, &r)
-		}
-		sink = l
-		rawNs = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
-	})
 	benchHashes(b, &rawNs)
 	n := benchKeys()
 	s, db, p := benchFixture(b, n)
+	// big has a record cache large enough for every branch of the tree,
+	// filled before measuring; s has the default.
+	big, err := OpenWith(db, Options{CacheRecords: 2 * n})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if root, err := big.Root(p); err != nil {
+		b.Fatal(err)
+	} else if err := big.mark(b.Context(), p, root, map[id.Hash]struct{}{}); err != nil {
+		b.Fatal(err)
+	}
+	caches := []struct {
+		name string
+		s    *Store
+	}{{"", s}, {"/cache=all", big}}
 	rng := rand.New(rand.NewPCG(1, 1))
 	// perKey reports wall and CPU time per key (the machine may be
-	// shared: CPU time, all threads including pebble's, is the steadier
-	// figure) and the wall time as a number of raw node hashes.
+	// shared: CPU time, all threads including pebble's and the GC's, is
+	// the steadier figure) and the CPU time as a number of raw node hashes
+	// (the CPU time of one, measured in this run).
 	var cpu0 int64
 	perKey := func(b *testing.B, keys int) {
 		ns := float64(b.Elapsed().Nanoseconds()) / float64(b.N) / float64(keys)
+		cpu := float64(cpuNs()-cpu0) / float64(b.N) / float64(keys)
 		b.ReportMetric(ns, "ns/key")
-		b.ReportMetric(float64(cpuNs()-cpu0)/float64(b.N)/float64(keys), "cpu-ns/key")
+		b.ReportMetric(cpu, "cpu-ns/key")
 		if rawNs > 0 {
-			b.ReportMetric(ns/rawNs, "hashes/key")
+			b.ReportMetric(cpu/rawNs, "hashes/key")
 		}
 	}
 	type updateCase struct {
 		k      int
 		serial bool
+		s      *Store
+		cache  string
 	}
-	for _, c := range []updateCase{{1, false}, {10, false}, {100, false}, {1000, false}, {1000, true}} {
-		k := c.k
+	cases := []updateCase{{1, false, s, ""}, {10, false, s, ""}, {100, false, s, ""}, {1000, false, s, ""}, {1000, true, s, ""}}
+	cases = append(cases, updateCase{1, false, big, caches[1].name}, updateCase{1000, false, big, caches[1].name})
+	for _, c := range cases {
+		k, s := c.k, c.s
 		name := fmt.Sprintf("update/batch=%d", k)
 		if c.serial {
 			name += "/one-core"
 		}
-		b.Run(name, func(b *testing.B) {
+		b.Run(name+c.cache, func(b *testing.B) {
 			if c.serial {
 				parallel = false
 				defer func() { parallel = true }()
@@ -211,15 +259,17 @@ func BenchmarkState(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Run("prove/present", func(b *testing.B) {
-		cpu0 = cpuNs()
-		for b.Loop() {
-			if _, err := s.Prove(p, root, benchKey(rng.IntN(n))); err != nil {
-				b.Fatal(err)
+	for _, c := range caches {
+		b.Run("prove/present"+c.name, func(b *testing.B) {
+			cpu0 = cpuNs()
+			for b.Loop() {
+				if _, err := c.s.Prove(p, root, benchKey(rng.IntN(n))); err != nil {
+					b.Fatal(err)
+				}
 			}
-		}
-		perKey(b, 1)
-	})
+			perKey(b, 1)
+		})
+	}
 	b.Run("prove/absent", func(b *testing.B) {
 		cpu0 = cpuNs()
 		for b.Loop() {
