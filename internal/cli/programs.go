@@ -188,3 +188,31 @@ func (e *env) programCatalogCommand() *cobra.Command {
 	cmd.Flags().Bool("all", false, "follow next_cursor to the end")
 	return cmd
 }
+
+func (e *env) programCommitteeCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "program-committee",
+		Short: "Show the committee that finalizes a program's transitions",
+		Long: `program-committee prints GET /programs/{id}/committee as JSON: program_id, epoch,
+aggregate_public_key, members [{node, weight, bls_public_key}] and threshold. verify-receipt
+checks receipts against it offline.`,
+		Example: "  onvm program-committee --rpc :8080 --id prog<hex> > committee.json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := e.client(cmd)
+			if err != nil {
+				return err
+			}
+			pid, _ := cmd.Flags().GetString("id")
+			cm, err := c.Committee(cmd.Context(), pid)
+			if err != nil {
+				return fmt.Errorf("program-committee: %w", nodeError(c, err))
+			}
+			return printJSON(cmd.OutOrStdout(), cm)
+		},
+	}
+	addRPCFlag(cmd)
+	cmd.Flags().String("id", "", "program id (required)")
+	_ = cmd.MarkFlagRequired("id")
+	return cmd
+}
