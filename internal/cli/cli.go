@@ -84,6 +84,7 @@ func (e *env) rootCommand() *cobra.Command {
 		e.deployCommand(),
 		e.programInfoCommand(),
 		e.programCatalogCommand(),
+		e.programCommitteeCommand(),
 		e.executeCommand(),
 		e.programReceiptsCommand(),
 		e.receiptCommand(),
