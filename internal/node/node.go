@@ -71,6 +71,7 @@ type Node struct {
 	host    *p2p.Host
 	api     *api.Server
 	ln      net.Listener
+	tls     bool // the API serves HTTPS
 	reg     *prometheus.Registry
 	closers []func() error // in opening order; Close runs them backwards
 
@@ -155,6 +156,10 @@ func New(ctx context.Context, opts Options) (_ *Node, err error) {
 	}
 	n.closers = append(n.closers, n.host.Close)
 
+	authOpts, err := n.openAuth(cfg.RPCAuth)
+	if err != nil {
+		return nil, err
+	}
 	n.api = api.New(api.Options{
 		RPC:      cfg.RPC,
 		Jobs:     cfg.Jobs,
@@ -162,6 +167,7 @@ func New(ctx context.Context, opts Options) (_ *Node, err error) {
 		Version:  Version(),
 		Blobs:    n.blobs,
 		Programs: n.chain,
+		Auth:     authOpts,
 		Logger:   n.log.With("component", "api"),
 		Registry: n.reg,
 	})
@@ -170,6 +176,9 @@ func New(ctx context.Context, opts Options) (_ *Node, err error) {
 		return nil, err
 	}
 	n.closers = append(n.closers, n.closeListener)
+	if err := n.listenTLS(cfg.RPC); err != nil {
+		return nil, err
+	}
 	if err := writeURLFile(filepath.Join(opts.DataDir, RPCURLFile), n.RPCURL()); err != nil {
 		return nil, err
 	}
@@ -228,8 +237,14 @@ func (n *Node) BLSPublicKey() string {
 	return pk.String()
 }
 
-// RPCURL returns the API's base URL, e.g. http://127.0.0.1:8080.
-func (n *Node) RPCURL() string { return "http://" + n.ln.Addr().String() }
+// RPCURL returns the API's base URL, e.g. http://127.0.0.1:8080 (https://
+// with rpc.tls_cert).
+func (n *Node) RPCURL() string {
+	if n.tls {
+		return "https://" + n.ln.Addr().String()
+	}
+	return "http://" + n.ln.Addr().String()
+}
 
 // P2PAddrs returns the host's addresses, each ending in /p2p/<peer id>.
 func (n *Node) P2PAddrs() []string {

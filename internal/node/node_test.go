@@ -25,6 +25,7 @@ func testConfig() config.Config {
 	c := config.Default()
 	c.RPC.Listen = "127.0.0.1:0"
 	c.Network.Listen = []string{"/ip4/127.0.0.1/tcp/0"}
+	c.RPCAuth.Enable = false // auth_test.go covers authenticated nodes
 	return c
 }
 
