@@ -10,6 +10,7 @@ import (
 
 	"github.com/onvm-network/onvm/internal/consensus"
 	"github.com/onvm-network/onvm/internal/id"
+	"github.com/onvm-network/onvm/internal/program"
 	"github.com/onvm-network/onvm/internal/state"
 	"github.com/onvm-network/onvm/internal/wasm"
 )
@@ -126,40 +127,13 @@ func (e *Engine) Execute(ctx context.Context, req Request) (*Outcome, error) {
 		return nil, fmt.Errorf("execute %s: %w", p, err)
 	}
 
-	writes := stateWrites(res.Writes)
-	b := e.db.NewBatch()
-	defer b.Close()
-	rootOut, err := e.state.Apply(b, p, head.Root, writes)
+	in := callInput{height: height, inputHash: inputHash, requestID: rid, timestamp: ts}
+	t, newHead, b, err := e.commit(p, head, body, member, in, res)
+	if b != nil {
+		defer b.Close()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("execute %s height %d: %w", p, height, err)
-	}
-	agg := e.finalize(&body.Committee, member, consensus.Receipt{
-		Program:      p,
-		Height:       height,
-		StateRootIn:  head.Root,
-		StateRootOut: rootOut,
-		InputHash:    inputHash,
-		RequestID:    rid,
-		FuelUsed:     res.FuelUsed,
-		WriteDigest:  state.WriteDigest(writes),
-		OutputHash:   id.Sum(res.Output),
-		CodeHash:     body.Instrumented.Hash(),
-		EnvHash:      body.EnvHash,
-		Timestamp:    ts,
-		Executor:     e.node,
-		Epoch:        body.Committee.Epoch,
-	})
-	t := &Transition{Receipt: *agg, Writes: writes, HasOutput: true, Output: res.Output}
-	newHead := Head{Height: height, Root: rootOut, Timestamp: ts, Receipt: agg.Receipt.ID()}
-	if err := stage(b, t, res.Logs, newHead); err != nil {
-		return nil, err
-	}
-	// Visible at once, durable after SyncWait: the next transition of the
-	// program may start while this one's WAL sync is in flight, and its own
-	// sync covers this one (the WAL is ordered), so an answered transition
-	// is always durable with all before it.
-	if err := e.db.ApplyNoSyncWait(b, pebble.Sync); err != nil {
-		return nil, fmt.Errorf("execute %s height %d: commit: %w", p, height, err)
 	}
 	c.head = newHead
 	c.mu.Unlock()
@@ -170,7 +144,58 @@ func (e *Engine) Execute(ctx context.Context, req Request) (*Outcome, error) {
 	if e.opts.Publisher != nil {
 		e.opts.Publisher.TransitionCommitted(t)
 	}
-	return &Outcome{Output: res.Output, FuelUsed: res.FuelUsed, Logs: res.Logs, Receipt: agg}, nil
+	return &Outcome{Output: res.Output, FuelUsed: res.FuelUsed, Logs: res.Logs, Receipt: &t.Receipt}, nil
+}
+
+// callInput is what a transition's receipt records of its call.
+type callInput struct {
+	height    uint64
+	inputHash id.Hash
+	requestID id.Hash
+	timestamp int64
+}
+
+// commit turns a successful call into the program's next transition: it
+// stages the writes (state.Apply), signs the receipt, stages the records
+// and the new head into one batch, and applies the batch without waiting
+// for its WAL sync. The transition is then visible; it is durable once the
+// caller's b.SyncWait returns: the next transition of the program may
+// start while this one's sync is in flight, and its own sync covers this
+// one (the WAL is ordered), so an answered transition is always durable
+// with all before it. The program's lock is held. The caller closes b
+// (returned non-nil even on error).
+func (e *Engine) commit(p id.Program, head Head, body *program.Body, member int, in callInput, res *wasm.Result) (*Transition, Head, *pebble.Batch, error) {
+	writes := stateWrites(res.Writes)
+	b := e.db.NewBatch()
+	rootOut, err := e.state.Apply(b, p, head.Root, writes)
+	if err != nil {
+		return nil, Head{}, b, err
+	}
+	agg := e.finalize(&body.Committee, member, consensus.Receipt{
+		Program:      p,
+		Height:       in.height,
+		StateRootIn:  head.Root,
+		StateRootOut: rootOut,
+		InputHash:    in.inputHash,
+		RequestID:    in.requestID,
+		FuelUsed:     res.FuelUsed,
+		WriteDigest:  state.WriteDigest(writes),
+		OutputHash:   id.Sum(res.Output),
+		CodeHash:     body.Instrumented.Hash(),
+		EnvHash:      body.EnvHash,
+		Timestamp:    in.timestamp,
+		Executor:     e.node,
+		Epoch:        body.Committee.Epoch,
+	})
+	t := &Transition{Receipt: *agg, Writes: writes, HasOutput: true, Output: res.Output}
+	newHead := Head{Height: in.height, Root: rootOut, Timestamp: in.timestamp, Receipt: agg.Receipt.ID()}
+	if err := stage(b, t, res.Logs, newHead); err != nil {
+		return nil, Head{}, b, err
+	}
+	if err := e.db.ApplyNoSyncWait(b, pebble.Sync); err != nil {
+		return nil, Head{}, b, fmt.Errorf("commit: %w", err)
+	}
+	return t, newHead, b, nil
 }
 
 func (e *Engine) fuel(f uint64) uint64 {

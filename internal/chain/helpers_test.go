@@ -74,7 +74,7 @@ func openEnv(t testing.TB, dir string, seed byte, opts ...envOption) *env {
 	t.Helper()
 	e := &env{dir: dir, keys: testKeys(t, seed)}
 	var err error
-	if e.db, err = pebble.Open(filepath.Join(dir, "db"), &pebble.Options{}); err != nil {
+	if e.db, err = pebble.Open(filepath.Join(dir, "db"), &pebble.Options{Logger: quietLog{}}); err != nil {
 		t.Fatal(err)
 	}
 	if e.blobs, err = blob.Open(blob.Options{Dir: filepath.Join(dir, "blobs"), DB: e.db}); err != nil {
