@@ -28,6 +28,15 @@ type Request struct {
 	RequestID string
 	Fuel      uint64        // 0: Limits.DefaultFuel; capped at Limits.MaxFuel
 	Timeout   time.Duration // 0: Limits.DefaultTimeout; capped at Limits.MaxTimeout
+	// PreCommit, when set, runs under the program's lock once the guest has
+	// succeeded, just before the transition's batch is applied. Writes it
+	// adds to b commit atomically with the transition; an error aborts it
+	// (nothing is committed, Execute returns the error). The after function
+	// it returns (nil: none) is called once b is applied (visible; applied
+	// true) or abandoned, so the caller may hold its own lock across the
+	// commit. It is not called for a replayed request. The job scheduler
+	// uses it to make a job's completed record part of its transition.
+	PreCommit func(b *pebble.Batch, o *Outcome) (after func(applied bool), err error)
 }
 
 // Outcome is a successful execution: a committed transition.
@@ -127,7 +136,7 @@ func (e *Engine) Execute(ctx context.Context, req Request) (*Outcome, error) {
 		return nil, fmt.Errorf("execute %s: %w", p, err)
 	}
 
-	in := callInput{height: height, inputHash: inputHash, requestID: rid, timestamp: ts}
+	in := callInput{height: height, inputHash: inputHash, requestID: rid, timestamp: ts, preCommit: req.PreCommit}
 	t, newHead, b, err := e.commit(p, head, body, member, in, res)
 	if b != nil {
 		defer b.Close()
@@ -153,6 +162,7 @@ type callInput struct {
 	inputHash id.Hash
 	requestID id.Hash
 	timestamp int64
+	preCommit func(*pebble.Batch, *Outcome) (func(bool), error) // Request.PreCommit
 }
 
 // commit turns a successful call into the program's next transition: it
@@ -192,9 +202,21 @@ func (e *Engine) commit(p id.Program, head Head, body *program.Body, member int,
 	if err := stage(b, t, res.Logs, newHead); err != nil {
 		return nil, Head{}, b, err
 	}
+	after := func(bool) {}
+	if in.preCommit != nil {
+		a, err := in.preCommit(b, &Outcome{Output: res.Output, FuelUsed: res.FuelUsed, Logs: res.Logs, Receipt: agg})
+		if err != nil {
+			return nil, Head{}, b, err
+		}
+		if a != nil {
+			after = a
+		}
+	}
 	if err := e.db.ApplyNoSyncWait(b, pebble.Sync); err != nil {
+		after(false)
 		return nil, Head{}, b, fmt.Errorf("commit: %w", err)
 	}
+	after(true)
 	return t, newHead, b, nil
 }
 
