@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -48,14 +49,43 @@ func executeBody(p string, input []byte) []byte {
 	return b
 }
 
-// benchRawRun is the baseline: runtime.Run of the instrumented echo.
-func benchRawRun(b *testing.B) {
-	code, err := wasm.Prepare(sampleWasm(b, "echo"))
+// module is a guest to benchmark: a sample built with the Go SDK, or the
+// runtime's minimal WAT echo, which shows what the engine and HTTP cost
+// when the guest costs almost nothing.
+type module struct {
+	name, entry string
+	load        func(testing.TB) []byte
+	in          []byte // the raw run's input; nil: "hello world"
+}
+
+var (
+	goEcho  = module{"echo", "onvm_main", func(t testing.TB) []byte { return sampleWasm(t, "echo") }, nil}
+	goKV    = module{"kvstore", "onvm_main", func(t testing.TB) []byte { return sampleWasm(t, "kvstore") }, kvPut(0)}
+	watEcho = module{"wat-echo", "run", func(t testing.TB) []byte {
+		b, err := os.ReadFile(filepath.Join("..", "wasm", "testdata", "echo_packed.wasm"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}, nil}
+)
+
+// benchRawRun is the baseline: runtime.Run of the instrumented module.
+func benchRawRun(mod module) func(b *testing.B) {
+	return func(b *testing.B) { rawRun(b, mod) }
+}
+
+func rawRun(b *testing.B, mod module) {
+	code, err := wasm.Prepare(mod.load(b))
 	if err != nil {
 		b.Fatal(err)
 	}
 	rt := sharedRuntime(b)
-	call := wasm.Call{Code: code, Entrypoint: "onvm_main", Input: []byte("hello world")}
+	in := mod.in
+	if in == nil {
+		in = []byte("hello world")
+	}
+	call := wasm.Call{Code: code, Entrypoint: mod.entry, Input: in}
 	if _, err := rt.Run(context.Background(), call); err != nil {
 		b.Fatal(err)
 	}
@@ -67,10 +97,14 @@ func benchRawRun(b *testing.B) {
 	}
 }
 
-// benchEngine is chain.Engine.Execute of echo without HTTP.
-func benchEngine(b *testing.B) {
+// benchEngine is chain.Engine.Execute without HTTP.
+func benchEngine(mod module) func(b *testing.B) {
+	return func(b *testing.B) { engineRun(b, mod) }
+}
+
+func engineRun(b *testing.B, mod module) {
 	n := newProgramNode(b, 1)
-	p := n.deployJSON(sampleWasm(b, "echo"), "onvm_main", "bench")
+	p := n.deployJSON(mod.load(b), mod.entry, "bench")
 	eng := n.srv.opts.Programs
 	req := chain.Request{Input: []byte("hello world")}
 	req.Program = parseProgram(b, p)
@@ -85,11 +119,15 @@ func benchEngine(b *testing.B) {
 	}
 }
 
-// benchHTTPSerial is one client executing echo over HTTP; it reports the
+// benchHTTPSerial is one client executing over HTTP; it reports the
 // latency percentiles.
-func benchHTTPSerial(b *testing.B) {
+func benchHTTPSerial(mod module) func(b *testing.B) {
+	return func(b *testing.B) { httpSerial(b, mod) }
+}
+
+func httpSerial(b *testing.B, mod module) {
 	n := newProgramNode(b, 1)
-	p := n.deployJSON(sampleWasm(b, "echo"), "onvm_main", "bench")
+	p := n.deployJSON(mod.load(b), mod.entry, "bench")
 	body := executeBody(p, []byte("hello world"))
 	postExecute(b, n.url, body)
 	var lat []time.Duration
@@ -104,12 +142,12 @@ func benchHTTPSerial(b *testing.B) {
 
 // benchHTTPParallel is concurrent clients over HTTP, each request a
 // different input (kvstore: a different key), against programs programs.
-func benchHTTPParallel(sample string, programs int, input func(i int64) []byte) func(b *testing.B) {
+func benchHTTPParallel(mod module, programs int, input func(i int64) []byte) func(b *testing.B) {
 	return func(b *testing.B) {
 		n := newProgramNode(b, 1)
 		ids := make([]string, programs)
 		for i := range ids {
-			ids[i] = n.deployJSON(sampleWasm(b, sample), "onvm_main", fmt.Sprint("bench", i))
+			ids[i] = n.deployJSON(mod.load(b), mod.entry, fmt.Sprint("bench", i))
 			postExecute(b, n.url, executeBody(ids[i], input(-1-int64(i))))
 		}
 		var seq atomic.Int64
@@ -141,12 +179,14 @@ func reportLatency(b *testing.B, lat []time.Duration) {
 }
 
 func BenchmarkExecute(b *testing.B) {
-	b.Run("raw-run-echo", benchRawRun)
-	b.Run("engine-echo", benchEngine)
-	b.Run("http-echo-serial", benchHTTPSerial)
-	b.Run("http-echo-parallel-1-program", benchHTTPParallel("echo", 1, echoInput))
-	b.Run("http-echo-parallel-4-programs", benchHTTPParallel("echo", 4, echoInput))
-	b.Run("http-kvstore-put-parallel-1-program", benchHTTPParallel("kvstore", 1, kvPut))
+	for _, mod := range []module{goEcho, watEcho} {
+		b.Run("raw-run-"+mod.name, benchRawRun(mod))
+		b.Run("engine-"+mod.name, benchEngine(mod))
+		b.Run("http-serial-"+mod.name, benchHTTPSerial(mod))
+		b.Run("http-parallel-1-program-"+mod.name, benchHTTPParallel(mod, 1, echoInput))
+		b.Run("http-parallel-4-programs-"+mod.name, benchHTTPParallel(mod, 4, echoInput))
+	}
+	b.Run("http-parallel-1-program-kvstore-put", benchHTTPParallel(goKV, 1, kvPut))
 }
 
 // TestExecuteBenchReport runs the benchmarks once and prints each as a
@@ -155,22 +195,28 @@ func TestExecuteBenchReport(t *testing.T) {
 	if os.Getenv("ONVM_BENCH_REPORT") == "" {
 		t.Skip("set ONVM_BENCH_REPORT=1")
 	}
-	cases := []struct {
+	type bench struct {
 		name string
 		f    func(*testing.B)
-	}{
-		{"raw runtime.Run echo", benchRawRun},
-		{"engine Execute echo", benchEngine},
-		{"HTTP echo, 1 client", benchHTTPSerial},
-		{"HTTP echo, parallel, 1 program", benchHTTPParallel("echo", 1, echoInput)},
-		{"HTTP echo, parallel, 4 programs", benchHTTPParallel("echo", 4, echoInput)},
-		{"HTTP kvstore put, parallel, 1 program", benchHTTPParallel("kvstore", 1, kvPut)},
+		base bool // the baseline of the rows after it
 	}
+	var cases []bench
+	for _, mod := range []module{goEcho, watEcho} {
+		cases = append(cases,
+			bench{"raw runtime.Run " + mod.name, benchRawRun(mod), true},
+			bench{"engine Execute " + mod.name, benchEngine(mod), false},
+			bench{"HTTP " + mod.name + ", 1 client", benchHTTPSerial(mod), false},
+			bench{"HTTP " + mod.name + ", 8 clients, 1 program", benchHTTPParallel(mod, 1, echoInput), false},
+			bench{"HTTP " + mod.name + ", 8 clients, 4 programs", benchHTTPParallel(mod, 4, echoInput), false})
+	}
+	cases = append(cases,
+		bench{"raw runtime.Run kvstore put", func(b *testing.B) { rawRun(b, goKV) }, true},
+		bench{"HTTP kvstore put, 8 clients, 1 program", benchHTTPParallel(goKV, 1, kvPut), false})
 	var base float64
 	for _, c := range cases {
 		r := testing.Benchmark(c.f)
 		ns := float64(r.T.Nanoseconds()) / float64(r.N)
-		if base == 0 {
+		if c.base {
 			base = ns
 		}
 		extra := ""
