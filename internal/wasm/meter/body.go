@@ -2,7 +2,6 @@ package meter
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/onvm-network/onvm/internal/wasm/meter/wasmbin"
 )
@@ -70,8 +69,8 @@ func (fi *funcInstrumenter) instrument(body []byte, params uint32) ([]byte, erro
 		}
 		nLocals += uint64(n)
 	}
-	if nLocals+4 > math.MaxUint32 {
-		return nil, fmt.Errorf("%w: %d locals", ErrInvalidModule, nLocals)
+	if nLocals > MaxLocals {
+		return nil, fmt.Errorf("%w: %d params and locals (limit %d)", ErrUnsupported, nLocals, MaxLocals)
 	}
 	localsEnd := r.Offset()
 	if err := fi.analyse(body, localsEnd); err != nil {

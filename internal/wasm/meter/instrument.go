@@ -66,13 +66,13 @@ func (in *instrumenter) run() error {
 	if err := in.decodeHeader(); err != nil {
 		return err
 	}
-	steps := []func() error{in.addImport, in.rewriteGlobals, in.rewriteExports, in.rewriteStart, in.rewriteElements, in.rewriteCode}
+	steps := []func() error{in.addImport, in.rewriteGlobals, in.rewriteExports, in.rewriteStart,
+		in.rewriteElements, in.rewriteCode, in.rewriteCustom}
 	for _, step := range steps {
 		if err := step(); err != nil {
 			return err
 		}
 	}
-	in.rewriteCustom()
 	return nil
 }
 
@@ -134,6 +134,11 @@ func (in *instrumenter) decodeHeader() error {
 	}
 	if mems > 1 {
 		return fmt.Errorf("%w: %d memories (multi-memory)", ErrUnsupported, mems)
+	}
+	if p := in.payload(wasmbin.SecData); p != nil {
+		if _, err := wasmbin.CheckData(p); err != nil {
+			return fmt.Errorf("data section: %w", err)
+		}
 	}
 	return nil
 }
@@ -285,9 +290,9 @@ func (in *instrumenter) funcTypes() []uint32 {
 	return append(ts, in.funcs...)
 }
 
-// rewriteCustom renumbers the name section (dropping it if it does not parse: names carry
-// no semantics) and drops DWARF sections, whose code offsets the rewrite invalidates.
-func (in *instrumenter) rewriteCustom() {
+// rewriteCustom renumbers the name section and drops DWARF sections, whose code offsets the
+// rewrite invalidates. A malformed name section is an invalid module, as wazero says too.
+func (in *instrumenter) rewriteCustom() error {
 	kept := in.m.Sections[:0]
 	for _, s := range in.m.Sections {
 		if s.ID == wasmbin.SecCustom {
@@ -297,7 +302,7 @@ func (in *instrumenter) rewriteCustom() {
 			if s.Name == "name" {
 				p, err := wasmbin.RewriteNames(s.Payload, in.renumber)
 				if err != nil {
-					continue
+					return fmt.Errorf("name section: %w", err)
 				}
 				s.Payload = p
 			}
@@ -305,4 +310,5 @@ func (in *instrumenter) rewriteCustom() {
 		kept = append(kept, s)
 	}
 	in.m.Sections = kept
+	return nil
 }

@@ -57,6 +57,10 @@ const (
 	// instructions, M merge points that may each hold a phi per local). MaxCallDepthLimit
 	// units then bound the compiler stack by 8*2048*1990 bytes = 33 MB < 50 MB.
 	ValuesPerDepthUnit = 2048
+	// MaxLocals bounds a function's params plus locals (as wasmtime does). Beyond being
+	// absurd for real code, a body can declare 2^32 locals in a few bytes, and engines
+	// allocate per declared local.
+	MaxLocals = 50_000
 	// DefaultInitialFuel is onvm_fuel's value at instantiation: the budget of the start
 	// function, if any (the runtime sets onvm_fuel itself before every call).
 	DefaultInitialFuel = 50_000_000

@@ -400,3 +400,45 @@ func trailing(r *Reader, what string) error {
 	}
 	return nil
 }
+
+// CheckData checks the data section's structure and sizes (every segment's byte vector must
+// lie inside the section) and returns the number of segments.
+func CheckData(p []byte) (uint32, error) {
+	r := NewReader(p)
+	n, err := r.Count(2)
+	if err != nil {
+		return 0, err
+	}
+	for i := uint32(0); i < n; i++ {
+		flags, err := r.U32()
+		if err != nil {
+			return 0, err
+		}
+		switch flags {
+		case 0:
+			_, err = readConstExpr(r)
+		case 1:
+		case 2:
+			var mem uint32
+			if mem, err = r.U32(); err == nil && mem != 0 {
+				err = fmt.Errorf("%w: data segment for memory %d (multi-memory)", ErrUnsupported, mem)
+			}
+			if err == nil {
+				_, err = readConstExpr(r)
+			}
+		default:
+			err = fmt.Errorf("%w: data segment flags %d", ErrMalformed, flags)
+		}
+		if err != nil {
+			return 0, fmt.Errorf("data segment %d: %w", i, err)
+		}
+		size, err := r.U32()
+		if err != nil {
+			return 0, err
+		}
+		if _, err := r.Bytes(size); err != nil {
+			return 0, fmt.Errorf("data segment %d: %w", i, err)
+		}
+	}
+	return n, trailing(r, "data")
+}
