@@ -47,9 +47,18 @@ func (d *DAG) accept(ctx context.Context, v *Vertex, local bool) (rejection, err
 		}
 	}
 
-	first, equivocated, err := get(d.db, key(pfxAuthor, v.Author[:], be64(v.Seq)))
-	if err != nil {
-		return nil, fmt.Errorf("accept vertex %s: %w", h, err)
+	// Slots 1..vv[author] are taken (acceptance is per author in order), so
+	// only a vertex at or below vv[author] can be a second one in its slot.
+	d.view.RLock()
+	prevSeq := d.vv[v.Author]
+	_, wasFlagged := d.flagged[v.Author]
+	d.view.RUnlock()
+	var first []byte
+	var equivocated bool
+	if v.Seq <= prevSeq {
+		if first, equivocated, err = get(d.db, key(pfxAuthor, v.Author[:], be64(v.Seq))); err != nil {
+			return nil, fmt.Errorf("accept vertex %s: %w", h, err)
+		}
 	}
 	pos := d.nextPos.Load()
 	b := d.db.NewBatch()
@@ -68,10 +77,6 @@ func (d *DAG) accept(ctx context.Context, v *Vertex, local bool) (rejection, err
 			err = b.Delete(key(pfxHead, p[:]), nil)
 		}
 	}
-	d.view.RLock()
-	prevSeq := d.vv[v.Author]
-	_, wasFlagged := d.flagged[v.Author]
-	d.view.RUnlock()
 	if v.Seq > prevSeq {
 		set(key(pfxClock, v.Author[:]), be64(v.Seq))
 	}
@@ -101,6 +106,7 @@ func (d *DAG) accept(ctx context.Context, v *Vertex, local bool) (rejection, err
 		return nil, fmt.Errorf("accept vertex %s: %w", h, err)
 	}
 	d.nextPos.Store(pos + 1)
+	d.metas.Add(h, meta{author: v.Author, seq: v.Seq, pos: pos})
 	d.view.Lock()
 	if v.Seq > d.vv[v.Author] {
 		d.vv[v.Author] = v.Seq

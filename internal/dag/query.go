@@ -12,11 +12,17 @@ import (
 
 // Has reports whether vertex h is accepted.
 func (d *DAG) Has(h id.Hash) (bool, error) {
+	if d.metas.Contains(h) {
+		return true, nil
+	}
 	_, ok, err := get(d.db, key(pfxMeta, h[:]))
 	return ok, err
 }
 
 func (d *DAG) metaOf(h id.Hash) (meta, error) {
+	if m, ok := d.metas.Get(h); ok {
+		return m, nil
+	}
 	v, ok, err := get(d.db, key(pfxMeta, h[:]))
 	if err != nil {
 		return meta{}, err

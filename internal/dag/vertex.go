@@ -59,6 +59,7 @@ type Vertex struct {
 
 	raw      []byte  // canonical encoding, set by Decode and Sign
 	vid      id.Hash // BLAKE3(raw)
+	sigOK    bool    // Verify passed
 	verified bool    // Precheck passed
 }
 
@@ -120,6 +121,7 @@ func Decode(b []byte) (*Vertex, error) {
 	if err := v.Verify(); err != nil {
 		return nil, err
 	}
+	v.sigOK = true
 	return &v, nil
 }
 
