@@ -28,7 +28,11 @@ func (e *env) client(cmd *cobra.Command) (*client.Client, error) {
 	if f := cmd.Flags().Lookup("api"); f.Changed {
 		rpc = f.Value.String()
 	}
-	c, err := client.New(rpc, client.WithUserAgent("onvm-cli/"+rootVersion(cmd)))
+	opts, err := e.authOptions(cmd) // credentials and --rpc-ca (auth.go)
+	if err != nil {
+		return nil, err
+	}
+	c, err := client.New(rpc, append(opts, client.WithUserAgent("onvm-cli/"+rootVersion(cmd)))...)
 	if err != nil {
 		return nil, usageError{err: fmt.Errorf("--rpc: %w", err)}
 	}
@@ -82,8 +86,12 @@ func (e *env) runUploadBlob(cmd *cobra.Command, _ []string) error {
 		n, _ := f.ReadAt(head, 0)
 		mimeType = http.DetectContentType(head[:n])
 	}
+	ctx, err := uploadContext(cmd.Context(), c, f) // the body hash a signed stream needs
+	if err != nil {
+		return fmt.Errorf("upload-blob: %w", err)
+	}
 	bar := e.progress(st.Size(), "uploading")
-	ref, err := c.UploadBlob(cmd.Context(), bar.reader(f), st.Size(), mimeType)
+	ref, err := c.UploadBlob(ctx, bar.reader(f), st.Size(), mimeType)
 	bar.finish()
 	if err != nil {
 		return fmt.Errorf("upload-blob %s: %w", path, nodeError(c, err))

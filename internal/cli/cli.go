@@ -73,6 +73,7 @@ func (e *env) rootCommand() *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&e.logLevel, "log-level", "",
 		"log level: debug, info, warn or error (env ONVM_LOG_LEVEL; default info)")
+	addAuthFlags(root.PersistentFlags()) // auth.go: every command signs when given credentials
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return usageError{err: err, showHelp: true}
 	})
@@ -93,6 +94,7 @@ func (e *env) rootCommand() *cobra.Command {
 		e.verifyProofCommand(),
 		e.checkCommand(),
 	)
+	root.AddCommand(e.authCommands()...)
 	return root
 }
 

@@ -12,7 +12,7 @@ import (
 
 // errorText is the one-line message printed after "Error: ".
 func errorText(err error) string {
-	return err.Error()
+	return err.Error() + authHint(err)
 }
 
 // nodeError explains a failed call to the node: its JSON error as sent, or,

@@ -42,6 +42,8 @@ no passphrase, and marks the node as a development node (RPC authentication off)
 	f.Int("min-peers", 1, "peers needed before executions are accepted (env ONVM_MIN_PEERS; network.min_peers)")
 	f.String("blob-sync-mode", config.SyncFull, "full or metadata (env ONVM_BLOB_SYNC_MODE; storage.blob_sync_mode)")
 	f.String("config", node.ConfigFile, "config file, relative to the data directory unless absolute (env ONVM_CONFIG)")
+	f.String("rpc-tls-cert", "", "serve the API over HTTPS with this PEM certificate (env ONVM_RPC_TLS_CERT; rpc.tls_cert)")
+	f.String("rpc-tls-key", "", "PEM private key of --rpc-tls-cert (env ONVM_RPC_TLS_KEY; rpc.tls_key)")
 	f.StringSlice("bootnode", nil, "bootnode multiaddr ending in /p2p/<peer id>; repeatable or comma-separated (env ONVM_BOOTNODES)")
 	addIdentityFlags(cmd)
 	f.Bool("dev", false, "development node: create a plaintext data dir if absent, no passphrase (env ONVM_DEV)")
@@ -56,6 +58,8 @@ var flagSettings = []struct{ flag, key string }{
 	{"min-peers", "network.min_peers"},
 	{"blob-sync-mode", "storage.blob_sync_mode"},
 	{"bootnode", "network.bootnodes"},
+	{"rpc-tls-cert", "rpc.tls_cert"},
+	{"rpc-tls-key", "rpc.tls_key"},
 }
 
 // loadConfig resolves the configuration: defaults, then the file, then the
