@@ -38,9 +38,9 @@ type ExecuteResult struct {
 func (s *Server) execute(w http.ResponseWriter, r *http.Request) {
 	limits := s.opts.Programs.Limits()
 	// base64 of the largest input, plus room for the other fields.
-	max := int64(limits.MaxInput)/3*4 + 8<<10
+	maxBody := int64(limits.MaxInput)/3*4 + 8<<10
 	var body ExecuteRequest
-	if err := decodeJSONBody(w, r, max, &body); err != nil {
+	if err := decodeJSONBody(w, r, maxBody, &body); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -58,6 +58,13 @@ func (s *Server) execute(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, badRequest("invalid_request", "timeout_ms must not be negative", nil))
 		return
 	}
+	// The call may run longer than rpc.write_timeout: give the answer its
+	// own deadline, the execution's timeout plus a margin for the commit.
+	timeout := limits.DefaultTimeout
+	if body.TimeoutMS > 0 {
+		timeout = min(time.Duration(body.TimeoutMS)*time.Millisecond, limits.MaxTimeout)
+	}
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(timeout + 30*time.Second))
 	out, err := s.opts.Programs.Execute(r.Context(), chain.Request{
 		Program:   p,
 		Input:     input,
