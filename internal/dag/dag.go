@@ -95,11 +95,14 @@ type Result struct {
 	Missing    []id.Hash   // parents to fetch (bounded)
 }
 
-// Rejection is a refused vertex and who sent it. The network layer lowers
-// Source's score.
+// Rejection is a refused vertex, who sent it and who signed it. The
+// network layer lowers the score of the one to blame: the sender for data
+// it should have checked, the author for what the author signed (see
+// Reason.Stateful).
 type Rejection struct {
 	ID     id.Hash
 	Source Source
+	Author id.Node // zero if the bytes did not decode
 	Reason Reason
 	Err    error
 }
@@ -294,12 +297,12 @@ func (d *DAG) Add(ctx context.Context, src Source, vs ...*Vertex) (Result, error
 func (d *DAG) insert(ctx context.Context, src Source, v *Vertex, res *Result) error {
 	h := v.ID()
 	if err := d.Precheck(v); err != nil {
-		res.Rejected = append(res.Rejected, Rejection{ID: h, Source: src, Reason: reasonOf(err), Err: err})
+		res.Rejected = append(res.Rejected, Rejection{ID: h, Source: src, Author: v.Author, Reason: reasonOf(err), Err: err})
 		return nil
 	}
 	if cause, bad := d.rejected.get(h); bad {
 		d.stats.reject(reasonOf(cause))
-		res.Rejected = append(res.Rejected, Rejection{ID: h, Source: src, Reason: reasonOf(cause), Err: cause})
+		res.Rejected = append(res.Rejected, Rejection{ID: h, Source: src, Author: v.Author, Reason: reasonOf(cause), Err: cause})
 		return nil
 	}
 	known, err := d.Has(h)
@@ -363,7 +366,7 @@ func (d *DAG) reject(res *Result, src Source, v *Vertex, cause error) {
 	h := v.ID()
 	d.rejected.put(h, cause)
 	d.stats.reject(reasonOf(cause))
-	res.Rejected = append(res.Rejected, Rejection{ID: h, Source: src, Reason: reasonOf(cause), Err: cause})
+	res.Rejected = append(res.Rejected, Rejection{ID: h, Source: src, Author: v.Author, Reason: reasonOf(cause), Err: cause})
 	d.log.Debug("vertex rejected", "vertex", h, "peer", string(src), "err", cause)
 	d.pmu.Lock()
 	desc := d.pending.rejected(h)
@@ -373,7 +376,7 @@ func (d *DAG) reject(res *Result, src Source, v *Vertex, cause error) {
 		err := fmt.Errorf("add vertex %s: %w: %w: ancestor %s", ch, ErrInvalidVertex, errParentRejected, h)
 		d.rejected.put(ch, err)
 		d.stats.reject(ReasonParentRejected)
-		res.Rejected = append(res.Rejected, Rejection{ID: ch, Source: e.src, Reason: ReasonParentRejected, Err: err})
+		res.Rejected = append(res.Rejected, Rejection{ID: ch, Source: e.src, Author: e.v.Author, Reason: ReasonParentRejected, Err: err})
 	}
 }
 

@@ -30,6 +30,14 @@ var Reasons = []Reason{
 	ReasonInvalidOp, ReasonCheckFailed, ReasonBadParents, ReasonParentRejected,
 }
 
+// Stateful reports whether r is found only with the node's state (the
+// parents, a handler's check). A relay that forwards a vertex after its
+// stateless checks cannot see such faults; the vertex's author, who signed
+// it, is to blame.
+func (r Reason) Stateful() bool {
+	return r == ReasonCheckFailed || r == ReasonBadParents || r == ReasonParentRejected
+}
+
 // reasonOf maps a rejection error to its reason.
 func reasonOf(err error) Reason {
 	switch {

@@ -125,7 +125,9 @@ func (s *BlobService) fetch(ctx context.Context, b id.Blob, hints []peer.ID) (bl
 	}
 	committed = true
 	for _, p := range providers {
-		s.providers.Add(id.Hash(b), p)
+		if !dropped[p] {
+			s.providers.Add(id.Hash(b), p)
+		}
 	}
 	return info, nil
 }

@@ -35,14 +35,26 @@ func writeMsg(w io.Writer, v any) error {
 	return writeFrame(w, b)
 }
 
-// readFrameLen reads a frame header and checks it against limit.
+// readFrameLen reads a frame header and checks it against limit. An I/O
+// failure is returned as is (io.EOF before the first byte); only a header
+// no honest peer sends is ErrProtocol.
 func readFrameLen(r *bufio.Reader, limit int) (int, error) {
-	n, err := binary.ReadUvarint(r)
-	if err != nil {
-		if errors.Is(err, io.EOF) {
-			return 0, io.EOF
+	var n uint64
+	for i := 0; ; i++ {
+		c, err := r.ReadByte()
+		if err != nil {
+			if i > 0 && errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return 0, err
 		}
-		return 0, fmt.Errorf("%w: frame header: %v", ErrProtocol, err)
+		if i == binary.MaxVarintLen64-1 && c > 1 || i >= binary.MaxVarintLen64 {
+			return 0, fmt.Errorf("%w: frame header overflows", ErrProtocol)
+		}
+		n |= uint64(c&0x7f) << (7 * i)
+		if c < 0x80 {
+			break
+		}
 	}
 	if n > uint64(limit) {
 		return 0, fmt.Errorf("%w: frame of %d bytes, limit %d", ErrTooLarge, n, limit)
@@ -58,7 +70,7 @@ func readFrame(r *bufio.Reader, limit int) ([]byte, error) {
 	}
 	b := make([]byte, n)
 	if _, err := io.ReadFull(r, b); err != nil {
-		return nil, fmt.Errorf("%w: frame body: %v", ErrProtocol, err)
+		return nil, fmt.Errorf("frame body: %w", err) // a transport failure, or a peer gone
 	}
 	return b, nil
 }

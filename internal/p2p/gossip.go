@@ -183,7 +183,7 @@ func NewGossip(ctx context.Context, h host.Host, d *dag.DAG, scores *Scores, pro
 // validateVertex decodes and prechecks a gossiped vertex before gossipsub
 // forwards it: an invalid one is rejected, which scores its sender down.
 func (g *Gossip) validateVertex(_ context.Context, from peer.ID, m *pubsub.Message) pubsub.ValidationResult {
-	if m.Local {
+	if from == g.self { // our own vertex, stored before it was published
 		return pubsub.ValidationAccept
 	}
 	v, err := g.d.DecodeAndPrecheck(m.Data)
@@ -232,7 +232,7 @@ func (g *Gossip) receiveVertices(ctx context.Context) {
 		if err != nil {
 			return
 		}
-		if m.Local {
+		if m.ReceivedFrom == g.self {
 			continue
 		}
 		v, ok := m.ValidatorData.(*dag.Vertex)
@@ -247,7 +247,7 @@ func (g *Gossip) receiveVertices(ctx context.Context) {
 			}
 			continue
 		}
-		reportRejections(g.scores, res.Rejected)
+		reportRejections(g.scores, res.Rejected, false)
 		if (res.Pending > 0 || len(res.Missing) > 0) && g.syncer != nil {
 			g.syncer.Trigger(m.ReceivedFrom)
 		}
@@ -262,7 +262,7 @@ func (g *Gossip) receiveAnnouncements(ctx context.Context) {
 			return
 		}
 		a, ok := m.ValidatorData.(*Announcement)
-		if !ok || m.Local || g.providers == nil {
+		if !ok || m.ReceivedFrom == g.self || g.providers == nil {
 			continue
 		}
 		from := m.GetFrom()

@@ -407,7 +407,7 @@ func (s *Syncer) pullBatches(ctx context.Context, p peer.ID, c *session, mine da
 		res.Rejected = append(b.rejected, res.Rejected...)
 		s.accepted.Add(uint64(res.Accepted))
 		s.rejected.Add(uint64(len(res.Rejected)))
-		reportRejections(s.scores, res.Rejected)
+		reportRejections(s.scores, res.Rejected, true)
 		if err != nil {
 			return err
 		}
@@ -424,14 +424,24 @@ func (s *Syncer) add(ctx context.Context, p peer.ID, raws [][]byte) error {
 	s.received.Add(uint64(len(raws)))
 	s.accepted.Add(uint64(res.Accepted))
 	s.rejected.Add(uint64(len(res.Rejected)))
-	reportRejections(s.scores, res.Rejected)
+	reportRejections(s.scores, res.Rejected, true)
 	return err
 }
 
-// reportRejections penalises the peers that sent invalid vertices.
-func reportRejections(scores *Scores, rs []dag.Rejection) {
+// reportRejections penalises whoever is to blame for invalid vertices: the
+// author for stateful faults (what it signed is wrong whoever relayed it),
+// and the sending peer for stateless ones when blameSender is set. Gossip
+// leaves stateless faults to gossipsub's own scoring of rejected messages;
+// a sync server serves only vertices it accepted, so it answers for every
+// fault.
+func reportRejections(scores *Scores, rs []dag.Rejection, blameSender bool) {
 	for _, r := range rs {
-		if r.Source != dag.Local {
+		if r.Reason.Stateful() && r.Author != (id.Node{}) {
+			if p, err := PeerOf(r.Author); err == nil {
+				scores.Penalize(p, PenaltyInvalidVertex)
+			}
+		}
+		if blameSender && r.Source != dag.Local {
 			scores.Penalize(peer.ID(r.Source), PenaltyInvalidVertex)
 		}
 	}
