@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 
@@ -41,6 +42,8 @@ type Network struct {
 	disc      *Discovery
 	blobs     *BlobService // nil without a blob store
 	exec      *Exec
+	tracker   *connTracker
+	notifiee  *network.NotifyBundle
 
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
@@ -56,7 +59,9 @@ func New(ctx context.Context, h host.Host, d *dag.DAG, store BlobStore, cfg Conf
 		log = slog.New(slog.DiscardHandler)
 	}
 	life, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	n := &Network{h: h, d: d, log: log, scores: NewScores(), providers: NewProviderBook(), cancel: cancel}
+	n := &Network{h: h, d: d, log: log, scores: NewScores(), providers: NewProviderBook(), cancel: cancel, tracker: newConnTracker()}
+	n.notifiee = n.tracker.notifiee()
+	h.Network().Notify(n.notifiee)
 	fail := func(err error) (*Network, error) {
 		_ = n.Close()
 		return nil, err
@@ -90,6 +95,7 @@ func (n *Network) Close() error {
 		for _, p := range []protocol.ID{SyncProtocol, BlobProtocol, ExecProtocol} {
 			n.h.RemoveStreamHandler(p)
 		}
+		n.h.Network().StopNotify(n.notifiee)
 		n.cancel()
 		var errs []error
 		if n.disc != nil {
@@ -159,7 +165,7 @@ func (n *Network) FetchBlob(ctx context.Context, b id.Blob, hints ...peer.ID) (b
 }
 
 // Peers describes the connected peers (GET /peers).
-func (n *Network) Peers() []PeerInfo { return Peers(n.h, n.scores) }
+func (n *Network) Peers() []PeerInfo { return peers(n.h, n.scores, n.tracker) }
 
 // WaitForPeers blocks until min ONVM peers are connected.
 func (n *Network) WaitForPeers(ctx context.Context, min int) error { return WaitForPeers(ctx, n.h, min) }

@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
@@ -68,9 +69,48 @@ func ONVMPeers(h host.Host) []peer.ID {
 	return out
 }
 
+// connTracker remembers since when each peer has been connected, for
+// transports whose connections do not record it.
+type connTracker struct {
+	mu    sync.Mutex
+	since map[peer.ID]time.Time
+}
+
+func newConnTracker() *connTracker { return &connTracker{since: make(map[peer.ID]time.Time)} }
+
+func (t *connTracker) notifiee() *network.NotifyBundle {
+	return &network.NotifyBundle{
+		ConnectedF: func(_ network.Network, c network.Conn) {
+			t.mu.Lock()
+			defer t.mu.Unlock()
+			if _, ok := t.since[c.RemotePeer()]; !ok {
+				t.since[c.RemotePeer()] = time.Now()
+			}
+		},
+		DisconnectedF: func(n network.Network, c network.Conn) {
+			t.mu.Lock()
+			defer t.mu.Unlock()
+			if n.Connectedness(c.RemotePeer()) != network.Connected {
+				delete(t.since, c.RemotePeer())
+			}
+		},
+	}
+}
+
+func (t *connTracker) get(p peer.ID) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.since[p]
+}
+
 // Peers describes every connected peer, sorted by peer id. scores may be
 // nil.
-func Peers(h host.Host, scores *Scores) []PeerInfo {
+func Peers(h host.Host, scores *Scores) []PeerInfo { return peers(h, scores, nil) }
+
+func peers(h host.Host, scores *Scores, tracker *connTracker) []PeerInfo {
 	var out []PeerInfo
 	for _, p := range h.Network().Peers() {
 		conns := h.Network().ConnsToPeer(p)
@@ -88,6 +128,9 @@ func Peers(h host.Host, scores *Scores) []PeerInfo {
 				info.ConnectedSince, info.Direction = st.Opened, st.Direction.String()
 			}
 			info.Addrs = append(info.Addrs, c.RemoteMultiaddr().String())
+		}
+		if info.ConnectedSince.IsZero() {
+			info.ConnectedSince = tracker.get(p)
 		}
 		out = append(out, info)
 	}
