@@ -82,15 +82,19 @@ func (r *Reader) signed(bits int) (int64, error) {
 		shift += 7
 		if c&0x80 == 0 {
 			if i == maxBytes-1 {
-				// The unused bits of the last byte must be a sign extension.
-				used := bits - 7*(maxBytes-1) // value bits carried by this byte
-				rest := int8(c<<1) >> (used)  // remaining bits incl. sign, sign-extended
+				// The bits of the last byte above the value's sign bit must repeat it. Like
+				// wazero, bit 6 is not checked (the spec would reject more, never less).
+				used := bits - 7*(maxBytes-1)    // value bits carried by this byte
+				rest := int8(c<<2) >> (used + 1) // bits used-1 .. 5, sign-extended
 				if rest != 0 && rest != -1 {
 					return 0, r.errf("s%d overflow", bits)
 				}
 			}
-			if shift < 64 && c&0x40 != 0 {
-				v |= -1 << shift
+			if shift < 64 {
+				v = v << (64 - shift) >> (64 - shift) // sign-extend from the last byte's bit 6
+			}
+			if bits < 64 {
+				v = v << (64 - bits) >> (64 - bits) // then from the value's own sign bit
 			}
 			return v, nil
 		}

@@ -25,6 +25,16 @@ func TestLEB(t *testing.T) {
 			}
 		}
 	}
+	// wazero ignores bit 6 of the last byte; so do we.
+	if v, err := NewReader([]byte{0xd6, 0xd6, 0xd6, 0xd6, 0x38}).S32(); err != nil || v != -1965708458 {
+		t.Errorf("lenient s32: %d, %v", v, err)
+	}
+	if v, err := NewReader([]byte{0xff, 0xff, 0xff, 0xff, 0x3f}).S33(); err != nil || v != -1 {
+		t.Errorf("s33 -1: %d, %v", v, err)
+	}
+	if v, err := NewReader([]byte{0xff, 0xff, 0xff, 0xff, 0x0f}).S33(); err != nil || v != 1<<32-1 {
+		t.Errorf("s33 2^32-1: %d, %v", v, err)
+	}
 	bad := []struct {
 		name string
 		b    []byte
@@ -34,7 +44,8 @@ func TestLEB(t *testing.T) {
 		{"u32 too long", []byte{0x80, 0x80, 0x80, 0x80, 0x80, 0x00}, func(r *Reader) error { _, err := r.U32(); return err }},
 		{"u32 truncated", []byte{0x80}, func(r *Reader) error { _, err := r.U32(); return err }},
 		{"s32 overflow", []byte{0xff, 0xff, 0xff, 0xff, 0x4f}, func(r *Reader) error { _, err := r.S32(); return err }},
-		{"s32 bad sign bits", []byte{0x80, 0x80, 0x80, 0x80, 0x70}, func(r *Reader) error { _, err := r.S32(); return err }},
+		{"s32 bad sign bits", []byte{0x80, 0x80, 0x80, 0x80, 0x60}, func(r *Reader) error { _, err := r.S32(); return err }},
+		{"s33 bad sign bits", []byte{0x80, 0x80, 0x80, 0x80, 0x20}, func(r *Reader) error { _, err := r.S33(); return err }},
 		{"s64 overflow", []byte{0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x02}, func(r *Reader) error { _, err := r.S64(); return err }},
 		{"count beyond input", []byte{0x10, 0x00}, func(r *Reader) error { _, err := r.Count(1); return err }},
 		{"bytes beyond input", []byte{0x00}, func(r *Reader) error { _, err := r.Bytes(2); return err }},
