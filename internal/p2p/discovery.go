@@ -183,6 +183,7 @@ func (d *Discovery) keepBootnode(ai peer.AddrInfo) {
 				wait = backoff/2 + rand.N(backoff/2+1)
 				backoff = min(2*backoff, d.cfg.BackoffMax)
 			default:
+				d.h.ConnManager().Protect(ai.ID, "onvm-bootnode") // never trimmed
 				d.log.Info("connected to peer", "peer", ai.ID.String(), "via", "bootnode")
 				backoff = d.cfg.BackoffMin
 			}
