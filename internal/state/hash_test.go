@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	zblake3 "github.com/zeebo/blake3"
-	lblake3 "lukechampine.com/blake3"
 	"golang.org/x/sys/unix"
+	lblake3 "lukechampine.com/blake3"
 	"lukechampine.com/blake3/guts"
 
 	"github.com/onvm-network/onvm/internal/id"
