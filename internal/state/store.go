@@ -15,10 +15,12 @@ import (
 
 // Options tune a Store. The zero value is valid.
 type Options struct {
-	// CacheRecords is how many decoded tree records (roughly 450 bytes each
-	// in memory with the LRU's bookkeeping) are kept, shared by all programs. Records are immutable and
-	// content-addressed, so the cache is never invalidated; it holds the
-	// upper levels of busy trees. Default 65536; negative disables it.
+	// CacheRecords is how many decoded tree records are kept in memory
+	// (roughly 450 bytes each with the LRU's bookkeeping), shared by all
+	// programs. Records are immutable and content-addressed, so the cache
+	// is never invalidated; it holds the upper levels of busy trees, and
+	// each branch read it saves is a pebble Get. Default 65536; negative
+	// disables it.
 	CacheRecords int
 }
 
