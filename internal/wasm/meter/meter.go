@@ -1,8 +1,12 @@
 // Package meter is ONVM's deterministic fuel and call-depth instrumentation: it takes a
 // WebAssembly module binary and returns an equivalent binary that charges fuel per
 // straight-line segment into an exported i64 global, bounds the call depth with an exported
-// i32 counter, optionally canonicalises NaN results, and traps through the imported
-// onvm_meter.exhausted function when either budget is exceeded.
+// i32 counter, polls an exported interrupt flag at function entries and loop headers,
+// optionally canonicalises NaN results, and traps through the imported onvm_meter.exhausted
+// function when a budget is exceeded or the flag is set.
+//
+// The runtime must hand wazero only Instrument's output, never raw untrusted bytes: Instrument
+// checks every count in the module against the bytes present, wazero's decoder does not.
 //
 // It is a pure function of (bytes, Config): no I/O, no logging, no clocks, no randomness, and
 // the same input always yields the same output. It never panics on any input. It does not
