@@ -15,7 +15,7 @@ import (
 // input wazero accepts, wazero accepts its output too.
 //
 // wazero is only shown inputs Instrument accepted: its decoder allocates whatever a count
-// field says (a 444-byte module declaring a billion params costs it 1 GB), and Instrument's
+// field says (a 154-byte module declaring a billion params costs it 8 GB), and Instrument's
 // success means every count in the module was checked against the bytes present.
 func FuzzInstrument(f *testing.F) {
 	for _, pattern := range []string{"testdata/*.wasm", "testdata/unsupported/*.wasm"} {
