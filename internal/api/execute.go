@@ -32,6 +32,11 @@ type ExecuteResult struct {
 	Logs         []wasm.Log `json:"logs"`
 }
 
+// compileMargin is added to an execution's write deadline for compiling
+// its module, and is the write deadline of a deploy (validation and
+// instrumentation of up to 32 MiB).
+const compileMargin = 5 * time.Minute
+
 // execute runs one execution as a state transition. Guest failures are 422
 // (504 for the wall-clock timeout) with the fuel used and the guest's logs
 // in the error body; nothing is committed then.
@@ -59,12 +64,13 @@ func (s *Server) execute(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The call may run longer than rpc.write_timeout: give the answer its
-	// own deadline, the execution's timeout plus a margin for the commit.
+	// own deadline, the execution's timeout plus a margin for compiling the
+	// module on its first call since start (seconds; minutes under -race).
 	timeout := limits.DefaultTimeout
 	if body.TimeoutMS > 0 {
 		timeout = min(time.Duration(body.TimeoutMS)*time.Millisecond, limits.MaxTimeout)
 	}
-	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(timeout + 30*time.Second))
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(timeout + compileMargin))
 	out, err := s.opts.Programs.Execute(r.Context(), chain.Request{
 		Program:   p,
 		Input:     input,
