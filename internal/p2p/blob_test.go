@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"sync/atomic"
 	"testing"
 
@@ -20,14 +21,27 @@ import (
 	"github.com/onvm-network/onvm/internal/id"
 )
 
-// faultySource serves a store, optionally flipping one byte of every group
-// it serves, or calling cut once it has served cutAfter groups.
+// faultySource serves a store group by group (it has no Open, so the
+// server cannot take its fast path), optionally flipping one byte of every
+// group it serves, or calling cut once it has served cutAfter groups.
 type faultySource struct {
-	*blob.Store
+	store    *blob.Store
 	flip     bool
 	served   atomic.Int64
 	cutAfter int64
 	cut      func()
+}
+
+func (f *faultySource) Stat(ctx context.Context, b id.Blob) (blob.Info, error) {
+	return f.store.Stat(ctx, b)
+}
+
+func (f *faultySource) Outboard(ctx context.Context, b id.Blob) ([]byte, error) {
+	return f.store.Outboard(ctx, b)
+}
+
+func (f *faultySource) BeginImport(ctx context.Context, b id.Blob, size int64, mime string, ob []byte) (*blob.Import, error) {
+	return f.store.BeginImport(ctx, b, size, mime, ob)
 }
 
 func (f *faultySource) ReadGroup(ctx context.Context, b id.Blob, i int) ([]byte, error) {
@@ -35,7 +49,7 @@ func (f *faultySource) ReadGroup(ctx context.Context, b id.Blob, i int) ([]byte,
 		f.cut()
 		return nil, errors.New("connection cut")
 	}
-	g, err := f.Store.ReadGroup(ctx, b, i)
+	g, err := f.store.ReadGroup(ctx, b, i)
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +68,9 @@ type blobNode struct {
 	svc   *BlobService
 }
 
-func newBlobNodes(t *testing.T, n int) (mocknet.Mocknet, []*blobNode) {
+// newBlobNodes returns n connected nodes; faulty ones serve through a
+// faultySource, the others straight from their store.
+func newBlobNodes(t *testing.T, n int, faulty ...int) (mocknet.Mocknet, []*blobNode) {
 	t.Helper()
 	mn := mocknet.New()
 	t.Cleanup(func() { _ = mn.Close() })
@@ -70,8 +86,12 @@ func newBlobNodes(t *testing.T, n int) (mocknet.Mocknet, []*blobNode) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = st.Close() })
-		src := &faultySource{Store: st}
-		svc := NewBlobService(h, src, NewProviderBook(), nil, NewScores(), BlobConfig{GroupsPerRequest: 4}, nil)
+		src := &faultySource{store: st}
+		var served BlobStore = st
+		if slices.Contains(faulty, i) {
+			served = src
+		}
+		svc := NewBlobService(h, served, NewProviderBook(), nil, NewScores(), BlobConfig{GroupsPerRequest: 4}, nil)
 		out = append(out, &blobNode{h: h, store: st, src: src, svc: svc})
 	}
 	if err := mn.LinkAll(); err != nil {
@@ -160,7 +180,7 @@ func TestBlobFetchUnknown(t *testing.T) {
 // group it serves: the fetch detects it, drops and penalises that provider,
 // and completes from the honest one.
 func TestBlobFetchBadProvider(t *testing.T) {
-	_, nodes := newBlobNodes(t, 3)
+	_, nodes := newBlobNodes(t, 3, 1)
 	honest, liar, fetcher := nodes[0], nodes[1], nodes[2]
 	data := randomBlob(t, 2<<20+7, 1)
 	b := put(t, honest, data)
@@ -193,7 +213,7 @@ func TestBlobFetchBadProvider(t *testing.T) {
 // fetch fails but keeps the verified groups, and the next fetch asks only
 // for the rest.
 func TestBlobResume(t *testing.T) {
-	mn, nodes := newBlobNodes(t, 2)
+	mn, nodes := newBlobNodes(t, 2, 0)
 	src, dst := nodes[0], nodes[1]
 	data := randomBlob(t, 4<<20, 2)
 	b := put(t, src, data)
@@ -238,7 +258,7 @@ func TestBlobResume(t *testing.T) {
 // TestBlobProviderDropsMidway loses one of two providers mid-transfer; the
 // other completes the fetch.
 func TestBlobProviderDropsMidway(t *testing.T) {
-	mn, nodes := newBlobNodes(t, 3)
+	mn, nodes := newBlobNodes(t, 3, 0, 1)
 	a, c, dst := nodes[0], nodes[1], nodes[2]
 	data := randomBlob(t, 4<<20, 3)
 	b := put(t, a, data)

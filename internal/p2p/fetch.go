@@ -191,58 +191,78 @@ func (s *BlobService) round(ctx context.Context, b id.Blob, imp *blob.Import, q 
 	wg.Wait()
 }
 
-// worker fetches units from one provider over one stream.
+// pipelineDepth is how many requests a worker keeps in flight on its
+// stream: the provider reads the next range while this side verifies and
+// writes the previous one.
+const pipelineDepth = 2
+
+// worker fetches units from one provider over one stream, pipelined. On
+// failure every unit it holds goes back to the queue.
 func (s *BlobService) worker(ctx context.Context, p peer.ID, b id.Blob, imp *blob.Import, q *unitQueue) error {
 	var st network.Stream
 	var r *bufio.Reader
+	var w *bufio.Writer
 	var buf []byte
+	var inflight []unit
+	fail := func(err error) error {
+		for _, u := range inflight {
+			q.put(u)
+		}
+		if st != nil {
+			_ = st.Reset()
+			st = nil
+		}
+		return err
+	}
 	defer func() {
 		if st != nil {
 			_ = st.Close()
 		}
 	}()
 	for {
-		u, ok := q.take()
-		if !ok {
+		for len(inflight) < pipelineDepth {
+			u, ok := q.take()
+			if !ok {
+				break
+			}
+			inflight = append(inflight, u)
+			if st == nil {
+				var err error
+				if st, err = s.h.NewStream(ctx, p, BlobProtocol); err != nil {
+					return fail(fmt.Errorf("open blob stream to %s: %w", p, err))
+				}
+				r, w = bufio.NewReaderSize(st, 256<<10), bufio.NewWriterSize(st, 256)
+			}
+			_ = st.SetWriteDeadline(time.Now().Add(s.cfg.RequestTimeout))
+			err := writeMsg(w, &blobReq{Op: blobOpGroups, Blob: b, First: uint64(u.first), Count: uint32(u.count)})
+			if err == nil {
+				err = w.Flush()
+			}
+			if err != nil {
+				return fail(err)
+			}
+		}
+		if len(inflight) == 0 {
 			return nil
 		}
-		if st == nil {
-			var err error
-			if st, err = s.h.NewStream(ctx, p, BlobProtocol); err != nil {
-				q.put(u)
-				return fmt.Errorf("open blob stream to %s: %w", p, err)
-			}
-			r = bufio.NewReaderSize(st, 256<<10)
-		}
-		data, err := s.requestGroups(st, r, b, u, &buf)
-		if err == nil {
-			for i := range u.count {
-				n := int(groupLen(u.size, u.first+i))
-				if err = imp.WriteGroup(int(u.first+i), data[:n]); err != nil {
-					break
-				}
-				data = data[n:]
-			}
+		u := inflight[0]
+		data, err := s.readGroups(st, r, b, u, &buf)
+		for i := int64(0); err == nil && i < u.count; i++ {
+			n := int(groupLen(u.size, u.first+i))
+			err = imp.WriteGroup(int(u.first+i), data[:n])
+			data = data[n:]
 		}
 		if err != nil {
-			q.put(u)
-			_ = st.Reset()
-			st = nil
-			return err
+			return fail(err)
 		}
+		inflight = inflight[1:]
 		q.done(u)
 	}
 }
 
-func (s *BlobService) requestGroups(st network.Stream, r *bufio.Reader, b id.Blob, u unit, buf *[]byte) ([]byte, error) {
-	_ = st.SetDeadline(time.Now().Add(s.cfg.RequestTimeout))
-	w := bufio.NewWriterSize(st, 64)
-	if err := writeMsg(w, &blobReq{Op: blobOpGroups, Blob: b, First: uint64(u.first), Count: uint32(u.count)}); err != nil {
-		return nil, err
-	}
-	if err := w.Flush(); err != nil {
-		return nil, err
-	}
+// readGroups reads the response to a request for unit u.
+func (s *BlobService) readGroups(st network.Stream, r *bufio.Reader, b id.Blob, u unit, buf *[]byte) ([]byte, error) {
+	_ = st.SetReadDeadline(time.Now().Add(s.cfg.RequestTimeout))
 	var resp blobResp
 	if err := readMsg(r, maxBlobHeader, &resp); err != nil {
 		return nil, err
