@@ -2,6 +2,7 @@ package node
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -220,7 +221,7 @@ func TestGuestCannotReadNodeEnvironment(t *testing.T) {
 	if err != nil || len(out) < 56 {
 		t.Fatalf("output %d bytes, %v", len(out), err)
 	}
-	if count := out[0] | out[1]<<8 | out[2]<<16 | out[3]<<24; count != 0 {
+	if count := binary.LittleEndian.Uint32(out[:4]); count != 0 {
 		t.Errorf("guest sees %d environment variables, want 0", count)
 	}
 	if bytes.Contains(out, []byte(canary)) || bytes.Contains(out, []byte("ONVM_")) {
