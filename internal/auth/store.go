@@ -205,8 +205,8 @@ func (s *Store) Revoke(id string) error {
 	return nil
 }
 
-// Verify checks a request's authentication headers, in this order: the
-// method is allowed, the project exists, the timestamp is within the skew
+// Verify checks a request's parsed authentication headers (ParseHeaders
+// comes first), in this order: the method is allowed, the project exists, the timestamp is within the skew
 // window, the MAC over Canonical(method, target, h) is right (constant
 // time), the nonce is fresh (recorded only now, after the MAC verified),
 // and the project's rate limit has a token. The body hash itself is checked
