@@ -62,7 +62,7 @@ func (d *DAG) accept(ctx context.Context, v *Vertex, local bool) (rejection, err
 	}
 	pos := d.nextPos.Load()
 	b := d.db.NewBatch()
-	defer b.Close()
+	defer func() { _ = b.Close() }()
 	set := func(k, val []byte) {
 		if err == nil {
 			err = b.Set(k, val, nil)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"fmt"
-	"slices"
 
 	"github.com/onvm-network/onvm/internal/codec"
 	"github.com/onvm-network/onvm/internal/id"
@@ -179,11 +178,4 @@ func (v *Vertex) checkShape() error {
 		}
 	}
 	return nil
-}
-
-// sortOthers puts parents after the first in canonical order.
-func sortOthers(ps []id.Hash) {
-	if len(ps) > 1 {
-		slices.SortFunc(ps[1:], func(a, b id.Hash) int { return bytes.Compare(a[:], b[:]) })
-	}
 }
