@@ -216,7 +216,7 @@ func (s *BlobService) answer(ctx context.Context, w io.Writer, req *blobReq) err
 			if err != nil {
 				return err
 			}
-			defer r.Close()
+			defer func() { _ = r.Close() }()
 			_, err = io.Copy(w, io.NewSectionReader(r, int64(req.First)*blob.GroupSize, length))
 			return err // a read that fails verification ends the stream: the peer never sees bad bytes
 		}

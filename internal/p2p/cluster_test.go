@@ -245,7 +245,6 @@ type (
 	}
 )
 
-
 // propose makes node i propose k synthetic BlobPublished operations with
 // random blob ids and gossips the vertex.
 func (c *cluster) propose(i, k int) *dag.Vertex {

@@ -41,10 +41,10 @@ func seq(a, b int) []int {
 
 func TestClusterConverges(t *testing.T) {
 	tests := []struct {
-		name          string
-		nodes, extra  int
-		rounds        int
-		timeout       time.Duration
+		name         string
+		nodes, extra int
+		rounds       int
+		timeout      time.Duration
 	}{
 		{"5 nodes", 5, 1, 10, 30 * time.Second},
 		{"20 nodes", 20, 2, 4, 60 * time.Second},

@@ -110,7 +110,7 @@ func (s *BlobService) fetch(ctx context.Context, b id.Blob, hints []peer.ID) (bl
 				return blob.Info{}, fmt.Errorf("fetch blob %s: %d groups missing: %w", b, q.remaining(), ErrNoProviders)
 			}
 			refreshed = true
-			active = s.candidates(ctx, b, hints, dropped)
+			providers = s.candidates(ctx, b, hints, dropped)
 			continue
 		}
 		providers = active
@@ -135,7 +135,7 @@ func (s *BlobService) fetch(ctx context.Context, b id.Blob, hints []peer.ID) (bl
 // begin gets a verified outboard from the first provider able to give one
 // and starts (or resumes) the import.
 func (s *BlobService) begin(ctx context.Context, b id.Blob, providers []peer.ID, dropped map[peer.ID]bool) (*blob.Import, int64, error) {
-	var last error = ErrNoProviders
+	last := ErrNoProviders
 	for _, p := range providers {
 		size, mime, ob, err := s.requestInfo(ctx, p, b)
 		if err != nil {

@@ -83,21 +83,21 @@ func MessageID(m *pb.Message) string {
 // penalties from the DAG, sync and blob services.
 func DefaultScoreParams(scores *Scores) (*pubsub.PeerScoreParams, *pubsub.PeerScoreThresholds) {
 	topic := &pubsub.TopicScoreParams{
-		TopicWeight:                    1,
-		TimeInMeshWeight:               0.01,
-		TimeInMeshQuantum:              time.Second,
-		TimeInMeshCap:                  300,
-		FirstMessageDeliveriesWeight:   1,
-		FirstMessageDeliveriesDecay:    pubsub.ScoreParameterDecay(10 * time.Minute),
-		FirstMessageDeliveriesCap:      50,
-		InvalidMessageDeliveriesWeight: -100,
-		InvalidMessageDeliveriesDecay:  pubsub.ScoreParameterDecay(time.Hour),
-		MeshMessageDeliveriesDecay:     0.5,
-		MeshMessageDeliveriesCap:       1,
-		MeshMessageDeliveriesThreshold: 1,
-		MeshMessageDeliveriesWindow:    10 * time.Millisecond,
+		TopicWeight:                     1,
+		TimeInMeshWeight:                0.01,
+		TimeInMeshQuantum:               time.Second,
+		TimeInMeshCap:                   300,
+		FirstMessageDeliveriesWeight:    1,
+		FirstMessageDeliveriesDecay:     pubsub.ScoreParameterDecay(10 * time.Minute),
+		FirstMessageDeliveriesCap:       50,
+		InvalidMessageDeliveriesWeight:  -100,
+		InvalidMessageDeliveriesDecay:   pubsub.ScoreParameterDecay(time.Hour),
+		MeshMessageDeliveriesDecay:      0.5,
+		MeshMessageDeliveriesCap:        1,
+		MeshMessageDeliveriesThreshold:  1,
+		MeshMessageDeliveriesWindow:     10 * time.Millisecond,
 		MeshMessageDeliveriesActivation: time.Minute,
-		MeshFailurePenaltyDecay:        0.5,
+		MeshFailurePenaltyDecay:         0.5,
 	}
 	ann := *topic
 	ann.TopicWeight = 0.5

@@ -168,7 +168,9 @@ func (n *Network) FetchBlob(ctx context.Context, b id.Blob, hints ...peer.ID) (b
 func (n *Network) Peers() []PeerInfo { return peers(n.h, n.scores, n.tracker) }
 
 // WaitForPeers blocks until min ONVM peers are connected.
-func (n *Network) WaitForPeers(ctx context.Context, min int) error { return WaitForPeers(ctx, n.h, min) }
+func (n *Network) WaitForPeers(ctx context.Context, min int) error {
+	return WaitForPeers(ctx, n.h, min)
+}
 
 // MinPeers returns the gate for --min-peers (nil error when enough peers).
 func (n *Network) MinPeers(min int) func() error { return MinPeers(n.h, min) }

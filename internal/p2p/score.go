@@ -11,10 +11,10 @@ import (
 // Penalties for misbehaviour, in score points. A peer's score is minus its
 // decayed penalties; at BanScore or below the services refuse it.
 const (
-	PenaltyInvalidVertex = 10  // a vertex that failed validation or a handler check
-	PenaltyBadBlobData   = 50  // a blob group or outboard that did not verify
-	PenaltyProtocol      = 20  // a malformed or oversize protocol message
-	PenaltyRateLimit     = 1   // a request over the rate limit
+	PenaltyInvalidVertex = 10 // a vertex that failed validation or a handler check
+	PenaltyBadBlobData   = 50 // a blob group or outboard that did not verify
+	PenaltyProtocol      = 20 // a malformed or oversize protocol message
+	PenaltyRateLimit     = 1  // a request over the rate limit
 	BanScore             = -100
 	penaltyHalfLife      = 10 * time.Minute
 	maxScoredPeers       = 4096
