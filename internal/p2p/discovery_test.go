@@ -16,6 +16,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
 	"github.com/multiformats/go-multiaddr"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/onvm-network/onvm/internal/blob"
 	"github.com/onvm-network/onvm/internal/dag/dagtest"
@@ -224,5 +225,32 @@ func TestMDNS(t *testing.T) {
 			t.Skip("no multicast on this machine: mDNS peers not found")
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestCollectors(t *testing.T) {
+	c := newCluster(t, 2, fastConfig())
+	c.connect(0, 1)
+	c.propose(0, 2)
+	c.waitConverged(10*time.Second, 2)
+	reg := prometheus.NewPedanticRegistry()
+	if err := reg.Register(c.nodes[1].net.Collector()); err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.Register(c.nodes[1].d.Collector()); err != nil {
+		t.Fatal(err)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, mf := range mfs {
+		got[mf.GetName()] = true
+	}
+	for _, name := range []string{"onvm_p2p_peers", "onvm_p2p_sync_sessions_total", "onvm_dag_vertices_accepted_total", "onvm_dag_vertices_rejected_total"} {
+		if !got[name] {
+			t.Errorf("metric %s missing (have %v)", name, got)
+		}
 	}
 }
