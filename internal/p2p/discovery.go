@@ -82,15 +82,15 @@ type Discovery struct {
 	ctx context.Context
 	wg  *sync.WaitGroup
 
-	dials atomicCounter
+	dials dialCounter
 }
 
-type atomicCounter struct {
+type dialCounter struct {
 	mu sync.Mutex
 	n  map[peer.ID]int
 }
 
-func (a *atomicCounter) inc(p peer.ID) {
+func (a *dialCounter) inc(p peer.ID) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.n == nil {
@@ -99,7 +99,7 @@ func (a *atomicCounter) inc(p peer.ID) {
 	a.n[p]++
 }
 
-func (a *atomicCounter) get(p peer.ID) int {
+func (a *dialCounter) get(p peer.ID) int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.n[p]
