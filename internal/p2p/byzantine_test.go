@@ -90,7 +90,7 @@ func TestByzantineInputs(t *testing.T) {
 		}
 	}
 	vs := dagtest.Validators(t, 3)
-	m := dagtest.Manifest(t, dagtest.Key(50), vs, "byzantine")
+	m := dagtest.Manifest(t, dagtest.Key(0), vs, "byzantine") // deployed by node 0, its author
 	deploy, err := op.ProgramDeployed(m)
 	if err != nil {
 		t.Fatal(err)

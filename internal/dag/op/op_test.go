@@ -49,6 +49,10 @@ func TestValidators(t *testing.T) {
 	tr := dagtest.Transition(t, m, vs, 1)
 	trBadWrite := tr
 	trBadWrite.Writes = []op.Write{{Key: []byte("k"), Value: []byte("v"), Delete: true}}
+	trEmptyKey := tr
+	trEmptyKey.Writes = []op.Write{{Key: []byte{}, Value: []byte("v")}, {Key: []byte("k"), Delete: true}}
+	trUnordered := tr
+	trUnordered.Writes = []op.Write{{Key: []byte("b"), Value: []byte("v")}, {Key: []byte("a"), Value: []byte("v")}}
 	job := jobRecord(t)
 	jobForged := job
 	jobForged.Fuel = 1
@@ -68,10 +72,13 @@ func TestValidators(t *testing.T) {
 	}{
 		{"blob by its publisher", blobOp(1), 1, true},
 		{"blob on someone else's behalf", blobOp(2), 1, false},
-		{"manifest", mustOp(t)(op.ProgramDeployed(m)), 5, true},
+		{"manifest by its deployer", mustOp(t)(op.ProgramDeployed(m)), 1, true},
+		{"manifest on someone else's behalf", mustOp(t)(op.ProgramDeployed(m)), 5, false},
 		{"manifest with a bad signature", dag.Op{Kind: op.KindProgramDeployed, Body: badSig.Encode()}, 1, false},
 		{"transition", mustOp(t)(tr.Op()), 5, true},
 		{"transition deleting with a value", dag.Op{Kind: op.KindTransition, Body: codec.MustMarshal(&trBadWrite)}, 5, false},
+		{"transition writing the empty key", dag.Op{Kind: op.KindTransition, Body: codec.MustMarshal(&trEmptyKey)}, 5, true},
+		{"transition with unordered writes", dag.Op{Kind: op.KindTransition, Body: codec.MustMarshal(&trUnordered)}, 5, false},
 		{"job record", mustOp(t)(job.Op()), 5, true},
 		{"job record altered after signing", mustOp(t)(jobForged.Op()), 5, false},
 		{"job record with a wrong job id", mustOp(t)(jobWrongID.Op()), 5, false},

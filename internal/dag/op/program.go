@@ -32,7 +32,16 @@ func DecodeProgramDeployed(op dag.Op) (*program.Manifest, error) {
 	return m, nil
 }
 
-func validateProgramDeployed(op dag.Op, _ *dag.Vertex) error {
-	_, err := DecodeProgramDeployed(op)
-	return err
+// validateProgramDeployed: the deployer is the vertex's author, so a
+// manifest reaches the DAG only through its own signer, who answers for it
+// (a manifest whose code later fails VerifyCode is charged to the author).
+func validateProgramDeployed(op dag.Op, v *dag.Vertex) error {
+	m, err := DecodeProgramDeployed(op)
+	if err != nil {
+		return err
+	}
+	if m.Body.Deployer != v.Author {
+		return fmt.Errorf("%w: program %s deployed by %s in a vertex of %s", ErrInvalid, m.Body.Program, m.Body.Deployer, v.Author)
+	}
+	return nil
 }

@@ -1,25 +1,22 @@
 package op
 
 import (
+	"bytes"
 	"fmt"
 
 	"github.com/onvm-network/onvm/internal/consensus"
 	"github.com/onvm-network/onvm/internal/dag"
 )
 
-// Limits of a Transition's writes. The whole operation must also fit in
-// dag.MaxOpSize; a leader whose writes do not fit cannot finalize that
-// transition (it is refused at proposal, never silently unpublishable).
-const (
-	MaxWrites     = 10000
-	MaxKeySize    = 1024
-	MaxValueSize  = 1 << 20
-	maxWriteTotal = dag.MaxOpSize
-)
+// A Transition's writes are bounded only by the operation's size
+// (dag.MaxOpSize): keys and values are what the state store and the
+// runtime accept — any bytes, the empty key included — so every transition
+// a node can commit and publish is one its peers accept.
 
-// Write is one state write of a transition, in execution order. Delete
-// removes Key (Value must then be empty); otherwise Key is set to Value,
-// which may be empty.
+// Write is one state write of a transition, in key order (the order
+// state.WriteDigest hashes). Delete removes Key (Value must then be
+// empty); otherwise Key is set to Value, which may be empty. Key may be
+// empty: the state store allows it.
 type Write struct {
 	Key    []byte `cbor:"1,keyasint" json:"key"`
 	Value  []byte `cbor:"2,keyasint" json:"value"`
@@ -59,17 +56,12 @@ func (t *Transition) check() error {
 	if t.Receipt.Receipt.Height == 0 {
 		return fmt.Errorf("%w: height 0", ErrInvalid)
 	}
-	if len(t.Writes) > MaxWrites {
-		return fmt.Errorf("%w: %d writes", ErrInvalid, len(t.Writes))
-	}
 	for i, w := range t.Writes {
-		switch {
-		case len(w.Key) == 0 || len(w.Key) > MaxKeySize:
-			return fmt.Errorf("%w: write %d key of %d bytes", ErrInvalid, i, len(w.Key))
-		case len(w.Value) > MaxValueSize:
-			return fmt.Errorf("%w: write %d value of %d bytes", ErrInvalid, i, len(w.Value))
-		case w.Delete && len(w.Value) != 0:
+		if w.Delete && len(w.Value) != 0 {
 			return fmt.Errorf("%w: write %d deletes with a value", ErrInvalid, i)
+		}
+		if i > 0 && bytes.Compare(t.Writes[i-1].Key, w.Key) >= 0 {
+			return fmt.Errorf("%w: writes not in strictly ascending key order at %d", ErrInvalid, i)
 		}
 	}
 	return nil
