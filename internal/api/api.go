@@ -49,6 +49,14 @@ type Options struct {
 	// Programs serves deploy, catalog, state, execute and receipts; nil
 	// leaves those routes out.
 	Programs Programs
+	// Network serves GET /peers; DAG serves /dag/*. nil leaves them out.
+	Network Network
+	DAG     DAG
+	// MinPeers is network.min_peers, reported by GET /peers.
+	MinPeers int
+	// Gate, when set, is checked before an execution or a job submission
+	// starts: an error (p2p.ErrNotEnoughPeers) refuses it with 503.
+	Gate func() error
 	// Auth turns on request authentication and the admin routes
 	// (auth.go); the zero value leaves the API open (dev).
 	Auth AuthOptions
@@ -92,7 +100,7 @@ func New(opts Options) *Server {
 	s.metrics = newMetrics(opts.Registry, opts.Blobs, opts.Version)
 	r := newRouter()
 	s.routes(r)
-	s.handler = s.metrics.middleware(s.cors(s.deadlines(s.authenticate(r.mux))))
+	s.handler = s.metrics.middleware(s.cors(s.deadlines(s.authenticate(s.minPeers(r.mux)))))
 	s.srv = s.newHTTPServer()
 	return s
 }

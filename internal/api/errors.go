@@ -11,8 +11,11 @@ import (
 	"github.com/onvm-network/onvm/internal/auth"
 	"github.com/onvm-network/onvm/internal/blob"
 	"github.com/onvm-network/onvm/internal/chain"
+	"github.com/onvm-network/onvm/internal/dag"
 	"github.com/onvm-network/onvm/internal/id"
+	"github.com/onvm-network/onvm/internal/p2p"
 	"github.com/onvm-network/onvm/internal/program"
+	"github.com/onvm-network/onvm/internal/replica"
 	"github.com/onvm-network/onvm/internal/state"
 	"github.com/onvm-network/onvm/internal/wasm"
 )
@@ -133,6 +136,20 @@ func status(err error) (int, string, string) {
 		return http.StatusConflict, "request_conflict", err.Error()
 	case errors.Is(err, chain.ErrOutputUnavailable):
 		return http.StatusConflict, "output_unavailable", err.Error()
+	case errors.Is(err, p2p.ErrNotEnoughPeers):
+		return http.StatusServiceUnavailable, "min_peers", err.Error()
+	case errors.Is(err, replica.ErrFetchLimited):
+		return http.StatusServiceUnavailable, "fetch_limited", err.Error()
+	case errors.Is(err, replica.ErrFetchPending):
+		return http.StatusServiceUnavailable, "fetching", err.Error()
+	case errors.Is(err, replica.ErrProgramPending):
+		return http.StatusServiceUnavailable, "program_pending", err.Error()
+	case errors.Is(err, replica.ErrLeaderUnavailable):
+		return http.StatusServiceUnavailable, "leader_unavailable", err.Error()
+	case errors.Is(err, replica.ErrBadForward):
+		return http.StatusBadGateway, "bad_forward", err.Error()
+	case errors.Is(err, dag.ErrQueueFull):
+		return http.StatusServiceUnavailable, "busy", err.Error()
 	case errors.Is(err, chain.ErrNotInCommittee):
 		return http.StatusServiceUnavailable, "committee_unavailable", err.Error()
 	case errors.Is(err, chain.ErrEnvMismatch):

@@ -13,6 +13,8 @@ func (s *Server) routes(r *router) {
 	s.blobRoutes(r)
 	s.programRoutes(r)
 	s.authRoutes(r)
+	s.peerRoutes(r)
+	s.dagRoutes(r)
 	r.fallback(s)
 }
 

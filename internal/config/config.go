@@ -30,7 +30,7 @@ type Config struct {
 // Network configures the libp2p host.
 type Network struct {
 	Listen     []string `toml:"listen" env:"ONVM_LISTEN" doc:"P2P listen multiaddrs. When a TCP port is taken, the next free port is used."`
-	MinPeers   int      `toml:"min_peers" env:"ONVM_MIN_PEERS" doc:"Minimum number of connected peers before the node accepts executions."`
+	MinPeers   int      `toml:"min_peers" env:"ONVM_MIN_PEERS" doc:"Connected ONVM peers needed before the node accepts executions and job submissions (503 min_peers below it). 0: never wait."`
 	Bootnodes  []string `toml:"bootnodes" env:"ONVM_BOOTNODES" doc:"Peers to connect to at start, as multiaddrs ending in /p2p/<peer id>. Invalid entries are skipped with a warning."`
 	EnableMDNS bool     `toml:"enable_mdns" env:"ONVM_ENABLE_MDNS" doc:"Discover and connect to peers on the local network with mDNS."`
 }
@@ -72,7 +72,7 @@ type Execution struct {
 	Timeout       time.Duration `toml:"timeout" env:"ONVM_EXEC_TIMEOUT" doc:"Wall-clock limit of an execution whose request names none (timeout_ms); the guest is stopped and nothing is committed."`
 	MaxTimeout    time.Duration `toml:"max_timeout" env:"ONVM_EXEC_MAX_TIMEOUT" doc:"Largest wall-clock limit a request may ask for."`
 	MaxInput      int64         `toml:"max_input" env:"ONVM_EXEC_MAX_INPUT" doc:"Largest execution input in bytes; larger inputs get 413."`
-	CommitteeSize int           `toml:"committee_size" env:"ONVM_COMMITTEE_SIZE" doc:"k: a program deployed here gets a committee of min(k, registered validators)."`
+	CommitteeSize int           `toml:"committee_size" env:"ONVM_COMMITTEE_SIZE" doc:"k: a program deployed here gets a committee of min(k, registered validators). Keep 1: multi-member committees need committee voting, which is not built yet (a member without the threshold cannot finalize)."`
 }
 
 // RPCAuth configures project authentication (the original's [rpc_auth]
@@ -107,7 +107,7 @@ func Default() Config {
 	return Config{
 		Network: Network{
 			Listen:     []string{DefaultP2PListen},
-			MinPeers:   1,
+			MinPeers:   0, // a lone node is a whole network; multi-node deployments set it
 			Bootnodes:  []string{},
 			EnableMDNS: false,
 		},
@@ -144,7 +144,7 @@ func Default() Config {
 			Timeout:       30 * time.Second,
 			MaxTimeout:    5 * time.Minute,
 			MaxInput:      1 << 20,
-			CommitteeSize: 4,
+			CommitteeSize: 1, // one-member committees until committee voting is built
 		},
 	}
 }

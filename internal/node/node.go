@@ -1,6 +1,7 @@
 // Package node is the composition root: it opens a node's data directory
-// (identity, database, stores), starts its libp2p host and HTTP API, and
-// stops them in reverse order. New is the single wiring function; later
+// (identity, database, stores), starts the replication layer, its libp2p
+// host and network services, and the HTTP API, and stops them in reverse
+// order. New is the single wiring function; later
 // layers (programs, jobs, network, auth) add their construction there and
 // nowhere else.
 //
@@ -19,6 +20,7 @@ import (
 	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -26,10 +28,11 @@ import (
 	"github.com/onvm-network/onvm/internal/blob"
 	"github.com/onvm-network/onvm/internal/chain"
 	"github.com/onvm-network/onvm/internal/config"
+	"github.com/onvm-network/onvm/internal/dag"
 	"github.com/onvm-network/onvm/internal/id"
 	"github.com/onvm-network/onvm/internal/identity"
 	"github.com/onvm-network/onvm/internal/p2p"
-	"github.com/onvm-network/onvm/internal/program"
+	"github.com/onvm-network/onvm/internal/replica"
 	"github.com/onvm-network/onvm/internal/state"
 	"github.com/onvm-network/onvm/internal/wasm"
 )
@@ -68,7 +71,11 @@ type Node struct {
 	db      *pebble.DB
 	blobs   *blob.Store
 	chain   *chain.Engine
-	host    *p2p.Host
+	replica *replica.Replica
+	dag     *dag.DAG
+	host    host.Host
+	net     *p2p.Network
+	prop    *dag.Proposer
 	api     *api.Server
 	ln      net.Listener
 	tls     bool // the API serves HTTPS
@@ -131,30 +138,9 @@ func New(ctx context.Context, opts Options) (_ *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
-	ex := cfg.Execution
-	n.chain, err = chain.New(chain.Options{
-		DB: n.db, State: states, Catalog: program.NewCatalog(n.db, chain.BlobCode{Blobs: n.blobs}),
-		Blobs: n.blobs, Runtime: rt, Keys: n.keys, CommitteeSize: ex.CommitteeSize,
-		Limits: chain.Limits{DefaultFuel: uint64(ex.DefaultFuel), MaxFuel: uint64(ex.MaxFuel),
-			DefaultTimeout: ex.Timeout, MaxTimeout: ex.MaxTimeout, MaxInput: int(ex.MaxInput)},
-		Logger: n.log.With("component", "chain"),
-	})
-	if err != nil {
+	if err := n.openNetwork(ctx, rt, states); err != nil {
 		return nil, err
 	}
-	n.closers = append(n.closers, n.chain.Close)
-
-	n.host, err = p2p.NewHost(p2p.HostConfig{
-		Key:        n.keys.Ed25519,
-		Listen:     cfg.Network.Listen,
-		Bootnodes:  cfg.Network.Bootnodes,
-		EnableMDNS: cfg.Network.EnableMDNS,
-		Logger:     n.log.With("component", "p2p"),
-	})
-	if err != nil {
-		return nil, err
-	}
-	n.closers = append(n.closers, n.host.Close)
 
 	authOpts, err := n.openAuth(cfg.RPCAuth)
 	if err != nil {
@@ -165,8 +151,12 @@ func New(ctx context.Context, opts Options) (_ *Node, err error) {
 		Jobs:     cfg.Jobs,
 		Dev:      opts.Dev,
 		Version:  Version(),
-		Blobs:    n.blobs,
-		Programs: n.chain,
+		Blobs:    n.replica.Blobs(),
+		Programs: n.replica.Programs(),
+		Network:  n.net,
+		DAG:      n.dag,
+		MinPeers: cfg.Network.MinPeers,
+		Gate:     n.replica.Gate,
 		Auth:     authOpts,
 		Logger:   n.log.With("component", "api"),
 		Registry: n.reg,
@@ -185,6 +175,7 @@ func New(ctx context.Context, opts Options) (_ *Node, err error) {
 	n.closers = append(n.closers, func() error {
 		return ignoreNotExist(os.Remove(filepath.Join(opts.DataDir, RPCURLFile)))
 	})
+	n.startReplica()
 	return n, nil
 }
 
@@ -231,6 +222,16 @@ func (n *Node) ID() id.Node { return n.keys.Node() }
 // PeerID returns the libp2p peer id.
 func (n *Node) PeerID() peer.ID { return n.host.ID() }
 
+// Network returns the network layer (peers, gossip, sync, blob transfer).
+func (n *Node) Network() *p2p.Network { return n.net }
+
+// DAG returns the node's replica of the operation DAG.
+func (n *Node) DAG() *dag.DAG { return n.dag }
+
+// Replica returns the replication layer (replicating blob and program
+// views, the validator set).
+func (n *Node) Replica() *replica.Replica { return n.replica }
+
 // BLSPublicKey returns the consensus public key in hex.
 func (n *Node) BLSPublicKey() string {
 	pk := n.keys.BLS.PublicKey()
@@ -247,13 +248,7 @@ func (n *Node) RPCURL() string {
 }
 
 // P2PAddrs returns the host's addresses, each ending in /p2p/<peer id>.
-func (n *Node) P2PAddrs() []string {
-	var out []string
-	for _, a := range n.host.Addrs() {
-		out = append(out, a.String())
-	}
-	return out
-}
+func (n *Node) P2PAddrs() []string { return p2p.FullAddrs(n.host) }
 
 // Registry returns the node's Prometheus registry.
 func (n *Node) Registry() *prometheus.Registry { return n.reg }

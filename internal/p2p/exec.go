@@ -24,7 +24,7 @@ const ExecProtocol protocol.ID = "/onvm/exec/1.0.0"
 
 // Exec limits and statuses.
 const (
-	MaxExecInput  = 1 << 20 // the request payload (the execution input and its envelope)
+	MaxExecInput  = 1<<20 + 4<<10 // the request payload: an execution input of up to 1 MiB and its envelope
 	execEnvelope  = 4 << 10
 	maxExecError  = 1024
 	execOK        = 0

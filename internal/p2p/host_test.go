@@ -3,15 +3,10 @@ package p2p
 import (
 	"crypto/ed25519"
 	"crypto/rand"
-	"fmt"
-	"net"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/multiformats/go-multiaddr"
 )
 
 func newKey(t *testing.T) ed25519.PrivateKey {
@@ -23,75 +18,36 @@ func newKey(t *testing.T) ed25519.PrivateKey {
 	return k
 }
 
-func startHost(t *testing.T, cfg HostConfig) *Host {
-	t.Helper()
-	if cfg.Key == nil {
-		cfg.Key = newKey(t)
-	}
-	h, err := NewHost(cfg)
+// TestFullAddrs checks that every address a node logs names its peer id,
+// which is derived from the node key.
+func TestFullAddrs(t *testing.T) {
+	key := newKey(t)
+	h, err := NewNetworkHost(NetworkHostConfig{Key: key, Listen: []string{"/ip4/127.0.0.1/tcp/0"}, DisableNATTraversal: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { h.Close() })
-	return h
-}
-
-func TestHostIdentityAndAddrs(t *testing.T) {
-	key := newKey(t)
-	h := startHost(t, HostConfig{Key: key, Listen: []string{"/ip4/127.0.0.1/tcp/0"}})
+	t.Cleanup(func() { _ = h.Close() })
 	want, err := peer.IDFromPublicKey(mustPub(t, key))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h.ID() != want {
-		t.Errorf("peer id %s, want %s derived from the node key", h.ID(), want)
+	addrs := FullAddrs(h)
+	if len(addrs) == 0 {
+		t.Fatal("no addresses")
 	}
-	addrs := h.ListenAddrs()
-	if len(addrs) != 1 || !strings.HasSuffix(addrs[0].String(), "/p2p/"+want.String()) {
-		t.Errorf("ListenAddrs = %v, want one ending in /p2p/%s", addrs, want)
-	}
-	if err := h.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Close(); err != nil {
-		t.Fatalf("second Close: %v", err)
-	}
-}
-
-func TestHostPortAutoIncrement(t *testing.T) {
-	taken, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer taken.Close()
-	port := taken.Addr().(*net.TCPAddr).Port
-	if port >= 65000 {
-		t.Skip("ephemeral port too close to the top of the range")
-	}
-	h := startHost(t, HostConfig{Listen: []string{fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", port)}})
-	got, err := h.ListenAddrs()[0].ValueForProtocol(multiaddr.P_TCP)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var n int
-	fmt.Sscan(got, &n)
-	if n <= port {
-		t.Errorf("bound port %d, want above the taken %d", n, port)
-	}
-}
-
-func TestHostBootnodeConnects(t *testing.T) {
-	a := startHost(t, HostConfig{Listen: []string{"/ip4/127.0.0.1/tcp/0"}})
-	b := startHost(t, HostConfig{
-		Listen:    []string{"/ip4/127.0.0.1/tcp/0"},
-		Bootnodes: []string{"not a multiaddr", a.ListenAddrs()[0].String()},
-	})
-	deadline := time.Now().Add(10 * time.Second)
-	for b.Peers() == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("bootnode never connected")
+	for _, a := range addrs {
+		ai, err := ParseBootnode(a)
+		if err != nil || ai.ID != want {
+			t.Errorf("address %s does not parse back to %s: %v", a, want, err)
 		}
-		time.Sleep(10 * time.Millisecond) // polling, not synchronising
+	}
+}
+
+func TestParseBootnodes(t *testing.T) {
+	const id = "12D3KooWQUX1oDS8r2v1q27bJ9TwHhuBDy7hJCX6SqgrkVLF1f27"
+	ais, errs := ParseBootnodes([]string{"/ip4/1.2.3.4/tcp/1/p2p/" + id, "", "junk", "/ip4/1.2.3.4/udp/1/quic-v1/p2p/" + id})
+	if len(ais) != 1 || len(ais[0].Addrs) != 2 || len(errs) != 1 {
+		t.Fatalf("ParseBootnodes = %v, %v", ais, errs)
 	}
 }
 

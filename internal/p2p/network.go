@@ -174,3 +174,20 @@ func (n *Network) WaitForPeers(ctx context.Context, min int) error {
 
 // MinPeers returns the gate for --min-peers (nil error when enough peers).
 func (n *Network) MinPeers(min int) func() error { return MinPeers(n.h, min) }
+
+// SelfInfo describes this node on the network, for GET /peers.
+type SelfInfo struct {
+	ID    string   `json:"peer_id"`
+	Node  id.Node  `json:"node_id"`
+	Addrs []string `json:"addrs"` // each ending in /p2p/<peer id>
+}
+
+// Self describes this node.
+func (n *Network) Self() SelfInfo {
+	info := SelfInfo{ID: n.h.ID().String(), Addrs: FullAddrs(n.h)}
+	info.Node, _ = NodeOf(n.h.ID())
+	if info.Addrs == nil {
+		info.Addrs = []string{}
+	}
+	return info
+}

@@ -23,8 +23,8 @@ import (
 	"github.com/multiformats/go-multiaddr"
 )
 
-// NetworkHostConfig configures NewNetworkHost, the production host the
-// node is meant to switch to from NewHost: TCP and QUIC, TLS and Noise,
+// NetworkHostConfig configures NewNetworkHost, the node's libp2p host: TCP
+// and QUIC, TLS and Noise,
 // Yamux, a connection manager, a resource manager, and go-libp2p's NAT
 // traversal (AutoNAT, relay client, hole punching).
 type NetworkHostConfig struct {

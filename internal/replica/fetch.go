@@ -1,0 +1,223 @@
+package replica
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"golang.org/x/time/rate"
+
+	"github.com/onvm-network/onvm/internal/blob"
+	"github.com/onvm-network/onvm/internal/id"
+	"github.com/onvm-network/onvm/internal/p2p"
+)
+
+// backgroundFetchTimeout bounds one background fetch.
+const backgroundFetchTimeout = 30 * time.Minute
+
+// fetcher fetches blobs from providers: in the background (full sync
+// mode, a bounded worker pool over a bounded queue) and on demand for a
+// reader that wants a blob this node lacks. On-demand fetches are the
+// amplification risk (one HTTP request for an unknown id costs DHT
+// queries): they are deduplicated per blob, limited in rate and in number,
+// and a blob nobody could supply is answered from a negative cache for a
+// while.
+type fetcher struct {
+	r     *Replica
+	bg    *workQueue[id.Blob]
+	lim   *rate.Limiter
+	slots chan struct{}
+
+	mu      sync.Mutex
+	running map[id.Blob]*fetchCall
+	missing *lru.Cache[id.Blob, time.Time] // no provider, when
+}
+
+type fetchCall struct {
+	done chan struct{}
+	err  error
+}
+
+func newFetcher(r *Replica) *fetcher {
+	missing, _ := lru.New[id.Blob, time.Time](4096)
+	return &fetcher{
+		r: r, bg: newWorkQueue[id.Blob](defaultFetchQueue),
+		lim:     rate.NewLimiter(rate.Limit(r.opts.FetchRate), 2*int(r.opts.FetchRate)),
+		slots:   make(chan struct{}, r.opts.MaxOnDemand),
+		running: make(map[id.Blob]*fetchCall), missing: missing,
+	}
+}
+
+func (f *fetcher) start() {
+	for range f.r.opts.FetchWorkers {
+		f.r.spawn(f.worker)
+	}
+}
+
+// background queues b for a background fetch; a full queue leaves it to
+// the next sweep.
+func (f *fetcher) background(b id.Blob) { f.bg.add(b) }
+
+func (f *fetcher) worker() {
+	r := f.r
+	for {
+		b, ok := f.bg.take()
+		if !ok {
+			select {
+			case <-r.ctx.Done():
+				return
+			case <-f.bg.ready:
+				continue
+			}
+		}
+		if info, err := r.blobs.Stat(r.ctx, b); err == nil && info.Complete {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(r.ctx, backgroundFetchTimeout)
+		err := f.fetch(ctx, b, "background")
+		cancel()
+		if err != nil && r.ctx.Err() == nil {
+			r.log.Debug("background fetch failed", "blob", b.String(), "err", err)
+		}
+	}
+}
+
+// fetch makes b complete locally from its providers: the caller's hints
+// and the publishers blob_published named, then the provider book and the
+// DHT. Every group is verified against b before it is stored.
+func (f *fetcher) fetch(ctx context.Context, b id.Blob, mode string, hints ...id.Node) error {
+	r := f.r
+	if r.net == nil {
+		return fmt.Errorf("fetch blob %s: %w", b, p2p.ErrUnavailable)
+	}
+	if m, ok, _ := r.blobMetaOf(b); ok {
+		hints = append(hints, m.Publishers...)
+	}
+	var peers []peer.ID
+	for _, n := range hints {
+		if n == r.self {
+			continue
+		}
+		if p, err := p2p.PeerOf(n); err == nil {
+			peers = append(peers, p)
+		}
+	}
+	_, err := r.net.FetchBlob(ctx, b, peers...)
+	switch {
+	case err == nil:
+		r.m.fetches.WithLabelValues(mode, "ok").Inc()
+		r.provide(id.Hash(b), false)
+	case errors.Is(err, p2p.ErrNoProviders):
+		r.m.fetches.WithLabelValues(mode, "no_providers").Inc()
+	default:
+		r.m.fetches.WithLabelValues(mode, "failed").Inc()
+	}
+	return err
+}
+
+// onDemand makes b complete locally for a reader, waiting at most
+// FetchWait (and ctx). The fetch itself runs under the replica's lifetime,
+// so a reader that gives up does not waste the bytes already verified.
+func (f *fetcher) onDemand(ctx context.Context, b id.Blob) error {
+	notFound := func(cause error) error {
+		return fmt.Errorf("get blob %s: %w: %w", b, blob.ErrNotFound, cause)
+	}
+	f.mu.Lock()
+	if at, ok := f.missing.Get(b); ok && time.Since(at) < negativeTTL {
+		f.mu.Unlock()
+		return notFound(p2p.ErrNoProviders)
+	}
+	c := f.running[b]
+	if c == nil {
+		if !f.lim.Allow() {
+			f.mu.Unlock()
+			f.r.m.fetches.WithLabelValues("on_demand", "limited").Inc()
+			return fmt.Errorf("get blob %s: %w", b, ErrFetchLimited)
+		}
+		select {
+		case f.slots <- struct{}{}:
+		default:
+			f.mu.Unlock()
+			f.r.m.fetches.WithLabelValues("on_demand", "limited").Inc()
+			return fmt.Errorf("get blob %s: %w", b, ErrFetchLimited)
+		}
+		c = &fetchCall{done: make(chan struct{})}
+		f.running[b] = c
+		started := f.r.spawn(func() {
+			err := f.fetch(f.r.ctx, b, "on_demand")
+			f.mu.Lock()
+			delete(f.running, b)
+			if errors.Is(err, p2p.ErrNoProviders) {
+				f.missing.Add(b, time.Now())
+			}
+			f.mu.Unlock()
+			<-f.slots
+			c.err = err
+			close(c.done)
+		})
+		if !started {
+			delete(f.running, b)
+			<-f.slots
+			f.mu.Unlock()
+			return fmt.Errorf("get blob %s: %w", b, blob.ErrClosed)
+		}
+	}
+	f.mu.Unlock()
+	wait := time.NewTimer(f.r.opts.FetchWait)
+	defer wait.Stop()
+	select {
+	case <-c.done:
+		if errors.Is(c.err, p2p.ErrNoProviders) {
+			return notFound(c.err)
+		}
+		return c.err
+	case <-wait.C:
+		return fmt.Errorf("get blob %s: %w", b, ErrFetchPending)
+	case <-ctx.Done():
+		return fmt.Errorf("get blob %s: %w", b, ctx.Err())
+	}
+}
+
+// provide announces in the background that this node holds h.
+func (r *Replica) provide(h id.Hash, program bool) {
+	if r.net == nil {
+		return
+	}
+	r.provides.add(provideItem{h, program})
+}
+
+type provideItem struct {
+	h       id.Hash
+	program bool
+}
+
+// provideLoop publishes provider records one at a time: a DHT provide can
+// take seconds, and nothing waits for it.
+func (r *Replica) provideLoop() {
+	for {
+		it, ok := r.provides.take()
+		if !ok {
+			select {
+			case <-r.ctx.Done():
+				return
+			case <-r.provides.ready:
+				continue
+			}
+		}
+		ctx, cancel := context.WithTimeout(r.ctx, time.Minute)
+		var err error
+		if it.program {
+			err = r.net.Provide(ctx, nil, []id.Program{id.Program(it.h)})
+		} else {
+			err = r.net.Provide(ctx, []id.Blob{id.Blob(it.h)}, nil)
+		}
+		cancel()
+		if err != nil && r.ctx.Err() == nil {
+			r.log.Debug("provide failed", "blob", it.h.String(), "err", err)
+		}
+	}
+}

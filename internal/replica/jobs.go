@@ -1,0 +1,87 @@
+package replica
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/onvm-network/onvm/internal/dag"
+	"github.com/onvm-network/onvm/internal/dag/op"
+	"github.com/onvm-network/onvm/internal/id"
+)
+
+// jobHandler applies job_record: a peer's verified terminal record is
+// imported (never executed) so that this node answers job-status for it.
+type jobHandler struct{ r *Replica }
+
+func (jobHandler) Check(context.Context, dag.Op, *dag.Vertex) error { return nil }
+
+func (h jobHandler) Apply(ctx context.Context, o dag.Op, v *dag.Vertex) error {
+	r := h.r
+	rec, err := op.DecodeJobRecord(o)
+	if err != nil {
+		return nil // validated before acceptance; cannot happen
+	}
+	if v.Author == r.self {
+		return nil // this node's own record: the job service has it
+	}
+	r.jobsMu.RLock()
+	jobs := r.jobs
+	r.jobsMu.RUnlock()
+	if jobs == nil {
+		if err := r.db.Set(key(pfxJob, rec.Job[:]), o.Body, pebble.NoSync); err != nil {
+			return fmt.Errorf("keep job record %s: %w", rec.Job, err)
+		}
+		r.m.jobs.WithLabelValues("waiting").Inc()
+		return nil
+	}
+	return r.importJob(ctx, jobs, rec)
+}
+
+func (r *Replica) importJob(ctx context.Context, jobs JobImporter, rec *op.JobRecord) error {
+	created, err := jobs.Import(ctx, rec)
+	if err != nil {
+		return fmt.Errorf("import job record %s: %w", rec.Job, err)
+	}
+	if created {
+		r.m.jobs.WithLabelValues("imported").Inc()
+	} else {
+		r.m.jobs.WithLabelValues("known").Inc()
+	}
+	return nil
+}
+
+// importWaitingJobs imports the records that replicated before the job
+// service was set.
+func (r *Replica) importWaitingJobs(ctx context.Context) error {
+	r.jobsMu.RLock()
+	jobs := r.jobs
+	r.jobsMu.RUnlock()
+	if jobs == nil {
+		return nil
+	}
+	return scan(r.db, []byte(pfxJob), func(k, v []byte) (bool, error) {
+		rec, err := op.DecodeJobRecord(dag.Op{Kind: op.KindJobRecord, Body: v})
+		if err == nil {
+			if err := r.importJob(ctx, jobs, rec); err != nil {
+				return false, err
+			}
+		}
+		return true, r.db.Delete(k, pebble.NoSync)
+	})
+}
+
+// JobRecorded publishes a terminal record of a job this node ran: the job
+// service's Replicator. It must not block; a full proposer queue loses
+// the record for now (logged), and the job service's reconciliation at
+// start publishes it again.
+func (r *Replica) JobRecorded(rec *op.JobRecord) {
+	o, err := rec.Op()
+	if err == nil {
+		err = r.submit(o, "job_record")
+	}
+	if err != nil {
+		r.log.Warn("job record not published", "job", id.Hash(rec.Job).String(), "err", err)
+	}
+}

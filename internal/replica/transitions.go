@@ -1,0 +1,333 @@
+package replica
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/onvm-network/onvm/internal/chain"
+	"github.com/onvm-network/onvm/internal/consensus"
+	"github.com/onvm-network/onvm/internal/dag"
+	"github.com/onvm-network/onvm/internal/dag/op"
+	"github.com/onvm-network/onvm/internal/id"
+	"github.com/onvm-network/onvm/internal/program"
+	"github.com/onvm-network/onvm/internal/state"
+)
+
+// transitionHandler applies transition operations: finalized elsewhere,
+// verified against the program's committee and applied without
+// re-executing, strictly in height order, only onto the root they start
+// from (chain.ApplyFinalized).
+type transitionHandler struct{ r *Replica }
+
+// Check accepts a transition whose aggregate signature verifies against
+// the committee of a manifest of its program that the DAG holds (an
+// ancestor of any honest transition). With no manifest yet the error is
+// transient: the vertex is retried when sync brings it again.
+func (h transitionHandler) Check(_ context.Context, o dag.Op, _ *dag.Vertex) error {
+	t, err := op.DecodeTransition(o)
+	if err != nil {
+		return err
+	}
+	p := t.Receipt.Receipt.Program
+	ms, err := h.r.manifestsSeen(p)
+	if err != nil {
+		return fmt.Errorf("%w: %w", dag.ErrTransient, err)
+	}
+	if len(ms) == 0 {
+		return fmt.Errorf("%w: transition of %s height %d: no manifest of the program yet", dag.ErrTransient, p, t.Receipt.Receipt.Height)
+	}
+	var errs []error
+	for _, m := range ms {
+		err := t.Receipt.Verify(&m.Body.Committee)
+		if err == nil {
+			return nil
+		}
+		errs = append(errs, err)
+	}
+	return fmt.Errorf("transition of %s height %d: %w", p, t.Receipt.Receipt.Height, errors.Join(errs...))
+}
+
+func (h transitionHandler) Apply(ctx context.Context, o dag.Op, v *dag.Vertex) error {
+	r := h.r
+	t, err := op.DecodeTransition(o)
+	if err != nil {
+		return nil // validated before acceptance; cannot happen
+	}
+	rc := &t.Receipt.Receipt
+	if v.Author == r.self {
+		if err := r.markPublished(rc.Program, rc.Height); err != nil {
+			return err
+		}
+	}
+	r.progMu.Lock()
+	_, err = r.chain.Catalog().Get(rc.Program)
+	if errors.Is(err, program.ErrNotFound) {
+		err = r.wait(rc, o.Body)
+		r.progMu.Unlock()
+		return err
+	}
+	r.progMu.Unlock()
+	if err != nil {
+		return err
+	}
+	return r.applyTransition(ctx, t, o.Body)
+}
+
+// applyTransition applies t and counts the result. It fails only when the
+// node is closing; a transition that cannot be applied now for a local
+// reason waits (n/w/) for the next sweep, and one that does not verify is
+// counted and dropped: the DAG keeps it as evidence.
+func (r *Replica) applyTransition(ctx context.Context, t *op.Transition, body []byte) error {
+	rc := &t.Receipt.Receipt
+	st, err := r.chain.ApplyFinalized(ctx, toChain(t))
+	switch {
+	case err == nil && st.Duplicate:
+		r.m.transitions.WithLabelValues("duplicate").Inc()
+	case err == nil && st.Buffered:
+		r.m.transitions.WithLabelValues("buffered").Inc()
+	case err == nil:
+		r.m.transitions.WithLabelValues("applied").Add(float64(st.Applied))
+	case errors.Is(err, chain.ErrClosed), ctx.Err() != nil:
+		return err
+	case errors.Is(err, chain.ErrInvalidTransition):
+		r.m.transitions.WithLabelValues("invalid").Inc()
+		r.log.Warn("replicated transition refused", "program", rc.Program.String(), "height", rc.Height, "err", err)
+	case errors.Is(err, chain.ErrConflict):
+		r.m.transitions.WithLabelValues("conflict").Inc()
+		r.log.Error("conflicting transition", "program", rc.Program.String(), "height", rc.Height, "err", err)
+	default:
+		// Too far ahead, a disk error, a manifest gone: retried later.
+		reason := "retry"
+		if errors.Is(err, chain.ErrTooFarAhead) {
+			reason = "too_far_ahead"
+		}
+		r.m.transitions.WithLabelValues(reason).Inc()
+		r.log.Warn("replicated transition deferred", "program", rc.Program.String(), "height", rc.Height, "err", err)
+		return r.wait(rc, body)
+	}
+	return nil
+}
+
+// wait stores a transition until it can be applied.
+func (r *Replica) wait(x *consensus.Receipt, body []byte) error {
+	rid := x.ID()
+	if err := r.db.Set(programKey(pfxWaiting, x.Program, be64(x.Height), rid[:]), body, pebble.NoSync); err != nil {
+		return fmt.Errorf("keep transition of %s height %d: %w", x.Program, x.Height, err)
+	}
+	r.m.transitions.WithLabelValues("waiting").Inc()
+	return nil
+}
+
+// drainWaiting applies the transitions of p that waited, in height order.
+// progMu is held.
+func (r *Replica) drainWaiting(ctx context.Context, p id.Program) error {
+	type waiting struct {
+		k, body []byte
+	}
+	var ws []waiting
+	if err := scan(r.db, programKey(pfxWaiting, p), func(k, v []byte) (bool, error) {
+		ws = append(ws, waiting{k, v})
+		return true, nil
+	}); err != nil {
+		return err
+	}
+	for _, w := range ws {
+		if err := r.db.Delete(w.k, pebble.NoSync); err != nil {
+			return err
+		}
+		t, err := op.DecodeTransition(dag.Op{Kind: op.KindTransition, Body: w.body})
+		if err != nil {
+			continue
+		}
+		if err := r.applyTransition(ctx, t, w.body); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sweepWaiting retries the waiting transitions of programs in the catalog.
+func (r *Replica) sweepWaiting() error {
+	var ps []id.Program
+	var last id.Program
+	if err := scan(r.db, []byte(pfxWaiting), func(k, _ []byte) (bool, error) {
+		p := id.Program(k[len(pfxWaiting) : len(pfxWaiting)+id.Size])
+		if p != last {
+			ps, last = append(ps, p), p
+		}
+		return true, nil
+	}); err != nil {
+		return err
+	}
+	for _, p := range ps {
+		r.progMu.Lock()
+		var err error
+		if _, cerr := r.chain.Catalog().Get(p); cerr == nil {
+			err = r.drainWaiting(r.ctx, p)
+		}
+		r.progMu.Unlock()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// manifestsSeen returns every valid manifest of p the DAG has delivered:
+// the catalog's, and those awaiting or refused for their code. A
+// transition's check must not depend on how far code verification got.
+func (r *Replica) manifestsSeen(p id.Program) ([]*program.Manifest, error) {
+	var out []*program.Manifest
+	if m, err := r.chain.Catalog().Get(p); err == nil {
+		out = append(out, m)
+	} else if !errors.Is(err, program.ErrNotFound) {
+		return nil, err
+	}
+	err := scan(r.db, programKey(pfxSeen, p), func(_, v []byte) (bool, error) {
+		m, err := program.Decode(v)
+		if err != nil {
+			return false, err
+		}
+		out = append(out, m)
+		return true, nil
+	})
+	return out, err
+}
+
+// TransitionCommitted publishes a transition this node committed: the
+// chain's Publisher. A full proposer queue marks the program for the
+// publish loop, which catches up from the chain's records.
+func (r *Replica) TransitionCommitted(t *chain.Transition) {
+	p := t.Receipt.Receipt.Program
+	if err := r.publishTransition(t); err != nil {
+		r.log.Warn("transition not published yet", "program", p.String(), "height", t.Receipt.Receipt.Height, "err", err)
+		r.dirty.add(p)
+	}
+}
+
+func (r *Replica) publishTransition(t *chain.Transition) error {
+	o, err := toOp(t).Op()
+	if err != nil {
+		return err
+	}
+	return r.submit(o, "transition")
+}
+
+// markPublished records that this node's vertex carries p's transition at
+// height h.
+func (r *Replica) markPublished(p id.Program, h uint64) error {
+	if cur, _ := r.publishedHeight(p); cur >= h {
+		return nil
+	}
+	return r.db.Set(key(pfxPublished, p[:]), be64(h), pebble.NoSync)
+}
+
+func (r *Replica) publishedHeight(p id.Program) (uint64, error) {
+	v, ok, err := get(r.db, key(pfxPublished, p[:]))
+	if err != nil || !ok || len(v) != 8 {
+		return 0, err
+	}
+	return binary.BigEndian.Uint64(v), nil
+}
+
+// publishLoop publishes the transitions of dirty programs that this node
+// executed and its vertices do not carry yet.
+func (r *Replica) publishLoop() {
+	for {
+		p, ok := r.dirty.take()
+		if !ok {
+			select {
+			case <-r.ctx.Done():
+				return
+			case <-r.dirty.ready:
+				continue
+			}
+		}
+		if err := r.catchUp(p); err != nil && r.ctx.Err() == nil {
+			r.log.Warn("publish transitions", "program", p.String(), "err", err)
+		}
+	}
+}
+
+// catchUp publishes p's transitions above its published height that this
+// node executed.
+func (r *Replica) catchUp(p id.Program) error {
+	from, err := r.publishedHeight(p)
+	if err != nil {
+		return err
+	}
+	for next := from + 1; next != 0; {
+		ts, n, err := r.chain.Transitions(p, next, 64)
+		if err != nil {
+			return err
+		}
+		for _, t := range ts {
+			if t.Receipt.Receipt.Executor != r.self {
+				continue
+			}
+			if err := r.publishTransition(t); err != nil {
+				r.dirty.add(p)
+				return err
+			}
+		}
+		next = n
+	}
+	return nil
+}
+
+// reconcile queues, at start, every program this node may have executed
+// transitions of that its vertices do not carry (a crash between commit
+// and publication loses the Publisher call).
+func (r *Replica) reconcile() error {
+	var after *id.Program
+	for {
+		ms, more, err := r.chain.Programs(after, program.MaxListLimit)
+		if err != nil {
+			return err
+		}
+		for _, m := range ms {
+			p := m.Body.Program
+			if m.Body.Committee.Index(r.self) < 0 {
+				continue
+			}
+			head, err := r.chain.Head(p)
+			if err != nil {
+				return err
+			}
+			if pub, err := r.publishedHeight(p); err == nil && head.Height > pub {
+				r.dirty.add(p)
+			}
+		}
+		if !more || len(ms) == 0 {
+			return nil
+		}
+		after = &ms[len(ms)-1].Body.Program
+	}
+}
+
+// toChain converts a replicated transition to the chain's form.
+func toChain(t *op.Transition) *chain.Transition {
+	ws := make([]state.Write, len(t.Writes))
+	for i, w := range t.Writes {
+		ws[i] = state.Write{Key: w.Key, Value: w.Value, Delete: w.Delete}
+	}
+	return &chain.Transition{Receipt: t.Receipt, Writes: ws}
+}
+
+// toOp converts a committed transition to its operation body (the output
+// does not travel: its hash is in the receipt).
+func toOp(t *chain.Transition) op.Transition {
+	ws := make([]op.Write, len(t.Writes))
+	for i, w := range t.Writes {
+		v := w.Value
+		if w.Delete {
+			v = nil
+		}
+		ws[i] = op.Write{Key: w.Key, Value: v, Delete: w.Delete}
+	}
+	return op.Transition{Receipt: t.Receipt, Writes: ws}
+}

@@ -1,0 +1,120 @@
+package replica
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/onvm-network/onvm/internal/codec"
+	"github.com/onvm-network/onvm/internal/consensus"
+	"github.com/onvm-network/onvm/internal/dag"
+	"github.com/onvm-network/onvm/internal/dag/op"
+	"github.com/onvm-network/onvm/internal/id"
+)
+
+// validatorSet is the set of registered validators committees are chosen
+// from: every validator_registered operation applied, plus this node. A
+// node that registered two keys keeps the lower one, so the set does not
+// depend on the order the registrations arrived in.
+type validatorSet struct {
+	mu   sync.RWMutex
+	self consensus.Validator
+	m    map[id.Node]consensus.Validator
+}
+
+func (s *validatorSet) load(db *pebble.DB, self consensus.Validator) error {
+	s.self, s.m = self, make(map[id.Node]consensus.Validator)
+	return scan(db, []byte(pfxValidator), func(_, v []byte) (bool, error) {
+		var val consensus.Validator
+		if err := codec.Unmarshal(v, &val); err != nil {
+			return false, fmt.Errorf("load validators: %w", err)
+		}
+		s.m[val.Node] = val
+		return true, nil
+	})
+}
+
+// add records v (whose proof of possession verified); it reports whether
+// the set changed.
+func (s *validatorSet) add(db *pebble.DB, v consensus.Validator) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old, ok := s.m[v.Node]; ok && bytes.Compare(old.BLSKey[:], v.BLSKey[:]) <= 0 {
+		return false, nil
+	}
+	if err := db.Set(key(pfxValidator, v.Node[:]), codec.MustMarshal(&v), pebble.NoSync); err != nil {
+		return false, fmt.Errorf("store validator %s: %w", v.Node, err)
+	}
+	s.m[v.Node] = v
+	return true, nil
+}
+
+// list returns the validators in node id order, this node included.
+func (s *validatorSet) list() []consensus.Validator {
+	s.mu.RLock()
+	out := make([]consensus.Validator, 0, len(s.m)+1)
+	for _, v := range s.m {
+		out = append(out, v)
+	}
+	_, registered := s.m[s.self.Node]
+	s.mu.RUnlock()
+	if !registered {
+		out = append(out, s.self)
+	}
+	slices.SortFunc(out, func(a, b consensus.Validator) int { return bytes.Compare(a.Node[:], b.Node[:]) })
+	return out
+}
+
+// has reports whether n registered as a validator.
+func (s *validatorSet) has(n id.Node) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	_, ok := s.m[n]
+	return ok
+}
+
+// Validators returns the registered validator set, in node id order, this
+// node always included: chain.Options.Validators.
+func (r *Replica) Validators() []consensus.Validator { return r.vals.list() }
+
+// IsValidator reports whether node n registered as a validator: who may
+// forward executions to this node (p2p.ExecConfig.Allow).
+func (r *Replica) IsValidator(n id.Node) bool { return n != r.self && r.vals.has(n) }
+
+// register publishes this node's validator registration unless the DAG
+// already holds it.
+func (r *Replica) register() error {
+	self := r.selfValidator()
+	r.vals.mu.RLock()
+	have, ok := r.vals.m[r.self]
+	r.vals.mu.RUnlock()
+	if ok && have.BLSKey == self.BLSKey {
+		return nil
+	}
+	o, err := op.ValidatorRegistered(self)
+	if err != nil {
+		return err
+	}
+	return r.submit(o, "validator_registered")
+}
+
+// validatorHandler applies validator_registered: the proof of possession
+// was checked by the stateless validator; the set is grow-only.
+type validatorHandler struct{ r *Replica }
+
+func (validatorHandler) Check(context.Context, dag.Op, *dag.Vertex) error { return nil }
+
+func (h validatorHandler) Apply(_ context.Context, o dag.Op, _ *dag.Vertex) error {
+	v, err := op.DecodeValidatorRegistered(o)
+	if err != nil {
+		return nil // validated before acceptance; cannot happen
+	}
+	if _, err := h.r.vals.add(h.r.db, *v); err != nil {
+		return fmt.Errorf("%w: %w", dag.ErrTransient, err)
+	}
+	return nil
+}
