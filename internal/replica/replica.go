@@ -95,11 +95,11 @@ type Replica struct {
 	jobsMu sync.RWMutex
 	jobs   JobImporter
 
-	vals    validatorSet
-	progMu  sync.Mutex // orders catalog installs against transitions waiting for them
-	fetches *fetcher
-	verify  *workQueue[id.Program]
-	dirty   *workQueue[id.Program] // programs with transitions to publish
+	vals     validatorSet
+	progMu   sync.Mutex // orders catalog installs against transitions waiting for them
+	fetches  *fetcher
+	verify   *workQueue[id.Program]
+	dirty    *workQueue[id.Program] // programs with transitions to publish
 	provides *workQueue[provideItem]
 
 	ctx     context.Context
