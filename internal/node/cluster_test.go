@@ -1,0 +1,377 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/onvm-network/onvm/client"
+	"github.com/onvm-network/onvm/internal/config"
+	"github.com/onvm-network/onvm/internal/dag/op"
+	"github.com/onvm-network/onvm/internal/id"
+	"github.com/onvm-network/onvm/internal/program"
+)
+
+// clusterNode is one node of an in-process cluster.
+type clusterNode struct {
+	n *Node
+	c *client.Client
+}
+
+// startWith runs a node on dir with cfg until the test ends.
+func startWith(t *testing.T, dir string, cfg config.Config) clusterNode {
+	t.Helper()
+	if !IsInitialized(dir) {
+		if _, err := Init(InitOptions{DataDir: dir, AllowPlaintext: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := New(t.Context(), Options{DataDir: dir, Config: cfg, Dev: true, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := contextWithCancel(t)
+	done := make(chan error, 1)
+	go func() { done <- n.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+		if err := n.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	c, err := client.New(n.RPCURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return clusterNode{n, c}
+}
+
+// startCluster starts size nodes; every node but the first has the first
+// as its bootnode. mode[i] sets node i's blob sync mode.
+func startCluster(t *testing.T, size int, mode ...string) []clusterNode {
+	t.Helper()
+	var nodes []clusterNode
+	for i := range size {
+		cfg := testConfig()
+		if i > 0 {
+			cfg.Network.Bootnodes = nodes[0].n.P2PAddrs()[:1]
+		}
+		if i < len(mode) && mode[i] != "" {
+			cfg.Storage.BlobSyncMode = mode[i]
+		}
+		nodes = append(nodes, startWith(t, t.TempDir(), cfg))
+	}
+	for _, x := range nodes {
+		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+		err := x.n.Network().WaitForPeers(ctx, 1)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Every node registers as a validator; wait until all know all, so
+	// that a program's committee may be any of them.
+	waitFor(t, 30*time.Second, "validator registrations", func() bool {
+		for _, x := range nodes {
+			if len(x.n.Replica().Validators()) != size {
+				return false
+			}
+		}
+		return true
+	})
+	return nodes
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(20 * time.Millisecond) // polling, not synchronising
+	}
+}
+
+func kvPut(key, value string) []byte {
+	return fmt.Appendf(nil, `{"op":"put","key":%q,"data_base64":%q}`, key, base64.StdEncoding.EncodeToString([]byte(value)))
+}
+
+func kvstoreWasm(t *testing.T) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "examples", "kvstore", "kvstore.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// counter reads a counter of a node's registry, summed over the series
+// whose labels include want.
+func counter(t *testing.T, reg *prometheus.Registry, name string, want map[string]string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	metric:
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			for k, v := range want {
+				if labels[k] != v {
+					continue metric
+				}
+			}
+			sum += m.GetCounter().GetValue()
+		}
+	}
+	return sum
+}
+
+// TestClusterConverges runs three real nodes over loopback TCP: a blob
+// uploaded on one is served by a node that never had it (fetched on
+// demand, in metadata sync mode), kvstore deployed on one is listed and
+// executable on all — executions on nodes outside its one-member committee
+// are forwarded to the leader and answered with the leader's receipt — and
+// every node ends with the same catalog, receipts and state root.
+func TestClusterConverges(t *testing.T) {
+	nodes := startCluster(t, 3, "", "", config.SyncMetadata)
+	ctx := t.Context()
+
+	// A blob uploaded on node 0 is read from node 2, which only has its
+	// metadata (metadata sync mode) until it is asked for it.
+	data := make([]byte, 5<<20+123)
+	rand.Read(data)
+	ref, err := nodes[0].c.UploadBlob(ctx, bytes.NewReader(data), int64(len(data)), "application/x-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "the blob's metadata on node 2", func() bool {
+		info, err := nodes[2].c.BlobInfo(ctx, ref.ID)
+		return err == nil && info.Size == int64(len(data))
+	})
+	if info, _ := nodes[2].c.BlobInfo(ctx, ref.ID); info.Complete {
+		t.Fatal("a metadata-mode node fetched the blob before it was asked for it")
+	}
+	var got bytes.Buffer
+	if _, err := nodes[2].c.GetBlob(ctx, ref.ID, &got); err != nil || !bytes.Equal(got.Bytes(), data) {
+		t.Fatalf("GET /blobs/%s on node 2: %v (%d bytes)", ref.ID, err, got.Len())
+	}
+	// Node 1 is in full sync mode: it fetches the blob by itself.
+	waitFor(t, 30*time.Second, "the blob on node 1 (full sync)", func() bool {
+		info, err := nodes[1].c.BlobInfo(ctx, ref.ID)
+		return err == nil && info.Complete
+	})
+	// An id nobody has is a 404, not a hang.
+	var missing client.BlobRef
+	missing.ID = "blob" + strings.Repeat("ab", 32)
+	if _, err := nodes[1].c.GetBlob(ctx, missing.ID, &bytes.Buffer{}); !client.IsNotFound(err) {
+		t.Fatalf("GET of a blob nobody has: %v", err)
+	}
+
+	// kvstore deployed on node 1 replicates to every catalog.
+	prog, err := nodes[1].c.Deploy(ctx, client.DeployRequest{Wasm: kvstoreWasm(t), Entrypoint: "onvm_main", Salt: []byte("cluster")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the program on every node", func() bool {
+		for _, x := range nodes {
+			if _, err := x.c.Program(ctx, prog.ID); err != nil {
+				return false
+			}
+		}
+		return true
+	})
+	member := prog.Manifest.Committee.Members[0].Node
+	// One execution on every node, in turn: two of them are forwarded.
+	for i, x := range nodes {
+		res, err := x.c.Execute(ctx, client.ExecuteRequest{ProgramID: prog.ID, Input: kvPut(fmt.Sprint("k", i), fmt.Sprint("v", i))})
+		if err != nil {
+			t.Fatalf("execute on node %d (committee %s): %v", i, member, err)
+		}
+		if res.Height != uint64(i+1) {
+			t.Fatalf("execute on node %d: height %d, want %d", i, res.Height, i+1)
+		}
+		// The next execution may go to another node: wait until this one
+		// is applied there (the height is the leader's, not this node's).
+		waitFor(t, 20*time.Second, "the transition on every node", func() bool {
+			for _, y := range nodes {
+				sr, err := y.c.StateRoot(ctx, prog.ID, nil, client.StateQuery{})
+				if err != nil || sr.Height == nil || *sr.Height != uint64(i+1) {
+					return false
+				}
+			}
+			return true
+		})
+	}
+	forwarded := 0.0
+	for _, x := range nodes {
+		forwarded += counter(t, x.n.Registry(), "onvm_replica_forwarded_executions_total", map[string]string{"direction": "out", "result": "ok"})
+	}
+	if forwarded != 2 {
+		t.Errorf("%v executions forwarded, want 2 (the non-members')", forwarded)
+	}
+
+	// Same catalog, receipts and state root everywhere.
+	var want []string
+	for i, x := range nodes {
+		page, err := x.c.Receipts(ctx, prog.ID, "", 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sr, err := x.c.StateRoot(ctx, prog.ID, nil, client.StateQuery{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cat, err := x.c.Catalog(ctx, "", 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, r := range page.Receipts {
+			got = append(got, r.ReceiptID+"@"+r.StateRootOut)
+		}
+		got = append(got, "root "+sr.Root)
+		for _, p := range cat.Programs {
+			got = append(got, "program "+p.ProgramID)
+		}
+		if i == 0 {
+			want = got
+			continue
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("node %d differs from node 0 (-0 +%d):\n%s", i, i, diff)
+		}
+	}
+}
+
+// TestForgedManifestRefused has a node publish a manifest, signed by
+// itself, whose program id does not match its code: every other node
+// fetches the code, refuses the manifest and counts it, and none lists it.
+func TestForgedManifestRefused(t *testing.T) {
+	nodes := startCluster(t, 2)
+	ctx := t.Context()
+	prog, err := nodes[0].c.Deploy(ctx, client.DeployRequest{Wasm: kvstoreWasm(t), Entrypoint: "onvm_main", Salt: []byte("real")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	real, err := nodes[0].n.Chain().Manifest(mustProgram(t, prog.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := real.Body
+	body.Program = id.Program(id.Sum([]byte("not the code's id")))
+	body.Committee.Program = body.Program
+	forged, err := program.Sign(body, nodes[0].n.keys.Ed25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := op.ProgramDeployed(forged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nodes[0].n.prop.Submit(o); err != nil {
+		t.Fatal(err)
+	}
+	reg := nodes[1].n.Registry()
+	waitFor(t, 30*time.Second, "the forged manifest refused", func() bool {
+		return counter(t, reg, "onvm_replica_manifests_total", map[string]string{"result": "code_mismatch"}) == 1
+	})
+	if _, err := nodes[1].c.Program(ctx, body.Program.String()); !client.IsNotFound(err) {
+		t.Fatalf("the forged program is listed: %v", err)
+	}
+	if _, err := nodes[1].c.Program(ctx, prog.ID); err != nil {
+		t.Fatalf("the real program is not listed: %v", err)
+	}
+}
+
+// TestMinPeersGate starts a node that needs one peer: executions are
+// refused with 503 min_peers until a peer connects, then succeed.
+func TestMinPeersGate(t *testing.T) {
+	ctx := t.Context()
+	cfg := testConfig()
+	cfg.Network.MinPeers = 1
+	a := startWith(t, t.TempDir(), cfg)
+	prog, err := a.c.Deploy(ctx, client.DeployRequest{Wasm: kvstoreWasm(t), Entrypoint: "onvm_main", Salt: []byte("gate")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = a.c.Execute(ctx, client.ExecuteRequest{ProgramID: prog.ID, Input: kvPut("k", "v")})
+	var ce *client.Error
+	if !errors.As(err, &ce) || ce.Status != 503 || ce.Code != "min_peers" {
+		t.Fatalf("execute without peers: %v, want 503 min_peers", err)
+	}
+	peers, err := a.c.Peers(ctx)
+	if err != nil || peers.MinPeers != 1 || len(peers.Peers) != 0 || !strings.HasSuffix(peers.Self.Addrs[0], "/p2p/"+peers.Self.PeerID) {
+		t.Fatalf("GET /peers = %+v, %v", peers, err)
+	}
+
+	cfg2 := testConfig()
+	cfg2.Network.Bootnodes = a.n.P2PAddrs()[:1]
+	b := startWith(t, t.TempDir(), cfg2)
+	waitFor(t, 30*time.Second, "the peer to count", func() bool { return a.n.replica.Gate() == nil })
+	if _, err := a.c.Execute(ctx, client.ExecuteRequest{ProgramID: prog.ID, Input: kvPut("k", "v")}); err != nil {
+		t.Fatalf("execute with a peer: %v", err)
+	}
+	peers, err = a.c.Peers(ctx)
+	if err != nil || peers.ONVMPeers != 1 || peers.Peers[0].PeerID != b.n.PeerID().String() || peers.Peers[0].ConnectedSince.IsZero() {
+		t.Fatalf("GET /peers = %+v, %v", peers, err)
+	}
+	heads, err := b.c.DAGHeads(ctx)
+	if err != nil || len(heads.Heads) == 0 {
+		t.Fatalf("GET /dag/heads = %+v, %v", heads, err)
+	}
+	v, err := b.c.DAGVertex(ctx, heads.Heads[0])
+	if err != nil || len(v.Ops) == 0 || v.Ops[0].Name == "" {
+		t.Fatalf("GET /dag/vertices/%s = %+v, %v", heads.Heads[0], v, err)
+	}
+	authors, err := b.c.DAGAuthors(ctx)
+	if err != nil || len(authors) != 2 {
+		t.Fatalf("GET /dag/authors = %+v, %v", authors, err)
+	}
+	eq, err := b.c.DAGEquivocations(ctx, 10)
+	if err != nil || len(eq.Equivocations) != 0 {
+		t.Fatalf("GET /dag/equivocations = %+v, %v", eq, err)
+	}
+}
+
+func mustProgram(t *testing.T, s string) id.Program {
+	t.Helper()
+	p, err := id.ParseProgram(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// testLogger logs to the test when ONVM_TEST_LOG is set.
+func testLogger(t *testing.T) *slog.Logger {
+	if os.Getenv("ONVM_TEST_LOG") == "" {
+		return nil
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
