@@ -93,6 +93,8 @@ func (e *env) rootCommand() *cobra.Command {
 		e.stateGetCommand(),
 		e.verifyProofCommand(),
 		e.checkCommand(),
+		e.peersCommand(),
+		e.dagCommand(),
 	)
 	root.AddCommand(e.authCommands()...)
 	return root

@@ -36,10 +36,13 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir: filepath.Join("testdata", "script"),
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"waitnode": cmdWaitNode,
-			"randfile": cmdRandFile,
-			"blobid":   cmdBlobID,
-			"perm":     cmdPerm,
+			"waitnode":  cmdWaitNode,
+			"randfile":  cmdRandFile,
+			"blobid":    cmdBlobID,
+			"perm":      cmdPerm,
+			"p2paddr":   cmdP2PAddr,
+			"waitpeers": cmdWaitPeers,
+			"waitdag":   cmdWaitDAG,
 		},
 		RequireExplicitExec: true,
 	})
@@ -107,5 +110,66 @@ func cmdPerm(ts *testscript.TestScript, neg bool, args []string) {
 	got := uint64(fi.Mode().Perm())
 	if (got == want) == neg {
 		ts.Fatalf("%s has mode %s, want %s%s", args[0], fmt.Sprintf("%#o", got), map[bool]string{true: "not ", false: ""}[neg], args[1])
+	}
+}
+
+// p2paddr RPC VAR: set $VAR to the node's first P2P address (with /p2p/).
+func cmdP2PAddr(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: p2paddr RPC VAR")
+	}
+	c, err := client.New(args[0])
+	ts.Check(err)
+	ps, err := c.Peers(context.Background())
+	ts.Check(err)
+	if len(ps.Self.Addrs) == 0 {
+		ts.Fatalf("node at %s has no P2P address", args[0])
+	}
+	ts.Setenv(args[1], ps.Self.Addrs[0])
+}
+
+// waitpeers RPC N: wait until the node has at least N ONVM peers.
+func cmdWaitPeers(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: waitpeers RPC N")
+	}
+	n, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	c, err := client.New(args[0])
+	ts.Check(err)
+	poll(ts, "peers", func() bool {
+		ps, err := c.Peers(context.Background())
+		return err == nil && ps.ONVMPeers >= n
+	})
+}
+
+// waitdag RPC N VAR: wait until the node holds at least N vertices, then
+// set $VAR to one of its heads.
+func cmdWaitDAG(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: waitdag RPC N VAR")
+	}
+	n, err := strconv.ParseUint(args[1], 10, 64)
+	ts.Check(err)
+	c, err := client.New(args[0])
+	ts.Check(err)
+	poll(ts, "vertices", func() bool {
+		h, err := c.DAGHeads(context.Background())
+		if err != nil || h.Vertices < n || len(h.Heads) == 0 {
+			return false
+		}
+		ts.Setenv(args[2], h.Heads[0])
+		return true
+	})
+}
+
+// poll checks cond until it holds, for at most 30 s.
+func poll(ts *testscript.TestScript, what string, cond func() bool) {
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			ts.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond) // polling, not synchronising
 	}
 }
