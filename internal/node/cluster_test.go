@@ -21,6 +21,7 @@ import (
 	"github.com/onvm-network/onvm/internal/config"
 	"github.com/onvm-network/onvm/internal/dag/op"
 	"github.com/onvm-network/onvm/internal/id"
+	"github.com/onvm-network/onvm/internal/job"
 	"github.com/onvm-network/onvm/internal/program"
 )
 
@@ -374,4 +375,42 @@ func testLogger(t *testing.T) *slog.Logger {
 		return nil
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// TestJobsReplicate submits a job on one node: it runs through the same
+// path as /execute (forwarded to the leader when needed), and its terminal
+// record and output replicate, so another node answers its status and
+// output.
+func TestJobsReplicate(t *testing.T) {
+	nodes := startCluster(t, 2)
+	ctx := t.Context()
+	prog, err := nodes[0].c.Deploy(ctx, client.DeployRequest{Wasm: kvstoreWasm(t), Entrypoint: "onvm_main", Salt: []byte("jobs")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := mustProgram(t, prog.ID)
+	waitFor(t, 30*time.Second, "the program on node 1", func() bool {
+		_, err := nodes[1].c.Program(ctx, prog.ID)
+		return err == nil
+	})
+	j, _, err := nodes[0].n.Jobs().Submit(ctx, job.SubmitRequest{RequestID: "job-1", Program: p, Input: kvPut("job", "done")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, err := nodes[0].n.Jobs().Wait(ctx, j.ID, func(x *job.Job) bool { return x.Status.Terminal() })
+	if err != nil || done.Status != job.Completed {
+		t.Fatalf("job on node 0: %+v, %v", done, err)
+	}
+	want, _, err := nodes[0].n.Jobs().Output(ctx, j.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the job record on node 1", func() bool {
+		x, err := nodes[1].n.Jobs().Get(j.ID)
+		return err == nil && x.Status == job.Completed
+	})
+	got, _, err := nodes[1].n.Jobs().Output(ctx, j.ID)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("output on node 1: %q, %v; want %q", got, err, want)
+	}
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/onvm-network/onvm/internal/dag"
 	"github.com/onvm-network/onvm/internal/id"
 	"github.com/onvm-network/onvm/internal/identity"
+	"github.com/onvm-network/onvm/internal/job"
 	"github.com/onvm-network/onvm/internal/p2p"
 	"github.com/onvm-network/onvm/internal/replica"
 	"github.com/onvm-network/onvm/internal/state"
@@ -76,6 +77,7 @@ type Node struct {
 	host    host.Host
 	net     *p2p.Network
 	prop    *dag.Proposer
+	jobs    *job.Service
 	api     *api.Server
 	ln      net.Listener
 	tls     bool // the API serves HTTPS
@@ -139,6 +141,9 @@ func New(ctx context.Context, opts Options) (_ *Node, err error) {
 		return nil, err
 	}
 	if err := n.openNetwork(ctx, rt, states); err != nil {
+		return nil, err
+	}
+	if err := n.openJobs(ctx); err != nil {
 		return nil, err
 	}
 
