@@ -172,7 +172,7 @@ func (rep *Report) inspect(mod *wasmbin.Module) {
 		switch {
 		case ex.Name == MemoryExport && ex.Kind == wasmbin.KindMemory:
 			hasMemory = true
-		case ex.Name == meter.FuelExport || ex.Name == meter.DepthExport || ex.Name == meter.InterruptExport:
+		case ex.Name == meter.FuelExport || ex.Name == meter.DepthExport || ex.Name == meter.CheckpointExport:
 			rep.problem("export %s: the name is reserved for the meter", ex.Name)
 		case ex.Name == InitializeExport && ex.Kind == wasmbin.KindFunc:
 			rep.Initialize = true

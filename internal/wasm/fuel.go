@@ -1,65 +1,130 @@
 package wasm
 
 import (
+	"context"
 	"errors"
-	"sync"
-	"sync/atomic"
+	"time"
 
+	"github.com/onvm-network/onvm/internal/wasm/meter"
 	"github.com/tetratelabs/wazero/api"
 )
 
 // errHostOutOfFuel is panicked by a host function that cannot pay for its
-// work; wazero turns the panic into an error returned by the call.
+// work, or that finds the call interrupted; wazero turns the panic into an
+// error returned by the call.
 var errHostOutOfFuel = errors.New("out of fuel in host call")
 
-// fuelTank is the Go side of one call's meter globals. fuel is read and
-// written only on the call's goroutine (host functions, and Run between
-// guest calls). flag, the interrupt global, is written by interrupt from
-// any goroutine and read only by compiled guest code, which checks it at
-// every function entry and loop header. (Storing a negative fuel from
-// another goroutine does not work: the guest's own load-subtract-store of
-// the fuel global overwrites it, and in a tight loop its loads are forwarded
-// from its own pending store, so the foreign store is never read — measured,
-// see docs/rationale/runtime.md.)
+// fuelTank is the Go side of one call's meter globals, and the call's
+// deadline. It is used only by the call's goroutine: in host functions and
+// in Run between guest calls. No other goroutine ever touches the instance.
+//
+// The guest calls onvm_meter.exhausted(ReasonCheckpoint) at its first poll
+// point after onvm_fuel falls below onvm_checkpoint; checkpoint then checks
+// the deadline and the context and lowers the checkpoint by interval. So a
+// guest returns to Go code at least every interval units of fuel (plus a
+// bounded stretch, see meter.MaxUnpolledCost): that is when a timeout or a
+// cancellation takes effect, and, since compiled wasm cannot be preempted
+// by the Go scheduler, when a pending stop-the-world pause (a GC) can
+// proceed. See docs/rationale/runtime.md.
 type fuelTank struct {
-	budget uint64
-	fuel   api.MutableGlobal // nil until instantiated, and for unmetered test runs
+	budget   uint64
+	interval int64
+	fuel, cp api.MutableGlobal // nil until instantiated, and for unmetered test runs
 
-	mu          sync.Mutex        // orders interrupt against attach and finish
-	flag        api.MutableGlobal // nil until instantiated
-	interrupted atomic.Uint32     // ErrorKind: KindTimeout or KindCancelled once interrupted
-	finished    bool
+	ctx         context.Context // the call's context: cancellation
+	deadline    time.Time       // the earlier of the timeout and ctx's deadline; zero if none
+	interrupted ErrorKind       // KindTimeout or KindCancelled once interrupted
 }
 
 func newFuelTank(budget uint64) *fuelTank { return &fuelTank{budget: budget} }
 
-// attach connects the tank to the instance's globals and fills it.
-func (f *fuelTank) attach(fuel, flag api.MutableGlobal) {
-	fuel.Set(f.budget)
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.fuel, f.flag = fuel, flag
-	if f.interrupted.Load() != 0 {
-		flag.Set(1)
-	} else {
-		flag.Set(0)
+// arm sets what checkpoints check: ctx's cancellation, and a deadline
+// (zero: none) or ctx's own deadline, whichever is earlier. The deadline is
+// compared with the clock rather than waited for, so no timer goroutine is
+// needed to stop a guest (such a goroutine could not run anyway while a
+// stop-the-world pause waits for the guest).
+func (f *fuelTank) arm(ctx context.Context, interval int64, deadline time.Time) {
+	f.ctx, f.interval = ctx, interval
+	if d, ok := ctx.Deadline(); ok && (deadline.IsZero() || d.Before(deadline)) {
+		deadline = d
 	}
+	f.deadline = deadline
 }
 
-// charge takes n units, panicking with errHostOutOfFuel when the tank
-// cannot pay or the call was interrupted (the guest then stops with
-// KindOutOfFuel, or with the interruption's kind). Only host functions,
+// attach connects the tank to the instance's globals, fills it and sets
+// the first checkpoint.
+func (f *fuelTank) attach(fuel, cp api.MutableGlobal) {
+	f.fuel, f.cp = fuel, cp
+	fuel.Set(f.budget)
+	f.lower()
+}
+
+// lower sets the checkpoint interval units below the fuel left (0 at
+// least: the meter relies on it never being negative).
+func (f *fuelTank) lower() {
+	f.cp.Set(uint64(max(0, int64(f.fuel.Get())-f.interval)))
+}
+
+// checkpoint is onvm_meter.exhausted(ReasonCheckpoint): it returns 0 when
+// the guest may go on (after lowering the checkpoint), ReasonOutOfFuel when
+// the fuel is negative, and ReasonCheckpoint when the call was interrupted
+// (see interruption). m is the calling instance: a start function calls
+// before Run has attached the tank (Check refuses start functions, and Run
+// refuses modules with one, but the meter supports them).
+func (f *fuelTank) checkpoint(m api.Module) uint32 {
+	if f.fuel == nil {
+		fuel, ok1 := m.ExportedGlobal(meter.FuelExport).(api.MutableGlobal)
+		cp, ok2 := m.ExportedGlobal(meter.CheckpointExport).(api.MutableGlobal)
+		if !ok1 || !ok2 {
+			return meter.ReasonOutOfFuel
+		}
+		f.fuel, f.cp = fuel, cp
+	}
+	if int64(f.fuel.Get()) < 0 {
+		return meter.ReasonOutOfFuel
+	}
+	if f.poll() != 0 {
+		return meter.ReasonCheckpoint
+	}
+	f.lower()
+	return 0
+}
+
+// poll checks the context and the deadline, and returns the kind of
+// interruption, or 0.
+func (f *fuelTank) poll() ErrorKind {
+	if f.interrupted != 0 || f.ctx == nil {
+		return f.interrupted
+	}
+	if k := interruptKind(f.ctx); k != 0 {
+		f.interrupted = k
+	} else if !f.deadline.IsZero() && !time.Now().Before(f.deadline) {
+		f.interrupted = KindTimeout
+	}
+	return f.interrupted
+}
+
+// charge takes n units for a host function, panicking with
+// errHostOutOfFuel when the tank cannot pay, or when the charge crosses the
+// checkpoint and the call turns out to be interrupted (the guest then stops
+// with KindOutOfFuel, or with the interruption's kind). Only host functions,
 // which run under wazero's recover, may call it.
 func (f *fuelTank) charge(n uint64) {
 	if !f.take(n) {
 		panic(errHostOutOfFuel)
 	}
+	if f.fuel != nil && f.fuel.Get() < f.cp.Get() { // both non-negative here
+		if f.poll() != 0 {
+			panic(errHostOutOfFuel)
+		}
+		f.lower()
+	}
 }
 
 // take takes n units, or reports false when the tank cannot pay, leaving
-// it empty.
+// it empty, or when the call was interrupted.
 func (f *fuelTank) take(n uint64) bool {
-	if f.interruption() != 0 {
+	if f.interrupted != 0 {
 		return false // fuel left as it is: used() then reports the fuel at the stop
 	}
 	if f.fuel == nil {
@@ -86,27 +151,5 @@ func (f *fuelTank) used() uint64 {
 	return f.budget - min(uint64(left), f.budget)
 }
 
-// interrupt stops the guest at its next function entry or loop header. It
-// may be called from any goroutine, any number of times.
-func (f *fuelTank) interrupt(kind ErrorKind) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.finished || f.interrupted.Load() != 0 {
-		return
-	}
-	f.interrupted.Store(uint32(kind))
-	if f.flag != nil {
-		f.flag.Set(1)
-	}
-}
-
 // interruption returns the kind of an interruption, or 0.
-func (f *fuelTank) interruption() ErrorKind { return ErrorKind(f.interrupted.Load()) }
-
-// finish makes later interrupts no-ops. After it returns no other goroutine
-// touches the instance.
-func (f *fuelTank) finish() {
-	f.mu.Lock()
-	f.finished = true
-	f.mu.Unlock()
-}
+func (f *fuelTank) interruption() ErrorKind { return f.interrupted }

@@ -15,14 +15,21 @@ import (
 var errExhausted = errors.New("meter limit reached")
 
 // instantiateMeterHost registers onvm_meter.exhausted(reason i32), which the
-// instrumented guest calls when fuel is negative or the call depth limit is
-// hit.
+// instrumented guest calls when its fuel falls below the checkpoint (it
+// returns if the call may go on, see fuelTank.checkpoint), when its fuel is
+// negative, or when the call depth limit is hit.
 func instantiateMeterHost(ctx context.Context, r wazero.Runtime) error {
 	_, err := r.NewHostModuleBuilder(meter.ImportModule).
 		NewFunctionBuilder().
-		WithGoModuleFunction(api.GoModuleFunc(func(ctx context.Context, _ api.Module, stack []uint64) {
+		WithGoModuleFunction(api.GoModuleFunc(func(ctx context.Context, m api.Module, stack []uint64) {
 			s := stateOf(ctx)
-			s.exhausted = api.DecodeU32(stack[0])
+			reason := api.DecodeU32(stack[0])
+			if reason == meter.ReasonCheckpoint {
+				if reason = s.fuel.checkpoint(m); reason == 0 {
+					return
+				}
+			}
+			s.exhausted = reason
 			panic(errExhausted)
 		}), []api.ValueType{api.ValueTypeI32}, nil).
 		Export(meter.ImportFunc).

@@ -79,17 +79,7 @@ type execution struct {
 }
 
 func (x *execution) run(ctx context.Context) (out []byte, err error) {
-	ctx, disarm := x.arm(ctx)
-	defer func() {
-		disarm()
-		if err == nil {
-			if k := x.s.fuel.interruption(); k != 0 {
-				// Interrupted but finished anyway: the fuel count is no
-				// longer exact, so the result cannot be reported.
-				err = x.fail(nil)
-			}
-		}
-	}()
+	x.arm(ctx)
 	x.ctx = experimental.WithMemoryAllocator(context.WithValue(ctx, stateKey{}, x.s), x.s.mem)
 
 	mod, err := x.r.rt.InstantiateModule(x.ctx, x.entry.mod, x.s.sandbox(x.r.modCfg))
@@ -108,12 +98,12 @@ func (x *execution) run(ctx context.Context) (out []byte, err error) {
 	if !x.s.call.unmetered {
 		fuel, ok1 := mod.ExportedGlobal(meter.FuelExport).(api.MutableGlobal)
 		depth, ok2 := mod.ExportedGlobal(meter.DepthExport).(api.MutableGlobal)
-		flag, ok3 := mod.ExportedGlobal(meter.InterruptExport).(api.MutableGlobal)
+		cp, ok3 := mod.ExportedGlobal(meter.CheckpointExport).(api.MutableGlobal)
 		if !ok1 || !ok2 || !ok3 {
 			return nil, newError(KindInvalidModule, nil, "module is not metered (deploy it through Prepare)")
 		}
 		x.depth = depth
-		x.s.fuel.attach(fuel, flag)
+		x.s.fuel.attach(fuel, cp)
 	}
 	if x.entry.info.initialize {
 		if _, err := x.call(InitializeExport); err != nil {
@@ -127,31 +117,16 @@ func (x *execution) run(ctx context.Context) (out []byte, err error) {
 	return x.invoke(sretPtr, inPtr)
 }
 
-// arm starts the wall-clock timeout and context watch. With the compiler,
-// an interruption sets the guest's interrupt flag; with the interpreter
-// (whose Go code reads globals, so a write from another goroutine would be
-// a data race), wazero closes the module when the derived context is done.
-func (x *execution) arm(ctx context.Context) (context.Context, func()) {
-	timeout := x.s.call.Timeout
-	if x.r.interpreter {
-		if timeout > 0 {
-			return context.WithTimeout(ctx, timeout)
-		}
-		return ctx, func() {}
+// arm gives the call's fuel tank its deadline (the timeout, or the
+// context's deadline if earlier), its context and the checkpoint interval:
+// the guest stops at the first checkpoint after either is done. No timer or
+// goroutine is involved (see fuelTank).
+func (x *execution) arm(ctx context.Context) {
+	var deadline time.Time
+	if t := x.s.call.Timeout; t > 0 {
+		deadline = time.Now().Add(t)
 	}
-	tank := x.s.fuel
-	stopCtx := context.AfterFunc(ctx, func() { tank.interrupt(interruptKind(ctx)) })
-	var timer *time.Timer
-	if timeout > 0 {
-		timer = time.AfterFunc(timeout, func() { tank.interrupt(KindTimeout) })
-	}
-	return ctx, func() {
-		stopCtx()
-		if timer != nil {
-			timer.Stop()
-		}
-		tank.finish()
-	}
+	x.s.fuel.arm(ctx, x.r.interval, deadline)
 }
 
 // call calls an export with the call depth reset, as the meter requires.

@@ -152,7 +152,9 @@ func TestLimits(t *testing.T) {
 }
 
 // TestInterrupt stops infinite loops with a huge fuel budget by timeout and
-// by cancellation, and checks the stop latency.
+// by cancellation, and checks the stop latency: a loop without calls, one
+// that only writes state first, and one that calls the host in every
+// iteration (stopped at a checkpoint in the guest or in the host's charge).
 func TestInterrupt(t *testing.T) {
 	const huge = 1 << 60
 	for _, eng := range engines {
@@ -161,19 +163,25 @@ func TestInterrupt(t *testing.T) {
 		if _, err := r.Run(t.Context(), Call{Code: fixture(t, "limits"), Entrypoint: "count", Input: []byte{1, 0, 0, 0}}); err != nil {
 			t.Fatal(err)
 		}
+		if _, err := r.Run(t.Context(), Call{Code: fixture(t, "hostloop"), Entrypoint: "calls", Input: []byte{1, 0, 0, 0}}); err != nil {
+			t.Fatal(err)
+		}
 		slack := 50 * time.Millisecond
 		if eng.interpreter {
-			slack = 250 * time.Millisecond // wazero checks the context less often; differential only
+			slack = 250 * time.Millisecond // a checkpoint interval takes longer, under -race even more
 		}
-		for _, entry := range []string{"forever", "spin"} {
+		for _, c := range []struct{ fixture, entry string }{{"limits", "forever"}, {"limits", "spin"}, {"hostloop", "calls"}} {
+			call := Call{Code: fixture(t, c.fixture), Entrypoint: c.entry, Input: []byte{0xff, 0xff, 0xff, 0xff}, Fuel: huge}
 			// The machine is shared: a stop later than the slack is retried
 			// twice before it counts, so only a systematic delay fails.
-			t.Run(eng.name+"/"+entry+"/timeout", func(t *testing.T) {
+			t.Run(eng.name+"/"+c.entry+"/timeout", func(t *testing.T) {
 				const timeout = 100 * time.Millisecond
 				var late time.Duration
 				for attempt := 0; attempt < 3; attempt++ {
 					start := time.Now()
-					res, err := r.Run(t.Context(), Call{Code: fixture(t, "limits"), Entrypoint: entry, Fuel: huge, Timeout: timeout})
+					call := call
+					call.Timeout = timeout
+					res, err := r.Run(t.Context(), call)
 					late = time.Since(start) - timeout
 					checkKind(t, res, err, KindTimeout, "")
 					t.Logf("stopped %v after the deadline", late)
@@ -183,13 +191,15 @@ func TestInterrupt(t *testing.T) {
 				}
 				t.Errorf("stopped %v after the deadline, want ≤ %v", late, slack)
 			})
-			t.Run(eng.name+"/"+entry+"/cancel", func(t *testing.T) {
+			t.Run(eng.name+"/"+c.entry+"/cancel", func(t *testing.T) {
 				var late time.Duration
 				for attempt := 0; attempt < 3; attempt++ {
 					ctx, cancel := context.WithCancel(t.Context())
 					var cancelled atomic.Int64
 					timer := time.AfterFunc(50*time.Millisecond, func() { cancelled.Store(time.Now().UnixNano()); cancel() })
-					res, err := r.Run(ctx, Call{Code: fixture(t, "limits"), Entrypoint: entry, Fuel: huge, Timeout: -1})
+					call := call
+					call.Timeout = -1
+					res, err := r.Run(ctx, call)
 					late = time.Since(time.Unix(0, cancelled.Load()))
 					timer.Stop()
 					cancel()

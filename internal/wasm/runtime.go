@@ -29,12 +29,25 @@ type Config struct {
 	Interpreter bool
 	// Logger receives debug events (compilations, evictions). nil = discard.
 	Logger *slog.Logger
+	// CheckpointInterval is the fuel a guest burns between two returns to
+	// Go code, where the runtime checks the call's deadline and context and
+	// where a stop-the-world pause (a GC) waiting for the guest can proceed.
+	// It bounds how late a timeout or cancellation stops a guest and how long
+	// a guest can hold up every other goroutine; it never changes a result.
+	// 0 = DefaultCheckpointInterval on the compiler, a fiftieth of it on the
+	// (~50× slower) interpreter.
+	CheckpointInterval int64
 
 	closeOnContextDone bool // benchmarks only: wazero's own interruption, for comparison
 }
 
 // DefaultMaxCompiledBytes is Config.MaxCompiledBytes when zero.
 const DefaultMaxCompiledBytes = 256 << 20
+
+// DefaultCheckpointInterval is Config.CheckpointInterval on the compiler
+// when zero: 0.1–0.5 ms of typical work, and ~25 ms of the slowest work
+// measured (loads that all miss the cache); see docs/rationale/runtime.md.
+const DefaultCheckpointInterval = 1_000_000
 
 // coreFeatures are the wasm features a module may use: WebAssembly 2.0
 // without SIMD (float lanes make NaN canonicalisation impractical) and
@@ -49,6 +62,7 @@ type Runtime struct {
 	modules     *moduleCache
 	modCfg      wazero.ModuleConfig
 	interpreter bool
+	interval    int64 // Config.CheckpointInterval after defaults
 	log         *slog.Logger
 	closed      atomic.Bool
 	closeOnce   sync.Once
@@ -64,17 +78,22 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	if r.log == nil {
 		r.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	r.interval = cfg.CheckpointInterval
+	if r.interval <= 0 {
+		r.interval = DefaultCheckpointInterval
+		if r.interpreter {
+			r.interval /= 50
+		}
+	}
+	// Not WithCloseOnContextDone: it made tight loops 38–44× slower; guests
+	// are stopped at the meter's checkpoints instead (see fuel.go).
 	var rc wazero.RuntimeConfig
 	if r.interpreter {
-		// The interpreter is stopped through its context: the fuel-drain
-		// interrupter would race with the interpreter's Go accesses to
-		// globals. Its check costs little compared to interpretation.
-		rc = wazero.NewRuntimeConfigInterpreter().WithCloseOnContextDone(true)
+		rc = wazero.NewRuntimeConfigInterpreter()
 	} else {
-		// Not WithCloseOnContextDone: it made tight loops ~24× slower; the
-		// fuel-drain interrupter stops guests instead (see fuel.go).
-		rc = wazero.NewRuntimeConfigCompiler().WithCloseOnContextDone(cfg.closeOnContextDone)
+		rc = wazero.NewRuntimeConfigCompiler()
 	}
+	rc = rc.WithCloseOnContextDone(cfg.closeOnContextDone)
 	rc = rc.WithCoreFeatures(coreFeatures).WithCustomSections(false)
 	if cfg.CacheDir != "" {
 		if err := os.MkdirAll(cfg.CacheDir, 0o700); err != nil {

@@ -105,7 +105,7 @@ func BenchmarkOverhead(b *testing.B) {
 					ctx := context.Background()
 					for b.Loop() {
 						if in.fuel != nil {
-							in.fuel.Set(1 << 60)
+							in.setFuel(1 << 60)
 						}
 						if _, err := f.Call(ctx, k.arg); err != nil {
 							b.Fatal(err)
@@ -151,7 +151,7 @@ func BenchmarkRatio(b *testing.B) {
 				for b.Loop() {
 					for i, in := range ins {
 						if in.fuel != nil {
-							in.fuel.Set(1 << 60)
+							in.setFuel(1 << 60)
 						}
 						st := time.Now()
 						if _, err := in.mod.ExportedFunction(k.fn).Call(ctx, k.arg); err != nil {

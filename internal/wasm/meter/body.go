@@ -9,28 +9,28 @@ import (
 // funcInstrumenter rewrites function bodies. It is reused across the functions of a module
 // so that its scratch slices are allocated once.
 type funcInstrumenter struct {
-	cfg       Config
-	exhausted uint32
-	fuel      uint32
-	depth     uint32
-	interrupt uint32
-	nImpFunc  uint32
-	types     []wasmbin.FuncType
-	funcTypes []uint32 // type index of every function, original index space
+	cfg        Config
+	exhausted  uint32
+	fuel       uint32
+	depth      uint32
+	checkpoint uint32
+	nImpFunc   uint32
+	types      []wasmbin.FuncType
+	funcTypes  []uint32 // type index of every function, original index space
 
 	// per-function state
 	ins       []wasmbin.Instr
-	nestAt    []uint32 // open control frames of the body (not counting the function) before each instruction
 	leader    []bool
-	poll      []bool  // function entry and loop headers: poll onvm_interrupt
+	poll      []bool  // poll points: compare onvm_fuel with onvm_checkpoint (see markPolls)
 	cost      []int64 // static cost of the segment starting at each leader
 	ctrl      []ctrlFrame
 	labels    []uint32
 	need      tempNeeds
 	temps     temps
 	weight    uint32
-	nest      uint32  // nestAt of the instruction being emitted
-	fuelTrap  bool    // the function has a fuel check
+	nest      uint32 // open output frames of the instruction being emitted (see outFrame)
+	frames    []outFrame
+	fuelTrap  bool    // the function has a fuel check outside poll points
 	depthTrap bool    // the function has a depth check
 	traps     []int32 // trap wrappers, innermost first (see emit)
 	values    uint64  // upper bound on the SSA values the function creates, excluding locals
@@ -78,6 +78,7 @@ func (fi *funcInstrumenter) instrument(body []byte, params uint32) ([]byte, erro
 	}
 	fi.weight = frameWeight(nLocals, fi.values, fi.merges)
 	fi.segmentCosts()
+	fi.markPolls()
 
 	// Temporaries are appended after the existing locals, so no local index changes.
 	next := uint32(nLocals)
@@ -110,7 +111,7 @@ func (fi *funcInstrumenter) instrument(body []byte, params uint32) ([]byte, erro
 // if and of every block some branch targets, and the instruction after every branch, return,
 // unreachable and call.
 func (fi *funcInstrumenter) analyse(body []byte, start int) error {
-	fi.ins, fi.nestAt, fi.leader, fi.poll, fi.ctrl = fi.ins[:0], fi.nestAt[:0], fi.leader[:0], fi.poll[:0], fi.ctrl[:0]
+	fi.ins, fi.leader, fi.poll, fi.ctrl = fi.ins[:0], fi.leader[:0], fi.poll[:0], fi.ctrl[:0]
 	fi.need = tempNeeds{}
 	fi.fuelTrap, fi.depthTrap = false, false
 	fi.values, fi.merges = 0, 0
@@ -130,7 +131,6 @@ func (fi *funcInstrumenter) analyse(body []byte, start int) error {
 			return fmt.Errorf("at body offset %d: %w", in.Start, err)
 		}
 		fi.ins = append(fi.ins, in)
-		fi.nestAt = append(fi.nestAt, uint32(len(fi.ctrl)-1))
 		fi.leader = append(fi.leader, pending || fi.cfg.everyInstruction)
 		fi.poll = append(fi.poll, poll)
 		pending, poll = false, false
@@ -143,6 +143,9 @@ func (fi *funcInstrumenter) analyse(body []byte, start int) error {
 			fi.ctrl = append(fi.ctrl, ctrlFrame{op: wasmbin.OpLoop})
 			fi.values += fi.blockValues(in)
 			fi.merges++
+			if fi.wrappable(in) {
+				fi.merges++ // the retry loop around it (see wrapLoop)
+			}
 			pending, poll = true, true
 		case wasmbin.OpIf:
 			fi.ctrl = append(fi.ctrl, ctrlFrame{op: wasmbin.OpIf})
@@ -267,38 +270,25 @@ func (fi *funcInstrumenter) segmentCosts() {
 			acc = 0
 		}
 	}
-	if hasPositive(fi.cost) {
-		fi.need.i64, fi.fuelTrap = true, true
-	}
-}
-
-func hasPositive(c []int64) bool {
-	for _, v := range c {
-		if v > 0 {
-			return true
-		}
-	}
-	return false
 }
 
 // emit writes the instrumented expression after the locals already in out. The body is
-// wrapped in up to three empty blocks whose ends lead to the trap paths, so that a check is a
-// single br_if out of line:
+// wrapped in up to two empty blocks whose ends lead to the trap paths, so that a check outside
+// poll points is a single br_if out of line:
 //
-//	block                         ;; fuel trap (if the function charges fuel)
+//	block                         ;; fuel trap (if the function charges fuel outside poll points)
 //	  block                       ;; depth trap (if the function makes counted calls)
-//	    block                     ;; interrupt trap
-//	      <body>                  ;; branches to the function label get +3
-//	      return
-//	    end
-//	    i32.const 3 call $exhausted unreachable
+//	    <body>                    ;; branches to the function label get +2
+//	    return
 //	  end
 //	  i32.const 2 call $exhausted unreachable
 //	end
 //	i32.const 1 call $exhausted unreachable
 //	end
+//
+// Poll points call the host and continue: see checkpoint.go.
 func (fi *funcInstrumenter) emit(out, body []byte) []byte {
-	fi.traps = append(fi.traps[:0], ReasonInterrupted)
+	fi.traps = fi.traps[:0]
 	if fi.depthTrap {
 		fi.traps = append(fi.traps, ReasonCallDepth)
 	}
@@ -309,14 +299,15 @@ func (fi *funcInstrumenter) emit(out, body []byte) []byte {
 	for range fi.traps {
 		out = append(out, byte(wasmbin.OpBlock), blockEmpty)
 	}
+	fi.frames, fi.nest = fi.frames[:0], 0
 	last := len(fi.ins) - 1
 	for i, in := range fi.ins {
-		fi.nest = fi.nestAt[i]
-		if fi.poll[i] {
-			out = fi.u32(out, byte(wasmbin.OpGlobalGet), fi.interrupt)
-			out = fi.trapIf(out, ReasonInterrupted)
-		}
-		if fi.leader[i] && fi.cost[i] > 0 {
+		switch {
+		case fi.poll[i] && fi.loopHeader(i):
+			out = fi.loopCheck(out, fi.cost[i])
+		case fi.poll[i]:
+			out = fi.pollCheck(out, fi.cost[i])
+		case fi.leader[i] && fi.cost[i] > 0:
 			out = fi.chargeStatic(out, fi.cost[i])
 		}
 		depthCounted := false
@@ -346,11 +337,26 @@ func (fi *funcInstrumenter) emit(out, body []byte) []byte {
 		case wasmbin.OpTableInit, wasmbin.OpTableCopy, wasmbin.OpTableGrow, wasmbin.OpTableFill:
 			out = fi.chargeDynamic(out, 1, fi.cfg.Costs.TablePerElement)
 			out = append(out, body[in.Start:in.End]...)
+		case wasmbin.OpBlock, wasmbin.OpIf:
+			out = append(out, body[in.Start:in.End]...)
+			fi.push(outFrame{})
+		case wasmbin.OpLoop:
+			if fi.wrappable(in) {
+				out = fi.wrapLoop(out, body[in.Start:in.End], i)
+			} else {
+				out = append(out, body[in.Start:in.End]...)
+				fi.push(outFrame{})
+			}
 		case wasmbin.OpEnd:
 			if i == last {
 				out = fi.trapTails(out, wrappers)
+				out = append(out, byte(wasmbin.OpEnd))
+				break
 			}
 			out = append(out, byte(wasmbin.OpEnd))
+			if f := fi.pop(); f.wrapped {
+				out = fi.loopTail(out, f.cost)
+			}
 		default:
 			out = append(out, body[in.Start:in.End]...)
 		}
@@ -369,12 +375,20 @@ func (fi *funcInstrumenter) emit(out, body []byte) []byte {
 	return out
 }
 
-// relabel moves branches to the function label past the trap wrappers.
+// relabel renumbers a branch label past the frames emit inserted: the loop wrappers of every
+// frame the branch leaves, and the trap wrappers when it targets the function label.
 func (fi *funcInstrumenter) relabel(l, wrappers uint32) uint32 {
-	if l == fi.nest {
-		return l + wrappers
+	n := uint32(len(fi.frames))
+	out := l
+	for j := uint32(0); j < l && j < n; j++ {
+		if fi.frames[n-1-j].wrapped {
+			out += loopWrappers
+		}
 	}
-	return l
+	if l == n {
+		out += wrappers
+	}
+	return out
 }
 
 func (fi *funcInstrumenter) brTable(out, body []byte, in wasmbin.Instr, wrappers uint32) []byte {

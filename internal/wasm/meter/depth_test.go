@@ -76,8 +76,8 @@ func TestDepthLimitExact(t *testing.T) {
 			if reasonOf(err) != ReasonCallDepth {
 				t.Errorf("%s max=%d: rec(max+1) err %v, want reason %d", eng.name, max, err, ReasonCallDepth)
 			}
-			if *in.calls != 1 {
-				t.Errorf("%s: exhausted called %d times, want 1", eng.name, *in.calls)
+			if in.host.calls != 1 {
+				t.Errorf("%s: exhausted called %d times, want 1", eng.name, in.host.calls)
 			}
 		}
 	}

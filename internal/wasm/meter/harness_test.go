@@ -59,25 +59,58 @@ type instance struct {
 	mod   api.Module
 	fuel  api.MutableGlobal // nil for an uninstrumented module
 	depth api.MutableGlobal
-	// calls counts invocations of onvm_meter.exhausted.
-	calls *int
+	cp    api.MutableGlobal
+	host  *testHost
+}
+
+// testInterval is the test host's default checkpoint interval.
+const testInterval = 1 << 20
+
+// testHost is the test implementation of onvm_meter.exhausted: for ReasonCheckpoint with
+// fuel left it records the fuel, lowers the checkpoint by interval and returns (unless stop
+// says otherwise); in every other case it panics with an *exhaustedError.
+type testHost struct {
+	calls    int     // calls that stopped the guest
+	interval int64   // 0 = testInterval
+	seen     []int64 // onvm_fuel at every checkpoint call that returned
+	// stop, if set, is asked at every checkpoint call with fuel left; true stops the guest
+	// with reason 0.
+	stop func(fuel int64) bool
+}
+
+func (h *testHost) exhausted(_ context.Context, m api.Module, reason int32) {
+	if reason == ReasonCheckpoint {
+		fuel := int64(m.ExportedGlobal(FuelExport).Get())
+		if fuel < 0 {
+			reason = ReasonOutOfFuel
+		} else if h.stop != nil && h.stop(fuel) {
+			reason = 0
+		} else {
+			h.seen = append(h.seen, fuel)
+			interval := h.interval
+			if interval == 0 {
+				interval = testInterval
+			}
+			m.ExportedGlobal(CheckpointExport).(api.MutableGlobal).Set(uint64(max(0, fuel-interval)))
+			return
+		}
+	}
+	h.calls++
+	panic(&exhaustedError{reason: reason})
 }
 
 // compiled caches compilations across the runtimes of a test binary.
 var compiled = wazero.NewCompilationCache()
 
 // newRuntime returns a runtime with the test onvm_meter host module and WASI.
-func newRuntime(t testing.TB, ctx context.Context, cfg wazero.RuntimeConfig) (wazero.Runtime, *int) {
+func newRuntime(t testing.TB, ctx context.Context, cfg wazero.RuntimeConfig) (wazero.Runtime, *testHost) {
 	t.Helper()
 	r := wazero.NewRuntimeWithConfig(ctx, cfg.WithCompilationCache(compiled))
 	t.Cleanup(func() { _ = r.Close(context.Background()) })
-	calls := new(int)
+	host := &testHost{}
 	_, err := r.NewHostModuleBuilder(ImportModule).
 		NewFunctionBuilder().
-		WithFunc(func(_ context.Context, reason int32) {
-			*calls++
-			panic(&exhaustedError{reason: reason})
-		}).
+		WithFunc(host.exhausted).
 		Export(ImportFunc).
 		Instantiate(ctx)
 	if err != nil {
@@ -90,21 +123,22 @@ func newRuntime(t testing.TB, ctx context.Context, cfg wazero.RuntimeConfig) (wa
 		t.Fatal(err)
 	}
 	wasi_snapshot_preview1.MustInstantiate(ctx, r)
-	return r, calls
+	return r, host
 }
 
 func newInstance(t testing.TB, cfg wazero.RuntimeConfig, wasm []byte) *instance {
 	t.Helper()
 	ctx := context.Background()
-	r, calls := newRuntime(t, ctx, cfg)
+	r, host := newRuntime(t, ctx, cfg)
 	mod, err := r.InstantiateWithConfig(ctx, wasm, wazero.NewModuleConfig().WithName("").WithStartFunctions())
 	if err != nil {
 		t.Fatalf("instantiate: %v", err)
 	}
-	in := &instance{mod: mod, calls: calls}
+	in := &instance{mod: mod, host: host}
 	if g, ok := mod.ExportedGlobal(FuelExport).(api.MutableGlobal); ok {
 		in.fuel = g
 		in.depth = mod.ExportedGlobal(DepthExport).(api.MutableGlobal)
+		in.cp, _ = mod.ExportedGlobal(CheckpointExport).(api.MutableGlobal) // nil: onvm-meter/1 output (benchmarks)
 	}
 	return in
 }
@@ -118,7 +152,7 @@ func (in *instance) call(t testing.TB, name string, budget int64, args ...uint64
 		t.Fatalf("no export %q", name)
 	}
 	if in.fuel != nil {
-		in.fuel.Set(uint64(budget))
+		in.setFuel(budget)
 		in.depth.Set(0)
 	}
 	res, err := f.Call(context.Background(), args...)
@@ -127,4 +161,12 @@ func (in *instance) call(t testing.TB, name string, budget int64, args ...uint64
 		used = budget - int64(in.fuel.Get())
 	}
 	return res, used, err
+}
+
+// setFuel sets onvm_fuel and the checkpoint below it, as the runtime does before a call.
+func (in *instance) setFuel(fuel int64) {
+	in.fuel.Set(uint64(fuel))
+	if in.cp != nil {
+		in.cp.Set(uint64(max(0, fuel-testInterval)))
+	}
 }

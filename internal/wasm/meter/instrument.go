@@ -38,10 +38,10 @@ type instrumenter struct {
 	nImpGlob uint32
 	nImpMem  uint32
 
-	exhausted       uint32 // function index of the injected import
-	fuelGlobal      uint32
-	depthGlobal     uint32
-	interruptGlobal uint32
+	exhausted        uint32 // function index of the injected import
+	fuelGlobal       uint32
+	depthGlobal      uint32
+	checkpointGlobal uint32
 }
 
 // renumber maps an original function index to its index after the import is added.
@@ -166,7 +166,8 @@ func (in *instrumenter) addImport() error {
 	return nil
 }
 
-// rewriteGlobals renumbers ref.func in initialisers and appends the fuel and depth globals.
+// rewriteGlobals renumbers ref.func in initialisers and appends the fuel, depth and
+// checkpoint globals.
 func (in *instrumenter) rewriteGlobals() error {
 	var gs []wasmbin.Global
 	if p := in.payload(wasmbin.SecGlobal); p != nil {
@@ -184,12 +185,12 @@ func (in *instrumenter) rewriteGlobals() error {
 	}
 	in.fuelGlobal = in.nImpGlob + uint32(len(gs))
 	in.depthGlobal = in.fuelGlobal + 1
-	in.interruptGlobal = in.fuelGlobal + 2
+	in.checkpointGlobal = in.fuelGlobal + 2
 	fuelInit := append(wasmbin.AppendS64([]byte{0x42}, in.cfg.InitialFuel), 0x0b)
 	gs = append(gs,
 		wasmbin.Global{Type: wasmbin.I64, Mutable: true, Init: fuelInit},
 		wasmbin.Global{Type: wasmbin.I32, Mutable: true, Init: []byte{0x41, 0x00, 0x0b}},
-		wasmbin.Global{Type: wasmbin.I32, Mutable: true, Init: []byte{0x41, 0x00, 0x0b}},
+		wasmbin.Global{Type: wasmbin.I64, Mutable: true, Init: fuelInit}, // checkpoint
 	)
 	in.m.Set(wasmbin.SecGlobal, wasmbin.EncodeGlobals(gs))
 	return nil
@@ -204,7 +205,7 @@ func (in *instrumenter) rewriteExports() error {
 		}
 	}
 	for i := range es {
-		if es[i].Name == FuelExport || es[i].Name == DepthExport || es[i].Name == InterruptExport {
+		if es[i].Name == FuelExport || es[i].Name == DepthExport || es[i].Name == CheckpointExport {
 			return fmt.Errorf("%w: export %q exists", ErrAlreadyInstrumented, es[i].Name)
 		}
 		if es[i].Kind == wasmbin.KindFunc {
@@ -214,7 +215,7 @@ func (in *instrumenter) rewriteExports() error {
 	es = append(es,
 		wasmbin.Export{Name: FuelExport, Kind: wasmbin.KindGlobal, Index: in.fuelGlobal},
 		wasmbin.Export{Name: DepthExport, Kind: wasmbin.KindGlobal, Index: in.depthGlobal},
-		wasmbin.Export{Name: InterruptExport, Kind: wasmbin.KindGlobal, Index: in.interruptGlobal},
+		wasmbin.Export{Name: CheckpointExport, Kind: wasmbin.KindGlobal, Index: in.checkpointGlobal},
 	)
 	in.m.Set(wasmbin.SecExport, wasmbin.EncodeExports(es))
 	return nil
@@ -262,8 +263,8 @@ func (in *instrumenter) rewriteCode() error {
 	}
 	fi := &funcInstrumenter{
 		cfg: in.cfg, exhausted: in.exhausted, fuel: in.fuelGlobal, depth: in.depthGlobal,
-		interrupt: in.interruptGlobal,
-		nImpFunc:  in.nImpFunc, types: in.types, funcTypes: in.funcTypes(),
+		checkpoint: in.checkpointGlobal,
+		nImpFunc:   in.nImpFunc, types: in.types, funcTypes: in.funcTypes(),
 	}
 	out := make([][]byte, len(bodies))
 	for i, body := range bodies {

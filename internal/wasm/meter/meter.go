@@ -1,9 +1,14 @@
 // Package meter is ONVM's deterministic fuel and call-depth instrumentation: it takes a
 // WebAssembly module binary and returns an equivalent binary that charges fuel per
 // straight-line segment into an exported i64 global, bounds the call depth with an exported
-// i32 counter, polls an exported interrupt flag at function entries and loop headers,
-// optionally canonicalises NaN results, and traps through the imported onvm_meter.exhausted
-// function when a budget is exceeded or the flag is set.
+// i32 counter, hands control to the host through the imported onvm_meter.exhausted function
+// whenever the fuel falls below an exported checkpoint (at function entries, loop headers and
+// at least every MaxUnpolledCost of straight-line code), optionally canonicalises NaN results,
+// and traps through the same import when a budget is exceeded.
+//
+// The checkpoint exists because compiled wasm cannot be preempted by the Go scheduler: the
+// host call is where a long-running guest lets the runtime check its deadline and lets a
+// stop-the-world pause (a GC) proceed. It never changes the fuel charged.
 //
 // The runtime must hand wazero only Instrument's output, never raw untrusted bytes: Instrument
 // checks every count in the module against the bytes present, wazero's decoder does not.
@@ -27,21 +32,27 @@ const (
 	// DepthExport is the exported mutable i32 global holding the current call depth in
 	// depth units (see Config.MaxCallDepth); the runtime resets it to 0 before a call.
 	DepthExport = "onvm_depth"
-	// InterruptExport is the exported mutable i32 global the runtime sets to a non-zero
-	// value (from any goroutine) to stop a running guest, e.g. on timeout: the guest polls it
-	// at every function entry and loop header and traps with ReasonInterrupted. Storing a
-	// negative onvm_fuel from another goroutine is NOT a reliable stop: the guest's own
-	// read-modify-write of onvm_fuel overwrites it (in a tight loop, practically always).
-	// The runtime resets it to 0 before a call.
-	InterruptExport = "onvm_interrupt"
+	// CheckpointExport is the exported mutable i64 global the guest compares the remaining
+	// fuel with at every poll point (function entries, loop headers, and at least every
+	// MaxUnpolledCost of straight-line code): below it, the guest calls
+	// exhausted(ReasonCheckpoint) and continues if that returns. The runtime sets it to
+	// max(0, onvm_fuel − interval) so that the host gets control about every interval units of
+	// fuel; as it is never negative, a negative onvm_fuel at a poll point always reaches the
+	// host, which must then not return. Its initial value is InitialFuel, so a start function
+	// calls the host at its first poll point.
+	CheckpointExport = "onvm_checkpoint"
 	// ImportModule and ImportFunc name the injected import (param i32) -> (), called with a
-	// Reason* code right before the guest executes unreachable.
+	// Reason* code. For ReasonOutOfFuel and ReasonCallDepth the guest executes unreachable
+	// right after it: the host should panic to report the reason. For ReasonCheckpoint the host
+	// may return, and the guest continues, provided onvm_fuel is not negative (if it is, the
+	// call is out of fuel and the host must not return).
 	ImportModule = "onvm_meter"
 	ImportFunc   = "exhausted"
 
-	ReasonOutOfFuel   = 1
-	ReasonCallDepth   = 2
-	ReasonInterrupted = 3
+	ReasonOutOfFuel = 1
+	ReasonCallDepth = 2
+	// 3 was ReasonInterrupted of onvm-meter/1 (an interrupt flag polled by the guest).
+	ReasonCheckpoint = 4
 )
 
 // Defaults.
@@ -65,6 +76,12 @@ const (
 	// absurd for real code, a body can declare 2^32 locals in a few bytes, and engines
 	// allocate per declared local.
 	MaxLocals = 50_000
+	// MaxUnpolledCost bounds the static cost of the straight-line code between two poll
+	// points of a function: a segment leader is made a poll point when the segments since the
+	// previous one (in text order) cost at least this much. With function entries and loop
+	// headers, this bounds the fuel a guest burns between two polls by MaxUnpolledCost plus
+	// one segment per frame it returns through.
+	MaxUnpolledCost = 1000
 	// DefaultInitialFuel is onvm_fuel's value at instantiation: the budget of the start
 	// function, if any (the runtime sets onvm_fuel itself before every call).
 	DefaultInitialFuel = 50_000_000
@@ -120,7 +137,7 @@ func (c Config) withDefaults() (Config, error) {
 
 // algorithm names the instrumentation algorithm; bump it whenever the output bytes or the
 // fuel charged for any module could change.
-const algorithm = "onvm-meter/1"
+const algorithm = "onvm-meter/2"
 
 // Version identifies the instrumentation algorithm and this configuration (after defaults).
 // Two configs with the same Version instrument every module identically.
@@ -130,9 +147,9 @@ func (c Config) Version() string {
 		return algorithm + ";invalid"
 	}
 	k := n.Costs
-	return fmt.Sprintf("%s;op=%d;membytes=%d;growpage=%d;tableelem=%d;host=%d+%dB;depth=%d/%d;nan=%t;init=%d",
+	return fmt.Sprintf("%s;op=%d;membytes=%d;growpage=%d;tableelem=%d;host=%d+%dB;depth=%d/%d;nan=%t;init=%d;poll=%d",
 		algorithm, k.Op, k.MemoryBytesPerFuel, k.MemoryGrowPerPage, k.TablePerElement,
-		k.HostCall, k.HostBytesPerFuel, n.MaxCallDepth, ValuesPerDepthUnit, n.CanonicalizeNaN, n.InitialFuel)
+		k.HostCall, k.HostBytesPerFuel, n.MaxCallDepth, ValuesPerDepthUnit, n.CanonicalizeNaN, n.InitialFuel, MaxUnpolledCost)
 }
 
 // Version identifies the instrumentation algorithm with DefaultConfig; it goes into the
