@@ -99,6 +99,30 @@ func TestComposeNetwork(t *testing.T) {
 	if network {
 		t.Log("network layer wired (GET /peers): asserting cross-node replication")
 		h.waitBlob(c[3], ref.ID, data)
+		// Committees have one member, chosen among the three nodes: the
+		// execution on the majority side below needs a leader there.
+		p3, err := c[3].Peers(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for prog.Manifest.Committee.Members[0].Node == p3.Self.NodeID {
+			if prog, err = c[1].Deploy(t.Context(), client.DeployRequest{Wasm: wasm, Entrypoint: "onvm_main"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Node 2 lists the program and executes it (forwarded to the
+		// leader when node 2 is not the leader).
+		h.poll("program "+prog.ID+" replicated to node 2", 90*time.Second, func() error {
+			_, err := c[2].Program(t.Context(), prog.ID)
+			return err
+		})
+		res, err := c[2].Execute(t.Context(), client.ExecuteRequest{ProgramID: prog.ID, Input: []byte("from node 2\n")})
+		if err != nil {
+			t.Fatalf("execute on node 2: %v", err)
+		}
+		if out, _ := res.Output(); string(out) != "FROM NODE 2\n" {
+			t.Fatalf("echo output on node 2: %q", out)
+		}
 	} else {
 		t.Log("GET /peers not served yet: cross-node replication and convergence checks are off")
 	}
