@@ -2,6 +2,7 @@ package wasm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -12,7 +13,8 @@ import (
 	"github.com/tetratelabs/wazero/api"
 )
 
-// MaxCodeSize is the largest module Check and Prepare accept.
+// MaxCodeSize is the largest module Check, Prepare and Run accept (Run: the
+// instrumented module).
 const MaxCodeSize = 32 << 20
 
 // funcSig is a function type.
@@ -71,19 +73,35 @@ var kindText = map[byte]string{wasmbin.KindFunc: "func", wasmbin.KindTable: "tab
 // returned whenever the module's header decodes; the error, of kind
 // KindInvalidModule, names the first problem.
 func Check(wasm []byte, entrypoint string) (*Report, error) {
+	rep, _ := check(wasm, entrypoint)
+	return rep, rep.err()
+}
+
+// check is Check, also returning the instrumented module when it succeeds.
+// The module is instrumented before wazero compiles it: Instrument's decoder
+// bounds every count by the bytes present, so wazero only ever sees bytes
+// that passed it (see admit).
+func check(wasm []byte, entrypoint string) (*Report, []byte) {
 	rep := &Report{Size: len(wasm), Entrypoint: entrypoint, Imports: []Item{}, Exports: []Item{}}
 	if len(wasm) > MaxCodeSize {
-		rep.Problems = append(rep.Problems, fmt.Sprintf("module is %d bytes, the limit is %d", len(wasm), MaxCodeSize))
-		return rep, rep.err()
+		rep.problem("module is %d bytes, the limit is %d", len(wasm), MaxCodeSize)
+		return rep, nil
 	}
 	mod, err := wasmbin.Decode(wasm)
 	if err != nil {
-		rep.Problems = append(rep.Problems, "decode: "+err.Error())
-		return rep, rep.err()
+		rep.problem("decode: %v", err)
+		return rep, nil
 	}
 	rep.inspect(mod)
+	out, err := meter.Instrument(wasm, meter.DefaultConfig())
+	if err != nil {
+		if !errors.Is(err, meter.ErrAlreadyInstrumented) { // inspect said so
+			rep.problem("invalid module: %s", firstLine(err))
+		}
+		return rep, nil
+	}
 	rep.compile(wasm)
-	return rep, rep.err()
+	return rep, out
 }
 
 func (rep *Report) problem(format string, args ...any) {
@@ -262,8 +280,11 @@ func valueTypes(b []byte) []api.ValueType {
 }
 
 // validate compiles wasm with wazero's interpreter (the cheapest full
-// validation) under the allowed features.
+// validation) under the allowed features, once admit has accepted it.
 func validate(wasm []byte) (wazero.CompiledModule, error) {
+	if err := admit(wasm); err != nil {
+		return nil, err
+	}
 	ctx := context.Background()
 	r := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter().WithCoreFeatures(coreFeatures))
 	defer r.Close(ctx) //nolint:errcheck // nothing to report

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
@@ -26,7 +27,7 @@ func TestCheckRejects(t *testing.T) {
 			"import env.onvm_log has type (i32,i32)->(i32), the host ABI declares (i32,i32,i32)->(i32)",
 			"import wasi_snapshot_preview1.fd_write has type (i32)->(i32), the host ABI declares (i32,i32,i32,i32)->(i32)",
 		}},
-		{"simd", "run", []string{`invalid module:`, `simd`}},
+		{"simd", "run", []string{`invalid module:`, `SIMD`}},
 		{"threads", "run", []string{`invalid module:`, `threads`}},
 		{"start", "run", []string{"start function 0: a start function runs before fuel is set"}},
 		{"no_memory", "run", []string{
@@ -153,6 +154,12 @@ func TestWazeroVersion(t *testing.T) {
 	}
 }
 
+// FuzzCheck: Check's report and error agree, Check accepting implies Prepare
+// succeeding, and Run refuses arbitrary bytes as code. None of them may
+// allocate without bound: wazero, whose decoder allocates what count fields
+// say, only sees bytes admit accepted (the corpus under
+// testdata/fuzz/FuzzCheck holds modules that made it allocate gigabytes; run
+// the fuzzer under `ulimit -v` to make an unbounded allocation fatal).
 func FuzzCheck(f *testing.F) {
 	for _, name := range []string{"echo_multi", "alloc", "hostcalls", "wasi", "invalid/start", "invalid/no_memory"} {
 		b, err := os.ReadFile(filepath.Join("testdata", name+".wasm"))
@@ -161,6 +168,14 @@ func FuzzCheck(f *testing.F) {
 		}
 		f.Add(b)
 	}
+	for _, b := range untrustedBombs {
+		f.Add(b.wasm)
+	}
+	r, err := New(context.Background(), Config{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer r.Close(context.Background())
 	f.Fuzz(func(t *testing.T, b []byte) {
 		rep, err := Check(b, "run")
 		if rep == nil {
@@ -173,6 +188,10 @@ func FuzzCheck(f *testing.F) {
 			if _, err := Prepare(b); err != nil {
 				t.Fatalf("Check accepts, Prepare fails: %v", err)
 			}
+		}
+		// Uninstrumented bytes are never run (and never reach wazero unchecked).
+		if res, err := r.Run(context.Background(), Call{Code: b, Entrypoint: "run", Fuel: 100_000, Timeout: time.Second}); err == nil || res != nil {
+			t.Fatalf("Run of raw bytes = %v, %v", res, err)
 		}
 	})
 }

@@ -13,16 +13,12 @@ import (
 
 // Prepare validates a module for deployment (Check without an entrypoint),
 // instruments it with the meter's default configuration and validates the
-// result. It runs once,
-// at deploy; the instrumented bytes are what every node stores and runs, so
-// every node executes identical code.
+// result. It runs once, at deploy; the instrumented bytes are what every
+// node stores and runs, so every node executes identical code.
 func Prepare(wasm []byte) ([]byte, error) {
-	if _, err := Check(wasm, ""); err != nil {
+	rep, out := check(wasm, "")
+	if err := rep.err(); err != nil {
 		return nil, fmt.Errorf("prepare: %w", err)
-	}
-	out, err := meter.Instrument(wasm, meter.DefaultConfig())
-	if err != nil {
-		return nil, fmt.Errorf("prepare: %w", &Error{Kind: KindInvalidModule, Message: "instrument: " + err.Error(), cause: err})
 	}
 	// The instrumented code is what nodes will run: a meter bug must fail
 	// the deploy, not the first execution.

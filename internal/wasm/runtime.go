@@ -122,7 +122,17 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	return r, nil
 }
 
+// compile compiles code for Run. The code should be Prepare's output, but
+// it comes from storage or from peers, so it passes the same gate as an
+// upload before wazero sees it, and a start function is refused (it would
+// run inside instantiation, before the call's fuel is set).
 func (r *Runtime) compile(ctx context.Context, code []byte) (wazero.CompiledModule, error) {
+	if err := admit(code); err != nil {
+		return nil, err
+	}
+	if hasStart(code) {
+		return nil, fmt.Errorf("%w: the module has a start function", ErrInvalidModule)
+	}
 	m, err := r.rt.CompileModule(ctx, code)
 	if err != nil {
 		return nil, err

@@ -11,7 +11,8 @@ import (
 	"github.com/tetratelabs/wazero"
 )
 
-// FuzzInstrument: Instrument never panics, is deterministic, and whenever it succeeds on an
+// FuzzInstrument: Instrument and Validate never panic, Instrument is deterministic, Validate
+// accepts whatever Instrument accepts and its output, and whenever Instrument succeeds on an
 // input wazero accepts, wazero accepts its output too.
 //
 // wazero is only shown inputs Instrument accepted: its decoder allocates whatever a count
@@ -41,6 +42,10 @@ func FuzzInstrument(f *testing.F) {
 		return err
 	}
 	f.Fuzz(func(t *testing.T, wasm []byte) {
+		verr := Validate(wasm)
+		if verr != nil && !errors.Is(verr, ErrInvalidModule) && !errors.Is(verr, ErrUnsupported) {
+			t.Fatalf("Validate: error outside the documented kinds: %v", verr)
+		}
 		out, err := Instrument(wasm, DefaultConfig())
 		if err != nil {
 			if !errors.Is(err, ErrInvalidModule) && !errors.Is(err, ErrUnsupported) &&
@@ -48,6 +53,12 @@ func FuzzInstrument(f *testing.F) {
 				t.Fatalf("error outside the documented kinds: %v", err)
 			}
 			return
+		}
+		if verr != nil {
+			t.Fatalf("Instrument accepts what Validate refuses: %v", verr)
+		}
+		if err := Validate(out); err != nil {
+			t.Fatalf("Validate refuses Instrument's output: %v", err)
 		}
 		if compiles(wasm) != nil {
 			return

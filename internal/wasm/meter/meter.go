@@ -10,8 +10,9 @@
 // host call is where a long-running guest lets the runtime check its deadline and lets a
 // stop-the-world pause (a GC) proceed. It never changes the fuel charged.
 //
-// The runtime must hand wazero only Instrument's output, never raw untrusted bytes: Instrument
-// checks every count in the module against the bytes present, wazero's decoder does not.
+// The runtime must hand wazero only bytes this package's decoder accepted (Instrument's
+// output, or bytes Validate accepted), never raw untrusted bytes: the decoder checks every
+// count in the module against the bytes present, wazero's decoder does not.
 //
 // It is a pure function of (bytes, Config): no I/O, no logging, no clocks, no randomness, and
 // the same input always yields the same output. It never panics on any input. It does not
