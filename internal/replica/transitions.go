@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -203,16 +204,23 @@ func (r *Replica) manifestsSeen(p id.Program) ([]*program.Manifest, error) {
 // publish loop, which catches up from the chain's records.
 func (r *Replica) TransitionCommitted(t *chain.Transition) {
 	p := t.Receipt.Receipt.Program
-	if err := r.publishTransition(t); err != nil {
+	if err := r.publishTransition(t); err != nil && !errors.Is(err, errUnpublishable) {
 		r.log.Warn("transition not published yet", "program", p.String(), "height", t.Receipt.Receipt.Height, "err", err)
 		r.dirty.add(p)
 	}
 }
 
+// errUnpublishable marks a transition that cannot be an operation (its
+// writes exceed the operation size): retrying cannot help.
+var errUnpublishable = errors.New("transition cannot be published")
+
 func (r *Replica) publishTransition(t *chain.Transition) error {
 	o, err := toOp(t).Op()
 	if err != nil {
-		return err
+		rc := &t.Receipt.Receipt
+		r.m.published.WithLabelValues("transition", "unpublishable").Inc()
+		r.log.Error("transition cannot be published; peers will not apply it", "program", rc.Program.String(), "height", rc.Height, "err", err)
+		return fmt.Errorf("%w: %w", errUnpublishable, err)
 	}
 	return r.submit(o, "transition")
 }
@@ -249,6 +257,14 @@ func (r *Replica) publishLoop() {
 		}
 		if err := r.catchUp(p); err != nil && r.ctx.Err() == nil {
 			r.log.Warn("publish transitions", "program", p.String(), "err", err)
+			// The proposer's queue is full: give it time to drain.
+			t := time.NewTimer(time.Second)
+			select {
+			case <-r.ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
 		}
 	}
 }
@@ -269,7 +285,7 @@ func (r *Replica) catchUp(p id.Program) error {
 			if t.Receipt.Receipt.Executor != r.self {
 				continue
 			}
-			if err := r.publishTransition(t); err != nil {
+			if err := r.publishTransition(t); err != nil && !errors.Is(err, errUnpublishable) {
 				r.dirty.add(p)
 				return err
 			}
