@@ -172,14 +172,14 @@ func (s *Service) expire(cur *Job, now int64) error {
 	if err := stage(b, cur, &next); err != nil {
 		return err
 	}
-	totals, err := s.dispatchLane.stage(b, &next)
+	undo, err := s.dispatchLane.stage(b, &next)
 	if err != nil {
 		return err
 	}
 	if err := b.Commit(pebble.Sync); err != nil {
+		undo()
 		return err
 	}
-	s.dispatchLane.set(totals)
 	s.pending.Add(-1)
 	s.metrics.transition(Pending, Expired)
 	s.watch.notify(cur.ID)

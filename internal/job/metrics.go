@@ -64,23 +64,29 @@ type lane struct {
 	t        Totals
 }
 
-// stage writes the lane's totals counting terminal job j into b and
-// returns them; set them once b is committed.
-func (l *lane) stage(b *pebble.Batch, j *Job) (Totals, error) {
+// stage writes into b the lane's totals counting terminal job j, and
+// counts it at once — whoever sees the record once b commits must see it
+// counted; undo reverts the count if b does not commit.
+func (l *lane) stage(b *pebble.Batch, j *Job) (undo func(), err error) {
 	l.mu.Lock()
-	next := l.t.with(j)
+	prev := l.t
+	next := prev.with(j)
+	l.t = next
 	l.mu.Unlock()
-	enc, err := codec.Marshal(&next)
-	if err != nil {
-		return next, err
+	undo = func() {
+		l.mu.Lock()
+		l.t = prev
+		l.mu.Unlock()
 	}
-	return next, b.Set(l.key, enc, nil)
-}
-
-func (l *lane) set(t Totals) {
-	l.mu.Lock()
-	l.t = t
-	l.mu.Unlock()
+	enc, err := codec.Marshal(&next)
+	if err == nil {
+		err = b.Set(l.key, enc, nil)
+	}
+	if err != nil {
+		undo()
+		return nil, err
+	}
+	return undo, nil
 }
 
 func (l *lane) get() Totals {

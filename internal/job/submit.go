@@ -215,12 +215,11 @@ func (s *Service) Cancel(ctx context.Context, j id.Job) (*Job, error) {
 	}
 	l := s.apiLane
 	l.commitMu.Lock()
-	totals, err := l.stage(b, &next)
+	undo, err := l.stage(b, &next)
 	if err == nil {
-		err = b.Commit(pebble.Sync)
-	}
-	if err == nil {
-		l.set(totals)
+		if err = b.Commit(pebble.Sync); err != nil {
+			undo()
+		}
 	}
 	l.commitMu.Unlock()
 	if err != nil {

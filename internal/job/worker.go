@@ -95,15 +95,16 @@ func (s *Service) readInput(ctx context.Context, j *Job) ([]byte, error) {
 func (s *Service) preCommit(w *worker, j *Job, done **Job) func(*pebble.Batch, *chain.Outcome) (func(bool), error) {
 	return func(b *pebble.Batch, o *chain.Outcome) (func(bool), error) {
 		unlock := s.locks.lock(j.ID)
-		next, totals, err := s.stageSuccess(b, w.lane, j, o)
+		next, undo, err := s.stageSuccess(b, w.lane, j, o)
 		if err != nil {
 			unlock()
 			return nil, err
 		}
 		return func(applied bool) {
 			if applied {
-				w.lane.set(totals)
 				*done = next
+			} else {
+				undo()
 			}
 			unlock()
 		}, nil
@@ -112,23 +113,23 @@ func (s *Service) preCommit(w *worker, j *Job, done **Job) func(*pebble.Batch, *
 
 // stageSuccess stages the completion of attempt j (whose lock is held)
 // with outcome o into b, if the job is still running that attempt.
-func (s *Service) stageSuccess(b *pebble.Batch, l *lane, j *Job, o *chain.Outcome) (*Job, Totals, error) {
+func (s *Service) stageSuccess(b *pebble.Batch, l *lane, j *Job, o *chain.Outcome) (*Job, func(), error) {
 	cur, ok, err := load(s.db, j.ID)
 	if err != nil {
-		return nil, Totals{}, err
+		return nil, nil, err
 	}
 	if !ok || cur.Status != Running || cur.Attempts != j.Attempts {
-		return nil, Totals{}, fmt.Errorf("job %s: %w", j.ID, errNotRunning)
+		return nil, nil, fmt.Errorf("job %s: %w", j.ID, errNotRunning)
 	}
 	if int64(len(o.Output)) > s.opts.MaxOutput {
-		return nil, Totals{}, fmt.Errorf("job %s: %w: %d bytes (max %d)", j.ID, errOutputLimit, len(o.Output), s.opts.MaxOutput)
+		return nil, nil, fmt.Errorf("job %s: %w: %d bytes (max %d)", j.ID, errOutputLimit, len(o.Output), s.opts.MaxOutput)
 	}
 	now := s.now()
 	rid := o.ReceiptID()
 	next, err := Apply(*cur, Event{Kind: EvSucceed, At: now, Fuel: o.FuelUsed, Receipt: rid,
 		Output: id.BlobOf(o.Output), OutputSize: int64(len(o.Output))})
 	if err != nil {
-		return nil, Totals{}, err
+		return nil, nil, err
 	}
 	logs := guestLogs(now, next.Attempts, o.Logs)
 	msg := "completed: fuel %d, receipt %s"
@@ -137,16 +138,16 @@ func (s *Service) stageSuccess(b *pebble.Batch, l *lane, j *Job, o *chain.Outcom
 	}
 	logs = append(logs, note(now, next.Attempts, LevelInfo, msg, o.FuelUsed, rid))
 	if err := appendLogs(b, &next, s.opts.MaxLogBytes, logs...); err != nil {
-		return nil, Totals{}, err
+		return nil, nil, err
 	}
 	if err := stage(b, cur, &next); err != nil {
-		return nil, Totals{}, err
+		return nil, nil, err
 	}
-	totals, err := l.stage(b, &next)
+	undo, err := l.stage(b, &next)
 	if err != nil {
-		return nil, Totals{}, err
+		return nil, nil, err
 	}
-	return &next, totals, nil
+	return &next, undo, nil
 }
 
 // succeeded finishes a job whose transition committed (or was replayed):
@@ -176,14 +177,14 @@ func (s *Service) recordReplay(w *worker, j *Job, o *chain.Outcome) (*Job, error
 	defer unlock()
 	b := s.db.NewBatch()
 	defer b.Close()
-	next, totals, err := s.stageSuccess(b, w.lane, j, o)
+	next, undo, err := s.stageSuccess(b, w.lane, j, o)
 	if err != nil {
 		return nil, err
 	}
 	if err := b.Commit(pebble.Sync); err != nil {
+		undo()
 		return nil, err
 	}
-	w.lane.set(totals)
 	return next, nil
 }
 
@@ -259,17 +260,15 @@ func (s *Service) recordFailure(w *worker, j *Job, v verdict, cause error) (*Job
 	if err := stage(b, cur, &next); err != nil {
 		return nil, err
 	}
-	var totals Totals
+	undo := func() {}
 	if next.Status.Terminal() {
-		if totals, err = w.lane.stage(b, &next); err != nil {
+		if undo, err = w.lane.stage(b, &next); err != nil {
 			return nil, err
 		}
 	}
 	if err := b.Commit(pebble.Sync); err != nil {
+		undo()
 		return nil, err
-	}
-	if next.Status.Terminal() {
-		w.lane.set(totals)
 	}
 	return &next, nil
 }
@@ -287,8 +286,8 @@ func (s *Service) finished(from Status, j *Job, elapsed time.Duration) {
 			}
 		}
 	}
-	s.watch.notify(j.ID)
 	s.replicate(j)
+	s.watch.notify(j.ID)
 }
 
 // errorText is the stored message of a failure: at most maxErrorText
