@@ -28,7 +28,7 @@ func (x *Programs) Execute(ctx context.Context, req chain.Request) (*chain.Outco
 	if err := r.gate(); err != nil {
 		return nil, fmt.Errorf("execute %s: %w", req.Program, err)
 	}
-	m, err := x.Manifest(req.Program)
+	m, err := r.awaitProgram(ctx, req.Program)
 	if err != nil {
 		return nil, err
 	}
@@ -273,8 +273,8 @@ func (r *Replica) executeLocal(ctx context.Context, req chain.Request) (*chain.O
 	if err := r.gate(); err != nil {
 		return nil, err
 	}
-	if _, err := r.chain.Manifest(req.Program); err != nil && isNotFound(err) && r.pendingManifest(req.Program) {
-		return nil, fmt.Errorf("program %s: %w", req.Program, ErrProgramPending)
+	if _, err := r.awaitProgram(ctx, req.Program); err != nil {
+		return nil, err
 	}
 	return r.chain.Execute(ctx, req)
 }

@@ -251,6 +251,8 @@ func (r *Replica) install(ctx context.Context, m *program.Manifest) error {
 	case created:
 		r.m.manifests.WithLabelValues("stored").Inc()
 		r.log.Info("program replicated", "program", p.String(), "deployer", m.Body.Deployer.String())
+		close(r.installed)
+		r.installed = make(chan struct{})
 	}
 	if err := r.db.Delete(programKey(pfxManifest, p, mid[:]), pebble.NoSync); err != nil {
 		return err
@@ -306,6 +308,32 @@ func (x *Programs) Manifest(p id.Program) (*program.Manifest, error) {
 		return nil, fmt.Errorf("program %s: %w", p, ErrProgramPending)
 	}
 	return m, err
+}
+
+// awaitProgram waits, at most DefaultPendingWait, until p's manifest is in
+// the catalog when it is awaiting its code; it returns the manifest, or the
+// catalog's error (ErrProgramPending if the wait ran out).
+func (r *Replica) awaitProgram(ctx context.Context, p id.Program) (*program.Manifest, error) {
+	ctx, cancel := context.WithTimeout(ctx, DefaultPendingWait)
+	defer cancel()
+	for {
+		r.progMu.Lock()
+		ch := r.installed
+		r.progMu.Unlock()
+		m, err := r.chain.Manifest(p)
+		if err == nil || !isNotFound(err) {
+			return m, err
+		}
+		if !r.pendingManifest(p) {
+			return nil, err
+		}
+		r.verify.add(p)
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("program %s: %w", p, ErrProgramPending)
+		}
+	}
 }
 
 func isNotFound(err error) bool {

@@ -29,11 +29,14 @@ const (
 
 // Defaults of Options.
 const (
-	DefaultFetchWait     = 60 * time.Second
-	DefaultFetchWorkers  = 4
-	DefaultFetchRate     = 10 // on-demand fetches started per second
-	DefaultMaxOnDemand   = 8  // on-demand fetches running at once
-	DefaultForwardWait   = 2 * time.Minute
+	DefaultFetchWait    = 60 * time.Second
+	DefaultFetchWorkers = 4
+	DefaultFetchRate    = 10 // on-demand fetches started per second
+	DefaultMaxOnDemand  = 8  // on-demand fetches running at once
+	DefaultForwardWait  = 2 * time.Minute
+	// DefaultPendingWait bounds how long an execution waits for a program
+	// whose manifest replicated but whose code is still being verified.
+	DefaultPendingWait   = 30 * time.Second
 	defaultFetchQueue    = 4096
 	defaultSweepInterval = 30 * time.Second
 	negativeTTL          = 30 * time.Second
@@ -95,12 +98,13 @@ type Replica struct {
 	jobsMu sync.RWMutex
 	jobs   JobImporter
 
-	vals     validatorSet
-	progMu   sync.Mutex // orders catalog installs against transitions waiting for them
-	fetches  *fetcher
-	verify   *workQueue[id.Program]
-	dirty    *workQueue[id.Program] // programs with transitions to publish
-	provides *workQueue[provideItem]
+	vals      validatorSet
+	progMu    sync.Mutex    // orders catalog installs against transitions waiting for them
+	installed chan struct{} // closed and replaced at each install; guarded by progMu
+	fetches   *fetcher
+	verify    *workQueue[id.Program]
+	dirty     *workQueue[id.Program] // programs with transitions to publish
+	provides  *workQueue[provideItem]
 
 	ctx     context.Context
 	cancel  context.CancelFunc
@@ -146,6 +150,7 @@ func New(opts Options) (*Replica, error) {
 		provides: newWorkQueue[provideItem](defaultFetchQueue),
 	}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
+	r.installed = make(chan struct{})
 	r.fetches = newFetcher(r)
 	if err := r.vals.load(r.db, r.selfValidator()); err != nil {
 		return nil, fmt.Errorf("replica: %w", err)
