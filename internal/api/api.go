@@ -49,6 +49,9 @@ type Options struct {
 	// Programs serves deploy, catalog, state, execute and receipts; nil
 	// leaves those routes out.
 	Programs Programs
+	// JobService serves /jobs and fills the job fields of the health
+	// endpoints; nil leaves the job routes out.
+	JobService JobService
 	// Network serves GET /peers; DAG serves /dag/*. nil leaves them out.
 	Network Network
 	DAG     DAG

@@ -13,6 +13,7 @@ import (
 	"github.com/onvm-network/onvm/internal/chain"
 	"github.com/onvm-network/onvm/internal/dag"
 	"github.com/onvm-network/onvm/internal/id"
+	"github.com/onvm-network/onvm/internal/job"
 	"github.com/onvm-network/onvm/internal/p2p"
 	"github.com/onvm-network/onvm/internal/program"
 	"github.com/onvm-network/onvm/internal/replica"
@@ -121,6 +122,22 @@ func status(err error) (int, string, string) {
 	case errors.Is(err, blob.ErrBusy):
 		return http.StatusConflict, "busy", "the blob is being written by another request; retry"
 	case errors.Is(err, blob.ErrClosed):
+		return http.StatusServiceUnavailable, "unavailable", "node is shutting down"
+	case errors.Is(err, job.ErrNotFound):
+		return http.StatusNotFound, "not_found", "job not found"
+	case errors.Is(err, job.ErrInvalid):
+		return http.StatusBadRequest, "invalid_request", err.Error()
+	case errors.Is(err, job.ErrConflict):
+		return http.StatusConflict, "request_conflict", err.Error()
+	case errors.Is(err, job.ErrTerminal):
+		return http.StatusConflict, "job_terminal", err.Error()
+	case errors.Is(err, job.ErrNotCompleted):
+		return http.StatusConflict, "job_not_completed", "job output not available: " + err.Error()
+	case errors.Is(err, job.ErrQueueFull):
+		return http.StatusServiceUnavailable, "queue_full", err.Error()
+	case errors.Is(err, job.ErrInputTooLarge):
+		return http.StatusRequestEntityTooLarge, "input_too_large", err.Error()
+	case errors.Is(err, job.ErrClosed):
 		return http.StatusServiceUnavailable, "unavailable", "node is shutting down"
 	case wasm.KindOf(err) != 0:
 		return wasmStatus(err)

@@ -52,7 +52,7 @@ type Resources struct {
 }
 
 // NodeMetrics is the response to GET /health/metrics (the original's
-// shape). Job counters stay zero until the job system exists.
+// shape), from the job service when there is one.
 type NodeMetrics struct {
 	UptimeSeconds          int64   `json:"uptime_seconds"`
 	TotalJobsCompleted     uint64  `json:"total_jobs_completed"`
@@ -96,6 +96,14 @@ func (s *Server) readiness(w http.ResponseWriter, r *http.Request) {
 		Resources: res.Resources,
 		Version:   s.opts.Version,
 	}
+	if js := s.opts.JobService; js != nil {
+		st := js.Stats()
+		h.Capacity.MaxConcurrentJobs, h.Capacity.CurrentJobs, h.Capacity.QueueDepth = st.Workers, st.Running, st.Pending
+		h.Resources.ActiveJobs = st.Running
+		if st.Running >= st.Workers {
+			h.Status = StatusDegraded // every worker busy, as the original reported
+		}
+	}
 	code := http.StatusOK
 	if s.draining.Load() {
 		h.Status = StatusUnavailable
@@ -104,10 +112,17 @@ func (s *Server) readiness(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, code, h)
 }
 
+// nodeMetrics reports the persisted job totals: failed counts failed,
+// timed out and expired jobs; the average is over the last 1000 attempts.
 func (s *Server) nodeMetrics(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, NodeMetrics{
-		UptimeSeconds: int64(s.opts.Now().Sub(s.start) / time.Second),
-	})
+	m := NodeMetrics{UptimeSeconds: int64(s.opts.Now().Sub(s.start) / time.Second)}
+	if js := s.opts.JobService; js != nil {
+		st := js.Stats()
+		t := st.Totals
+		m.TotalJobsCompleted, m.TotalJobsFailed, m.TotalJobsCancelled = t.Completed, t.Failed+t.TimedOut+t.Expired, t.Cancelled
+		m.TotalFuelConsumed, m.AverageExecutionTimeMS = t.Fuel, st.AvgExecMS
+	}
+	writeJSON(w, http.StatusOK, m)
 }
 
 // Sample is one measurement of the process and the machine.

@@ -12,6 +12,7 @@ func (s *Server) routes(r *router) {
 	s.healthRoutes(r)
 	s.blobRoutes(r)
 	s.programRoutes(r)
+	s.jobRoutes(r)
 	s.authRoutes(r)
 	s.peerRoutes(r)
 	s.dagRoutes(r)
