@@ -172,7 +172,7 @@ func (s *Service) expire(cur *Job, now int64) error {
 	if err := stage(b, cur, &next); err != nil {
 		return err
 	}
-	undo, err := s.dispatchLane.stage(b, &next)
+	undo, err := s.stageTerminal(b, s.dispatchLane, &next)
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 //	j/l/<job><seq>                 the job's log entries
 //	j/x/<job>                      a peer's signed terminal record (imported)
 //	j/m/<lane>                     persisted totals for /health/metrics
+//	j/o/<job>                      a terminal record not yet handed to the replicator
 const (
 	nsRecord  = "j/r/"
 	nsQueue   = "j/q/"
@@ -26,11 +27,14 @@ const (
 	nsLog     = "j/l/"
 	nsSigned  = "j/x/"
 	nsMetrics = "j/m/"
+	nsOutbox  = "j/o/"
 )
 
 func recordKey(j id.Job) []byte { return append([]byte(nsRecord), j[:]...) }
 
 func signedKey(j id.Job) []byte { return append([]byte(nsSigned), j[:]...) }
+
+func outboxKey(j id.Job) []byte { return append([]byte(nsOutbox), j[:]...) }
 
 func timeKey(ns string, extra []byte, at int64, j id.Job) []byte {
 	k := make([]byte, 0, len(ns)+len(extra)+8+len(j))

@@ -248,16 +248,12 @@ func TestLogsBounded(t *testing.T) {
 // verifiable; Import accepts a peer's terminal record (never running it)
 // and refuses forged or non-terminal ones.
 func TestReplication(t *testing.T) {
-	var mu sync.Mutex
-	var got []*op.JobRecord
-	rep := replicatorFunc(func(r *op.JobRecord) { mu.Lock(); got = append(got, r); mu.Unlock() })
+	recorded := make(chan *op.JobRecord, 4)
+	rep := replicatorFunc(func(r *op.JobRecord) { recorded <- r })
 	f := newFakeEnv(t, nil, func(o *Options) { o.Replicator = rep })
 	j := f.wait(t, f.submit(t, "r").ID, terminal)
-	mu.Lock()
-	recs := got
-	mu.Unlock()
-	if len(recs) != 1 || recs[0].Job != j.ID || recs[0].Status != op.JobSucceeded || recs[0].Verify() != nil || recs[0].Output != j.Output {
-		t.Fatalf("replicated %+v", recs)
+	if r := <-recorded; r.Job != j.ID || r.Status != op.JobSucceeded || r.Verify() != nil || r.Output != j.Output {
+		t.Fatalf("replicated %+v", r)
 	}
 
 	peerKey := ed25519.NewKeyFromSeed([]byte("a peer's seed, thirty-two bytes!"))
@@ -305,6 +301,22 @@ func TestReplication(t *testing.T) {
 	}
 	if _, _, err := f.svc.Output(t.Context(), rec.Job); !errors.Is(err, blob.ErrNotFound) {
 		t.Fatalf("output of an imported job whose blob is elsewhere: %v", err)
+	}
+	// The outbox was cleared; a crash after a commit and before the call
+	// leaves an entry, and the next start hands the record over again.
+	f.close(t) // waits for the workers, so for the replicator calls
+	if n, _ := countPrefix(f.db, []byte(nsOutbox)); n != 0 {
+		t.Fatalf("%d outbox entries after the calls", n)
+	}
+	if err := f.db.Set(outboxKey(j.ID), nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.open(t)
+	if r := <-recorded; r.Job != j.ID || r.Verify() != nil {
+		t.Fatalf("after restart the replicator got %+v", r)
+	}
+	if n, _ := countPrefix(f.db, []byte(nsOutbox)); n != 0 { // Open republishes before it returns
+		t.Fatalf("%d outbox entries after the restart", n)
 	}
 }
 

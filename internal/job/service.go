@@ -171,6 +171,9 @@ func Open(ctx context.Context, opts Options) (*Service, error) {
 	if err := s.recover(); err != nil {
 		return nil, err
 	}
+	if err := s.republishOutbox(); err != nil {
+		return nil, err
+	}
 	s.metrics = newPromMetrics(opts.Registerer, s)
 	s.ctx, s.cancel = context.WithCancelCause(context.WithoutCancel(ctx))
 	for i := range s.workers {

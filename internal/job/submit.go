@@ -215,7 +215,7 @@ func (s *Service) Cancel(ctx context.Context, j id.Job) (*Job, error) {
 	}
 	l := s.apiLane
 	l.commitMu.Lock()
-	undo, err := l.stage(b, &next)
+	undo, err := s.stageTerminal(b, l, &next)
 	if err == nil {
 		if err = b.Commit(pebble.Sync); err != nil {
 			undo()

@@ -143,7 +143,7 @@ func (s *Service) stageSuccess(b *pebble.Batch, l *lane, j *Job, o *chain.Outcom
 	if err := stage(b, cur, &next); err != nil {
 		return nil, nil, err
 	}
-	undo, err := l.stage(b, &next)
+	undo, err := s.stageTerminal(b, l, &next)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -262,7 +262,7 @@ func (s *Service) recordFailure(w *worker, j *Job, v verdict, cause error) (*Job
 	}
 	undo := func() {}
 	if next.Status.Terminal() {
-		if undo, err = w.lane.stage(b, &next); err != nil {
+		if undo, err = s.stageTerminal(b, w.lane, &next); err != nil {
 			return nil, err
 		}
 	}
