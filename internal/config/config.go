@@ -60,7 +60,12 @@ type Storage struct {
 
 // Jobs configures the job scheduler.
 type Jobs struct {
-	MaxConcurrent int `toml:"max_concurrent" env:"ONVM_JOBS_MAX_CONCURRENT" doc:"Jobs run at the same time; reported as capacity by /health/readiness."`
+	MaxConcurrent int           `toml:"max_concurrent" env:"ONVM_JOBS_MAX_CONCURRENT" doc:"Jobs run at the same time (the worker pool); 0 means one per CPU core. Reported as capacity by /health/readiness."`
+	MaxPending    int           `toml:"max_pending" env:"ONVM_JOBS_MAX_PENDING" doc:"Jobs waiting to run (queued or in retry backoff) before POST /jobs answers 503 queue_full."`
+	RetryBase     time.Duration `toml:"retry_base" env:"ONVM_JOBS_RETRY_BASE" doc:"Delay before a job's first retry after a transient failure; it doubles with each retry (with jitter), counted from the failure."`
+	RetryMax      time.Duration `toml:"retry_max" env:"ONVM_JOBS_RETRY_MAX" doc:"Longest delay between two retries of a job."`
+	MaxOutput     int64         `toml:"max_output" env:"ONVM_JOBS_MAX_OUTPUT" doc:"Largest job output in bytes; a larger one fails the job (output_too_large) and commits nothing."`
+	MaxLogBytes   int64         `toml:"max_log_bytes" env:"ONVM_JOBS_MAX_LOG_BYTES" doc:"Log bytes kept per job (scheduler entries and guest output over all its attempts); the rest is dropped after a truncation note."`
 }
 
 // Execution bounds program executions. Fuel and input limits never change
@@ -125,7 +130,8 @@ func Default() Config {
 			CORSOrigins:       []string{},
 		},
 		Storage: Storage{BlobSyncMode: SyncFull},
-		Jobs:    Jobs{MaxConcurrent: 10},
+		Jobs: Jobs{MaxConcurrent: 0, MaxPending: 100_000, RetryBase: time.Second, RetryMax: 5 * time.Minute,
+			MaxOutput: 1 << 20, MaxLogBytes: 64 << 10},
 		RPCAuth: RPCAuth{
 			Enable:         true,
 			SecretPath:     "rpc_auth.secret",

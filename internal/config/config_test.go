@@ -133,7 +133,11 @@ func TestValidate(t *testing.T) {
 		{"zero timeout", func(c *Config) { c.RPC.ReadTimeout = 0 }, "rpc.read_timeout"},
 		{"max blob", func(c *Config) { c.RPC.MaxBlobSize = 0 }, "max_blob_size"},
 		{"min peers", func(c *Config) { c.Network.MinPeers = -1 }, "min_peers"},
-		{"jobs", func(c *Config) { c.Jobs.MaxConcurrent = 0 }, "max_concurrent"},
+		{"jobs", func(c *Config) { c.Jobs.MaxConcurrent = -1 }, "max_concurrent"},
+		{"jobs pending", func(c *Config) { c.Jobs.MaxPending = 0 }, "max_pending"},
+		{"jobs retry", func(c *Config) { c.Jobs.RetryMax = c.Jobs.RetryBase / 2 }, "retry_base"},
+		{"jobs output", func(c *Config) { c.Jobs.MaxOutput = 0 }, "max_output"},
+		{"jobs logs", func(c *Config) { c.Jobs.MaxLogBytes = 10 }, "max_log_bytes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -113,8 +113,20 @@ func (c *Config) Validate() error {
 	if m := c.Storage.BlobSyncMode; m != SyncFull && m != SyncMetadata {
 		return bad("storage.blob_sync_mode", "want %q or %q, got %q", SyncFull, SyncMetadata, m)
 	}
-	if c.Jobs.MaxConcurrent < 1 {
-		return bad("jobs.max_concurrent", "must be at least 1")
+	if j := c.Jobs; j.MaxConcurrent < 0 || j.MaxConcurrent > 4096 {
+		return bad("jobs.max_concurrent", "must be from 0 (one per CPU core) to 4096")
+	}
+	if c.Jobs.MaxPending < 1 {
+		return bad("jobs.max_pending", "must be at least 1")
+	}
+	if j := c.Jobs; j.RetryBase <= 0 || j.RetryMax < j.RetryBase {
+		return bad("jobs.retry_base", "must be positive and at most jobs.retry_max")
+	}
+	if c.Jobs.MaxOutput < 1 || c.Jobs.MaxOutput > 64<<20 {
+		return bad("jobs.max_output", "must be from 1 byte to 64 MiB")
+	}
+	if c.Jobs.MaxLogBytes < 1024 {
+		return bad("jobs.max_log_bytes", "must be at least 1024")
 	}
 	if e := c.Execution; e.DefaultFuel < 1 || e.MaxFuel < e.DefaultFuel {
 		return bad("execution.default_fuel", "must be at least 1 and at most execution.max_fuel")
