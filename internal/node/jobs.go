@@ -15,10 +15,14 @@ import (
 func (n *Node) openJobs(ctx context.Context) (err error) {
 	n.jobs, err = job.Open(ctx, job.Options{
 		DB: n.db, Exec: n.replica.Programs(), Blobs: n.replica.Blobs(), Key: n.keys.Ed25519,
-		Workers:    n.opts.Config.Jobs.MaxConcurrent,
-		Replicator: n.replica,
-		Registerer: n.reg,
-		Logger:     n.log.With("component", "job"),
+		Workers:     n.opts.Config.Jobs.MaxConcurrent,
+		MaxPending:  n.opts.Config.Jobs.MaxPending,
+		Backoff:     job.Backoff{Base: n.opts.Config.Jobs.RetryBase, Max: n.opts.Config.Jobs.RetryMax},
+		MaxOutput:   n.opts.Config.Jobs.MaxOutput,
+		MaxLogBytes: n.opts.Config.Jobs.MaxLogBytes,
+		Replicator:  n.replica,
+		Registerer:  n.reg,
+		Logger:      n.log.With("component", "job"),
 	})
 	if err != nil {
 		return err

@@ -152,19 +152,20 @@ func New(ctx context.Context, opts Options) (_ *Node, err error) {
 		return nil, err
 	}
 	n.api = api.New(api.Options{
-		RPC:      cfg.RPC,
-		Jobs:     cfg.Jobs,
-		Dev:      opts.Dev,
-		Version:  Version(),
-		Blobs:    n.replica.Blobs(),
-		Programs: n.replica.Programs(),
-		Network:  n.net,
-		DAG:      n.dag,
-		MinPeers: cfg.Network.MinPeers,
-		Gate:     n.replica.Gate,
-		Auth:     authOpts,
-		Logger:   n.log.With("component", "api"),
-		Registry: n.reg,
+		RPC:        cfg.RPC,
+		Jobs:       cfg.Jobs,
+		Dev:        opts.Dev,
+		Version:    Version(),
+		Blobs:      n.replica.Blobs(),
+		Programs:   n.replica.Programs(),
+		JobService: n.jobs,
+		Network:    n.net,
+		DAG:        n.dag,
+		MinPeers:   cfg.Network.MinPeers,
+		Gate:       n.replica.Gate,
+		Auth:       authOpts,
+		Logger:     n.log.With("component", "api"),
+		Registry:   n.reg,
 	})
 	n.ln, err = api.Listen(ctx, cfg.RPC.Listen)
 	if err != nil {
