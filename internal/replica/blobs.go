@@ -46,7 +46,7 @@ func (h blobHandler) Apply(_ context.Context, o dag.Op, _ *dag.Vertex) error {
 	r := h.r
 	bp, err := op.DecodeBlobPublished(o)
 	if err != nil {
-		return nil // validated before acceptance; cannot happen
+		return nil //nolint:nilerr // validated before acceptance: cannot happen, and an error would stall the DAG
 	}
 	m, _, err := r.blobMetaOf(bp.Blob)
 	if err != nil {
@@ -147,7 +147,7 @@ func (b *Blobs) Stat(ctx context.Context, x id.Blob) (blob.Info, error) {
 // is not complete here (see fetcher.onDemand for the bounds).
 func (b *Blobs) Open(ctx context.Context, x id.Blob) (*blob.Reader, error) {
 	rd, err := b.r.blobs.Open(ctx, x)
-	if err == nil || !(errors.Is(err, blob.ErrNotFound) || errors.Is(err, blob.ErrIncomplete)) {
+	if err == nil || (!errors.Is(err, blob.ErrNotFound) && !errors.Is(err, blob.ErrIncomplete)) {
 		return rd, err
 	}
 	if ferr := b.r.fetches.onDemand(ctx, x); ferr != nil {

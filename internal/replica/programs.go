@@ -43,7 +43,7 @@ func (h programHandler) Apply(_ context.Context, o dag.Op, v *dag.Vertex) error 
 	r := h.r
 	m, err := op.DecodeProgramDeployed(o)
 	if err != nil {
-		return nil // validated before acceptance; cannot happen
+		return nil //nolint:nilerr // validated before acceptance: cannot happen, and an error would stall the DAG
 	}
 	p, mid := m.Body.Program, m.ID()
 	if err := r.db.Set(programKey(pfxSeen, p, mid[:]), o.Body, pebble.NoSync); err != nil {
@@ -201,7 +201,7 @@ func (r *Replica) code(ctx context.Context, m *program.Manifest) ([]byte, error)
 	if err != nil {
 		return nil, err
 	}
-	defer rd.Close()
+	defer func() { _ = rd.Close() }()
 	if rd.Size() != m.Body.CodeSize {
 		return nil, &refusal{"code_mismatch"}
 	}
@@ -216,7 +216,7 @@ func (r *Replica) code(ctx context.Context, m *program.Manifest) ([]byte, error)
 func (r *Replica) refuse(m *program.Manifest, reason string, cause error) error {
 	p, mid := m.Body.Program, m.ID()
 	b := r.db.NewBatch()
-	defer b.Close()
+	defer func() { _ = b.Close() }()
 	if err := b.Set(key(pfxRefused, mid[:]), []byte(reason), nil); err != nil {
 		return err
 	}

@@ -79,7 +79,7 @@ func scan(db *pebble.DB, p []byte, fn func(k, v []byte) (bool, error)) error {
 	if err != nil {
 		return err
 	}
-	defer it.Close()
+	defer func() { _ = it.Close() }()
 	for ok := it.First(); ok; ok = it.Next() {
 		v, err := it.ValueAndErr()
 		if err != nil {

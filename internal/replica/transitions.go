@@ -56,7 +56,7 @@ func (h transitionHandler) Apply(ctx context.Context, o dag.Op, v *dag.Vertex) e
 	r := h.r
 	t, err := op.DecodeTransition(o)
 	if err != nil {
-		return nil // validated before acceptance; cannot happen
+		return nil //nolint:nilerr // validated before acceptance: cannot happen, and an error would stall the DAG
 	}
 	rc := &t.Receipt.Receipt
 	if v.Author == r.self {

@@ -111,7 +111,7 @@ func (validatorHandler) Check(context.Context, dag.Op, *dag.Vertex) error { retu
 func (h validatorHandler) Apply(_ context.Context, o dag.Op, _ *dag.Vertex) error {
 	v, err := op.DecodeValidatorRegistered(o)
 	if err != nil {
-		return nil // validated before acceptance; cannot happen
+		return nil //nolint:nilerr // validated before acceptance: cannot happen, and an error would stall the DAG
 	}
 	if _, err := h.r.vals.add(h.r.db, *v); err != nil {
 		return fmt.Errorf("%w: %w", dag.ErrTransient, err)
