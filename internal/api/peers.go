@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"strings"
 
 	"github.com/onvm-network/onvm/internal/p2p"
 )
@@ -44,7 +43,7 @@ func (s *Server) peers(w http.ResponseWriter, _ *http.Request) {
 // gated reports whether a request starts work that network.min_peers
 // gates: an execution or a job submission.
 func gated(r *http.Request) bool {
-	return r.Method == http.MethodPost && (r.URL.Path == "/execute" || r.URL.Path == "/jobs" || strings.HasPrefix(r.URL.Path, "/jobs/submit"))
+	return r.Method == http.MethodPost && (r.URL.Path == "/execute" || r.URL.Path == "/jobs")
 }
 
 // minPeers refuses gated requests with 503 min_peers while fewer peers
