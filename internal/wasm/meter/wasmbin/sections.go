@@ -401,22 +401,32 @@ func trailing(r *Reader, what string) error {
 	return nil
 }
 
-// CheckData checks the data section's structure and sizes (every segment's byte vector must
-// lie inside the section) and returns the number of segments.
-func CheckData(p []byte) (uint32, error) {
+// DataSegment is one data segment. Offset is the constant expression of an active segment
+// (including its end), nil for a passive one; Init aliases the decoded bytes.
+type DataSegment struct {
+	Offset []byte
+	Init   []byte
+}
+
+// Passive reports whether the segment is passive (applied only by memory.init).
+func (d DataSegment) Passive() bool { return d.Offset == nil }
+
+// DecodeData decodes the data section.
+func DecodeData(p []byte) ([]DataSegment, error) {
 	r := NewReader(p)
 	n, err := r.Count(2)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	for i := uint32(0); i < n; i++ {
+	ds := make([]DataSegment, n)
+	for i := range ds {
 		flags, err := r.U32()
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
 		switch flags {
 		case 0:
-			_, err = readConstExpr(r)
+			ds[i].Offset, err = readConstExpr(r)
 		case 1:
 		case 2:
 			var mem uint32
@@ -424,21 +434,63 @@ func CheckData(p []byte) (uint32, error) {
 				err = fmt.Errorf("%w: data segment for memory %d (multi-memory)", ErrUnsupported, mem)
 			}
 			if err == nil {
-				_, err = readConstExpr(r)
+				ds[i].Offset, err = readConstExpr(r)
 			}
 		default:
 			err = fmt.Errorf("%w: data segment flags %d", ErrMalformed, flags)
 		}
 		if err != nil {
-			return 0, fmt.Errorf("data segment %d: %w", i, err)
+			return nil, fmt.Errorf("data segment %d: %w", i, err)
 		}
 		size, err := r.U32()
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
-		if _, err := r.Bytes(size); err != nil {
-			return 0, fmt.Errorf("data segment %d: %w", i, err)
+		if ds[i].Init, err = r.Bytes(size); err != nil {
+			return nil, fmt.Errorf("data segment %d: %w", i, err)
 		}
 	}
-	return n, trailing(r, "data")
+	return ds, trailing(r, "data")
+}
+
+// CheckData checks the data section and returns the number of segments.
+func CheckData(p []byte) (uint32, error) {
+	ds, err := DecodeData(p)
+	return uint32(len(ds)), err
+}
+
+// I32ConstExpr returns the value of a constant expression that is exactly
+// "i32.const v; end", and whether it is one.
+func I32ConstExpr(expr []byte) (int32, bool) {
+	r := NewReader(expr)
+	if op, err := r.Byte(); err != nil || op != 0x41 {
+		return 0, false
+	}
+	v, err := r.S32()
+	if err != nil {
+		return 0, false
+	}
+	end, err := r.Byte()
+	return v, err == nil && end == 0x0b && r.Len() == 0
+}
+
+// MemoryMins decodes the memory section and returns each memory's minimum size in pages.
+func MemoryMins(p []byte) ([]uint32, error) {
+	r := NewReader(p)
+	n, err := r.Count(2)
+	if err != nil {
+		return nil, err
+	}
+	mins := make([]uint32, n)
+	for i := range mins {
+		start := r.Offset()
+		if err := readLimits(r, true); err != nil {
+			return nil, fmt.Errorf("memory %d: %w", i, err)
+		}
+		lr := NewReader(p[start+1 : r.Offset()]) // after the flag byte
+		if mins[i], err = lr.U32(); err != nil {
+			return nil, err
+		}
+	}
+	return mins, trailing(r, "memory")
 }
