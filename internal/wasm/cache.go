@@ -26,22 +26,28 @@ type moduleCache struct {
 	size    int64
 	entries map[id.Hash]*cacheEntry
 	lru     list.List // of *cacheEntry, most recently used at the front
-	compile func(ctx context.Context, code []byte) (wazero.CompiledModule, error)
+	compile compileFunc
 }
+
+// compileFunc compiles code; plan is nil unless the compiled module is a
+// snapshot variant (snapshot_plan.go).
+type compileFunc func(ctx context.Context, code []byte) (mod wazero.CompiledModule, plan *snapshotPlan, err error)
 
 type cacheEntry struct {
 	key     id.Hash
-	ready   chan struct{} // closed when mod/info/err are set
+	ready   chan struct{} // closed when mod/info/plan/err are set
 	mod     wazero.CompiledModule
 	info    *moduleInfo
+	plan    *snapshotPlan // nil: instantiate mod and run _initialize (if any) per call
 	err     error
-	size    int64
+	size    int64 // estimate, including the snapshots
 	refs    int
 	elem    *list.Element
 	evicted bool
+	snaps   map[uint64]*snapSlot // by memory limit; guarded by moduleCache.mu
 }
 
-func newModuleCache(max int64, compile func(context.Context, []byte) (wazero.CompiledModule, error)) *moduleCache {
+func newModuleCache(max int64, compile compileFunc) *moduleCache {
 	return &moduleCache{max: max, entries: make(map[id.Hash]*cacheEntry), compile: compile}
 }
 
@@ -66,13 +72,17 @@ func (c *moduleCache) get(ctx context.Context, key id.Hash, code []byte) (*cache
 	c.size += e.size
 	c.mu.Unlock()
 
-	mod, err := c.compile(ctx, code)
+	mod, plan, err := c.compile(ctx, code)
 	if err == nil {
-		e.mod, e.info = mod, inspect(mod)
+		e.mod, e.info, e.plan = mod, inspect(mod), plan
 	}
 	e.err = err
 
 	c.mu.Lock()
+	if plan != nil && !e.evicted {
+		e.size += plan.dataBytes
+		c.size += plan.dataBytes
+	}
 	close(e.ready)
 	if err != nil {
 		c.remove(e) // failures are not cached: the next caller retries
@@ -139,4 +149,88 @@ func (c *moduleCache) stats() (n int, bytes int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.lru.Len(), c.size
+}
+
+// snapSlot is a cache entry's snapshot under one memory limit: built once by
+// the first call that needs it, shared by the others.
+type snapSlot struct {
+	ready chan struct{} // closed when snap or err is set, or the build was interrupted
+	snap  *snapshot
+	err   error // a deterministic failure of _initialize, returned to every call
+	size  int64
+}
+
+// maxSnapshotsPerModule bounds the memory limits a module keeps snapshots
+// for (nodes use one limit; a caller varying it must not grow the cache).
+const maxSnapshotsPerModule = 4
+
+// snapshot returns e's snapshot under memory limit limit, calling build on
+// a miss. Concurrent callers share one build. A build that was interrupted
+// (timeout, cancellation) is not kept: its caller gets the error, waiters
+// build again.
+func (c *moduleCache) snapshot(ctx context.Context, e *cacheEntry, limit uint64, build func() (*snapshot, error)) (*snapshot, error) {
+	for {
+		c.mu.Lock()
+		sl, ok := e.snaps[limit]
+		if !ok {
+			sl = &snapSlot{ready: make(chan struct{})}
+			c.makeRoom(e)
+			e.snaps[limit] = sl
+			c.mu.Unlock()
+
+			snap, err := build()
+			c.mu.Lock()
+			if k := KindOf(err); err != nil && (k == KindTimeout || k == KindCancelled) {
+				delete(e.snaps, limit)
+			} else {
+				sl.snap, sl.err = snap, err
+				if snap != nil {
+					sl.size = snap.size()
+					c.resize(e, sl.size)
+				}
+			}
+			close(sl.ready)
+			c.mu.Unlock()
+			return snap, err
+		}
+		c.mu.Unlock()
+		select {
+		case <-sl.ready:
+		case <-ctx.Done():
+			return nil, newError(interruptKind(ctx), ctx.Err(), "waiting for %s: %v", InitializeExport, ctx.Err())
+		}
+		if sl.snap != nil || sl.err != nil {
+			return sl.snap, sl.err
+		}
+	}
+}
+
+// makeRoom makes sure e has room for one more snapshot, dropping a built
+// one if needed; c.mu must be held.
+func (c *moduleCache) makeRoom(e *cacheEntry) {
+	if e.snaps == nil {
+		e.snaps = make(map[uint64]*snapSlot)
+	}
+	if len(e.snaps) < maxSnapshotsPerModule {
+		return
+	}
+	for limit, sl := range e.snaps {
+		select {
+		case <-sl.ready:
+			delete(e.snaps, limit)
+			c.resize(e, -sl.size)
+			return
+		default:
+		}
+	}
+}
+
+// resize adds delta bytes to e's estimated size and evicts if the cache no
+// longer fits; c.mu must be held.
+func (c *moduleCache) resize(e *cacheEntry, delta int64) {
+	e.size += delta
+	if !e.evicted {
+		c.size += delta
+		c.evict()
+	}
 }

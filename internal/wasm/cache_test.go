@@ -22,7 +22,7 @@ func TestModuleCacheLRU(t *testing.T) {
 	defer r.Close(context.Background())
 	var compiles atomic.Int32
 	compile := r.modules.compile
-	r.modules.compile = func(ctx context.Context, code []byte) (wazero.CompiledModule, error) {
+	r.modules.compile = func(ctx context.Context, code []byte) (wazero.CompiledModule, *snapshotPlan, error) {
 		compiles.Add(1)
 		return compile(ctx, code)
 	}
@@ -55,7 +55,7 @@ func TestModuleCacheConcurrent(t *testing.T) {
 	r := newTestRuntime(t, false)
 	var compiles atomic.Int32
 	compile := r.modules.compile
-	r.modules.compile = func(ctx context.Context, code []byte) (wazero.CompiledModule, error) {
+	r.modules.compile = func(ctx context.Context, code []byte) (wazero.CompiledModule, *snapshotPlan, error) {
 		compiles.Add(1)
 		return compile(ctx, code)
 	}

@@ -18,6 +18,11 @@ type callState struct {
 	rng       *rand.ChaCha8
 	elapsed   int64  // logical nanoseconds elapsed in the call
 	exhausted uint32 // reason reported by the meter, 0 if none
+
+	// initializing is true while _initialize runs: call, fuel and rng are
+	// then those of the init environment (initCall), and the host functions
+	// that read state or blobs trap.
+	initializing bool
 }
 
 func newCallState(c *Call) *callState {
@@ -30,6 +35,31 @@ func newCallState(c *Call) *callState {
 	s.stdout = stream{s: s, source: SourceStdout, level: LevelInfo}
 	s.stderr = stream{s: s, source: SourceStderr, level: LevelWarn}
 	return s
+}
+
+// newInitState is the call state of _initialize for call c, whose
+// initCall is ic.
+func newInitState(ic *Call) *callState {
+	s := newCallState(ic)
+	s.rng = newInitRNG()
+	s.initializing = true
+	return s
+}
+
+// phase is the part of a call state that differs between _initialize and
+// the call.
+type phase struct {
+	call         *Call
+	fuel         *fuelTank
+	rng          *rand.ChaCha8
+	initializing bool
+}
+
+// swap installs p and returns the phase it replaced.
+func (s *callState) swap(p phase) phase {
+	old := phase{s.call, s.fuel, s.rng, s.initializing}
+	s.call, s.fuel, s.rng, s.initializing = p.call, p.fuel, p.rng, p.initializing
+	return old
 }
 
 // flushLogs closes the captured streams and returns the call's log.

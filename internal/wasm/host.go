@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -77,9 +78,14 @@ func instantiateHost(ctx context.Context, r wazero.Runtime) error {
 	for _, h := range hostFuncs {
 		cost := CostHostCall + hostCosts[h.name]
 		fn := h.fn
+		perCall := strings.HasPrefix(h.name, "onvm_state_") || strings.HasPrefix(h.name, "onvm_blob_")
+		name := h.name
 		b.NewFunctionBuilder().
 			WithGoModuleFunction(api.GoModuleFunc(func(ctx context.Context, m api.Module, stack []uint64) {
 				s := stateOf(ctx)
+				if perCall && s.initializing {
+					panic(errInitUnavailable(name))
+				}
 				s.fuel.charge(cost)
 				mem := m.Memory()
 				if mem == nil {

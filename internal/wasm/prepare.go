@@ -34,7 +34,7 @@ const wazeroVersion = "v1.12.0"
 
 // envVersion names this package's host behaviour; bump it whenever a host
 // function, calling convention, default or sandbox rule changes a result.
-const envVersion = "onvm-wasm-env/1"
+const envVersion = "onvm-wasm-env/2"
 
 // EnvHash identifies everything besides the module and the call's inputs
 // that determines a call's result: the host ABI and its costs, the meter
@@ -67,5 +67,7 @@ func envDescription() string {
 	}
 	line("wasi env=none args=none fs=none stdin=empty stdout,stderr=log clock=logical tick=%d sleep=advance random=chacha8(blake3(onvm/wasm/random/v1,request))", clockTick)
 	line("call conventions=multi_value,packed_i64,sret init=%s input=%s|grow", InitializeExport, AllocExport)
+	line("init %s in a call-independent environment, its result restored into every call: time=0 random=chacha8(blake3(onvm/wasm/random/init/v1)) fuel=%d not charged to the call, state,blobs=trap; the call continues its logical clock and log",
+		InitializeExport, InitFuel)
 	return b.String()
 }

@@ -67,54 +67,121 @@ func (r *Runtime) Run(ctx context.Context, c Call) (*Result, error) {
 	}, nil
 }
 
-// execution is one call in progress.
+// execution is one call in progress (or one run of _initialize for a
+// snapshot).
 type execution struct {
 	r     *Runtime
 	s     *callState
 	entry *cacheEntry
 	conv  Convention
 	mod   api.Module
-	depth api.MutableGlobal // nil when unmetered
-	ctx   context.Context   // carries the call state and memory allocator
+	fuel  api.MutableGlobal // the meter's globals; nil when unmetered
+	depth api.MutableGlobal
+	cp    api.MutableGlobal
+	ctx   context.Context // carries the call state and memory allocator
 }
 
 func (x *execution) run(ctx context.Context) (out []byte, err error) {
 	x.arm(ctx)
-	x.ctx = experimental.WithMemoryAllocator(context.WithValue(ctx, stateKey{}, x.s), x.s.mem)
-
-	mod, err := x.r.rt.InstantiateModule(x.ctx, x.entry.mod, x.s.sandbox(x.r.modCfg))
-	if err != nil {
-		if k := x.interrupted(err); k != 0 {
-			return nil, x.fail(err)
+	var snap *snapshot
+	if x.entry.plan != nil {
+		snap, err = x.r.modules.snapshot(ctx, x.entry, x.s.call.MemoryLimit, func() (*snapshot, error) {
+			return x.r.buildSnapshot(ctx, x.entry, x.s.call)
+		})
+		if err != nil {
+			if e, ok := err.(*Error); ok {
+				return nil, e.copyFor()
+			}
+			return nil, err
 		}
-		return nil, newError(KindInvalidModule, err, "instantiate: %s", firstLine(err))
-	}
-	x.mod = mod
-	defer func() {
-		_ = mod.Close(context.WithoutCancel(ctx))
-		x.s.mem.recycle()
-	}()
-
-	if !x.s.call.unmetered {
-		fuel, ok1 := mod.ExportedGlobal(meter.FuelExport).(api.MutableGlobal)
-		depth, ok2 := mod.ExportedGlobal(meter.DepthExport).(api.MutableGlobal)
-		cp, ok3 := mod.ExportedGlobal(meter.CheckpointExport).(api.MutableGlobal)
-		if !ok1 || !ok2 || !ok3 {
-			return nil, newError(KindInvalidModule, nil, "module is not metered (deploy it through Prepare)")
-		}
-		x.depth = depth
-		x.s.fuel.attach(fuel, cp)
-	}
-	if x.entry.info.initialize {
-		if _, err := x.call(InitializeExport); err != nil {
-			return nil, x.fail(err)
+		if snap.pages > x.entry.info.memoryMin {
+			x.s.mem.reserve += uint64(snap.pages-x.entry.info.memoryMin) * pageSize
 		}
 	}
+	if err := x.instantiate(ctx); err != nil {
+		return nil, err
+	}
+	defer x.close(ctx)
+	switch {
+	case snap != nil:
+		if err := snap.restore(x); err != nil {
+			return nil, err
+		}
+	case x.entry.info.initialize:
+		if err := x.initializeInPlace(ctx); err != nil {
+			return nil, err
+		}
+	}
+	x.attach()
 	sretPtr, inPtr, err := x.placeInput()
 	if err != nil {
 		return nil, err
 	}
 	return x.invoke(sretPtr, inPtr)
+}
+
+// instantiate creates x's instance of the compiled module (the snapshot
+// variant when the entry has a plan) in x.s's sandbox and memory
+// allocator, and finds the meter's globals.
+func (x *execution) instantiate(ctx context.Context) error {
+	x.ctx = experimental.WithMemoryAllocator(context.WithValue(ctx, stateKey{}, x.s), x.s.mem)
+	mod, err := x.r.rt.InstantiateModule(x.ctx, x.entry.mod, x.s.sandbox(x.r.modCfg))
+	if err != nil {
+		x.s.mem.recycle()
+		if k := x.interrupted(err); k != 0 {
+			return x.fail(err)
+		}
+		return newError(KindInvalidModule, err, "instantiate: %s", firstLine(err))
+	}
+	x.mod = mod
+	if x.s.call.unmetered {
+		return nil
+	}
+	fuel, ok1 := mod.ExportedGlobal(meter.FuelExport).(api.MutableGlobal)
+	depth, ok2 := mod.ExportedGlobal(meter.DepthExport).(api.MutableGlobal)
+	cp, ok3 := mod.ExportedGlobal(meter.CheckpointExport).(api.MutableGlobal)
+	if !ok1 || !ok2 || !ok3 {
+		x.close(ctx)
+		return newError(KindInvalidModule, nil, "module is not metered (deploy it through Prepare)")
+	}
+	x.fuel, x.depth, x.cp = fuel, depth, cp
+	return nil
+}
+
+// close closes the instance and returns its memory to the pool.
+func (x *execution) close(ctx context.Context) {
+	_ = x.mod.Close(context.WithoutCancel(ctx))
+	x.s.mem.recycle()
+}
+
+// attach connects the current phase's fuel tank to the meter's globals.
+func (x *execution) attach() {
+	if x.fuel != nil {
+		x.s.fuel.attach(x.fuel, x.cp)
+	}
+}
+
+// initialize runs _initialize in x.s, whose phase must be the init
+// environment. A failure is the call's error (initFailure).
+func (x *execution) initialize() error {
+	x.attach()
+	if _, err := x.call(InitializeExport); err != nil {
+		return initFailure(x.fail(err))
+	}
+	return nil
+}
+
+// initializeInPlace runs _initialize in the call's own instance, in the
+// init environment, then switches the call state back to the call: the
+// path of modules without a snapshot plan, with the same results.
+func (x *execution) initializeInPlace(ctx context.Context) error {
+	ic := initCall(x.s.call)
+	tank := newFuelTank(ic.Fuel)
+	tank.arm(ctx, x.r.interval, time.Now().Add(ic.Timeout))
+	callPhase := x.s.swap(phase{call: &ic, fuel: tank, rng: newInitRNG(), initializing: true})
+	err := x.initialize()
+	x.s.swap(callPhase)
+	return err
 }
 
 // arm gives the call's fuel tank its deadline (the timeout, or the

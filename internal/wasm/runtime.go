@@ -39,6 +39,7 @@ type Config struct {
 	CheckpointInterval int64
 
 	closeOnContextDone bool // benchmarks only: wazero's own interruption, for comparison
+	noSnapshots        bool // tests only: run _initialize in every call's instance
 }
 
 // DefaultMaxCompiledBytes is Config.MaxCompiledBytes when zero.
@@ -62,6 +63,7 @@ type Runtime struct {
 	modules     *moduleCache
 	modCfg      wazero.ModuleConfig
 	interpreter bool
+	noSnapshots bool
 	interval    int64 // Config.CheckpointInterval after defaults
 	log         *slog.Logger
 	closed      atomic.Bool
@@ -73,6 +75,7 @@ type Runtime struct {
 func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	r := &Runtime{
 		interpreter: cfg.Interpreter || !compilerSupported(),
+		noSnapshots: cfg.noSnapshots,
 		log:         cfg.Logger,
 	}
 	if r.log == nil {
@@ -126,19 +129,34 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 // it comes from storage or from peers, so it passes the same gate as an
 // upload before wazero sees it, and a start function is refused (it would
 // run inside instantiation, before the call's fuel is set).
-func (r *Runtime) compile(ctx context.Context, code []byte) (wazero.CompiledModule, error) {
+//
+// A reactor (a module exporting _initialize) is compiled as its snapshot
+// variant when planSnapshot accepts it, and then never instantiated
+// without its snapshot (see snapshot_plan.go).
+func (r *Runtime) compile(ctx context.Context, code []byte) (wazero.CompiledModule, *snapshotPlan, error) {
 	if err := admit(code); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if hasStart(code) {
-		return nil, fmt.Errorf("%w: the module has a start function", ErrInvalidModule)
+		return nil, nil, fmt.Errorf("%w: the module has a start function", ErrInvalidModule)
 	}
-	m, err := r.rt.CompileModule(ctx, code)
+	src := code
+	var plan *snapshotPlan
+	if !r.noSnapshots {
+		var variant []byte
+		var why string
+		if plan, variant, why = planSnapshot(code); plan != nil {
+			src = variant
+		} else if why != "no "+InitializeExport {
+			r.log.Debug("wasm module runs _initialize per call", "reason", why)
+		}
+	}
+	m, err := r.rt.CompileModule(ctx, src)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	r.log.Debug("wasm module compiled", "bytes", len(code))
-	return m, nil
+	r.log.Debug("wasm module compiled", "bytes", len(code), "snapshot", plan != nil)
+	return m, plan, nil
 }
 
 // Close releases the compiled modules and the engine. Calls running
