@@ -97,6 +97,7 @@ func (e *env) rootCommand() *cobra.Command {
 		e.dagCommand(),
 	)
 	root.AddCommand(e.authCommands()...)
+	root.AddCommand(e.jobCommands()...)
 	return root
 }
 

@@ -34,8 +34,10 @@ func TestMain(m *testing.M) {
 // (testscript re-executes the test binary as "onvm").
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
-		Dir: filepath.Join("testdata", "script"),
+		Dir:   filepath.Join("testdata", "script"),
+		Setup: setupJobScripts, // jobs_script_test.go: $JOBWASM, the job tests' fixtures
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"jsonget":   cmdJSONGet,
 			"waitnode":  cmdWaitNode,
 			"randfile":  cmdRandFile,
 			"blobid":    cmdBlobID,
