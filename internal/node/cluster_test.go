@@ -414,3 +414,85 @@ func TestJobsReplicate(t *testing.T) {
 		t.Fatalf("output on node 1: %q, %v; want %q", got, err, want)
 	}
 }
+
+// TestArrivalOrderConvergence takes every vertex of a cluster that
+// uploaded, deployed and executed, and feeds them to two isolated nodes in
+// opposite orders (so most arrive before their parents): both end with the
+// cluster's catalog, receipts and state root.
+func TestArrivalOrderConvergence(t *testing.T) {
+	nodes := startCluster(t, 2)
+	ctx := t.Context()
+	code := kvstoreWasm(t)
+	prog, err := nodes[0].c.Deploy(ctx, client.DeployRequest{Wasm: code, Entrypoint: "onvm_main", Salt: []byte("order")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the program on node 1", func() bool {
+		_, err := nodes[1].c.Program(ctx, prog.ID)
+		return err == nil
+	})
+	const execs = 4
+	for i := range execs {
+		if _, err := nodes[i%2].c.Execute(ctx, client.ExecuteRequest{ProgramID: prog.ID, Input: kvPut(fmt.Sprint("k", i), "v")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var want *client.StateRoot
+	waitFor(t, 30*time.Second, "every transition on node 0", func() bool {
+		want, err = nodes[0].c.StateRoot(ctx, prog.ID, nil, client.StateQuery{})
+		return err == nil && want.Height != nil && *want.Height == execs
+	})
+	// Every vertex, once the cluster's DAGs hold the same ones.
+	var raws [][]byte
+	waitFor(t, 30*time.Second, "the cluster's DAGs to agree", func() bool {
+		a, b := nodes[0].n.DAG().VersionVector(), nodes[1].n.DAG().VersionVector()
+		return len(a) == 2 && a.Covers(b) && b.Covers(a) && a[nodes[0].n.ID()] >= 1
+	})
+	for _, e := range nodes[0].n.DAG().VersionVector().Entries() {
+		vs, err := nodes[0].n.DAG().ByAuthor(e.Author, 1, 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range vs {
+			raws = append(raws, v.Raw())
+		}
+	}
+	orders := [][][]byte{raws, reversed(raws)}
+	for i, order := range orders {
+		f := startWith(t, t.TempDir(), testConfig())
+		// The code is the one thing outside the DAG: an isolated node has
+		// no provider to fetch it from.
+		if _, _, err := f.n.blobs.Put(ctx, bytes.NewReader(code), "application/wasm"); err != nil {
+			t.Fatal(err)
+		}
+		for _, raw := range order { // one at a time: most wait for their parents
+			if _, err := f.n.DAG().AddRaw(ctx, "test", [][]byte{raw}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		waitFor(t, 30*time.Second, fmt.Sprintf("isolated node %d to converge", i), func() bool {
+			sr, err := f.c.StateRoot(ctx, prog.ID, nil, client.StateQuery{})
+			return err == nil && sr.Height != nil && *sr.Height == execs
+		})
+		got, _ := f.c.StateRoot(ctx, prog.ID, nil, client.StateQuery{})
+		if got.Root != want.Root {
+			t.Fatalf("isolated node %d: root %s, want %s", i, got.Root, want.Root)
+		}
+		wr, _ := nodes[0].c.Receipts(ctx, prog.ID, "", 100)
+		gr, err := f.c.Receipts(ctx, prog.ID, "", 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(wr, gr); diff != "" {
+			t.Fatalf("isolated node %d receipts (-cluster +node):\n%s", i, diff)
+		}
+	}
+}
+
+func reversed(xs [][]byte) [][]byte {
+	out := make([][]byte, len(xs))
+	for i, x := range xs {
+		out[len(xs)-1-i] = x
+	}
+	return out
+}
