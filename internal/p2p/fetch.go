@@ -196,22 +196,18 @@ func (s *BlobService) round(ctx context.Context, b id.Blob, imp *blob.Import, q 
 // writes the previous one.
 const pipelineDepth = 2
 
-// worker fetches units from one provider over one stream, pipelined. The
-// stream is read by this goroutine only; verifying and writing the groups
-// is done by a writer goroutine, so the stream keeps draining (and the
-// provider keeps sending) while a range is hashed and written. On failure
-// every unit not yet written goes back to the queue.
-func (s *BlobService) worker(ctx context.Context, p peer.ID, b id.Blob, imp *blob.Import, q *unitQueue) (err error) {
+// worker fetches units from one provider over one stream, pipelined. On
+// failure every unit it holds goes back to the queue.
+func (s *BlobService) worker(ctx context.Context, p peer.ID, b id.Blob, imp *blob.Import, q *unitQueue) error {
 	var st network.Stream
 	var r *bufio.Reader
 	var w *bufio.Writer
+	var buf []byte
 	var inflight []unit
-	gw := newGroupWriter(imp, q)
 	fail := func(err error) error {
 		for _, u := range inflight {
 			q.put(u)
 		}
-		inflight = nil
 		if st != nil {
 			_ = st.Reset()
 			st = nil
@@ -219,17 +215,11 @@ func (s *BlobService) worker(ctx context.Context, p peer.ID, b id.Blob, imp *blo
 		return err
 	}
 	defer func() {
-		if werr := gw.close(); err == nil && werr != nil {
-			err = fail(werr)
-		}
 		if st != nil {
 			_ = st.Close()
 		}
 	}()
 	for {
-		if err := gw.err(); err != nil {
-			return fail(err)
-		}
 		for len(inflight) < pipelineDepth {
 			u, ok := q.take()
 			if !ok {
@@ -256,95 +246,18 @@ func (s *BlobService) worker(ctx context.Context, p peer.ID, b id.Blob, imp *blo
 			return nil
 		}
 		u := inflight[0]
-		buf := gw.buffer()
-		data, err := s.readGroups(st, r, b, u, buf)
-		if err != nil {
-			gw.release(buf)
-			return fail(err)
-		}
-		inflight = inflight[1:]
-		gw.write(u, data, buf)
-	}
-}
-
-// groupWriter verifies and writes the groups of units a worker has read,
-// on its own goroutine, with pipelineDepth buffers in rotation. A unit
-// handed to it is its to finish: written (done) or put back on failure.
-type groupWriter struct {
-	imp  *blob.Import
-	q    *unitQueue
-	jobs chan writeJob
-	free chan *[]byte
-	done chan struct{}
-
-	mu   sync.Mutex
-	fail error
-}
-
-type writeJob struct {
-	u    unit
-	data []byte
-	buf  *[]byte
-}
-
-func newGroupWriter(imp *blob.Import, q *unitQueue) *groupWriter {
-	g := &groupWriter{imp: imp, q: q, jobs: make(chan writeJob, pipelineDepth),
-		free: make(chan *[]byte, pipelineDepth), done: make(chan struct{})}
-	for range pipelineDepth {
-		g.free <- new([]byte)
-	}
-	go g.run()
-	return g
-}
-
-func (g *groupWriter) run() {
-	defer close(g.done)
-	for j := range g.jobs {
-		if g.err() != nil {
-			g.q.put(j.u)
-			g.free <- j.buf
-			continue
-		}
-		data := j.data
-		var err error
-		for i := int64(0); err == nil && i < j.u.count; i++ {
-			n := int(groupLen(j.u.size, j.u.first+i))
-			err = g.imp.WriteGroup(int(j.u.first+i), data[:n])
+		data, err := s.readGroups(st, r, b, u, &buf)
+		for i := int64(0); err == nil && i < u.count; i++ {
+			n := int(groupLen(u.size, u.first+i))
+			err = imp.WriteGroup(int(u.first+i), data[:n])
 			data = data[n:]
 		}
 		if err != nil {
-			g.mu.Lock()
-			g.fail = err
-			g.mu.Unlock()
-			g.q.put(j.u)
-		} else {
-			g.q.done(j.u)
+			return fail(err)
 		}
-		g.free <- j.buf
+		inflight = inflight[1:]
+		q.done(u)
 	}
-}
-
-// buffer returns a free buffer, waiting for the writer to finish one.
-func (g *groupWriter) buffer() *[]byte { return <-g.free }
-
-func (g *groupWriter) release(buf *[]byte) { g.free <- buf }
-
-func (g *groupWriter) write(u unit, data []byte, buf *[]byte) {
-	g.jobs <- writeJob{u, data, buf}
-}
-
-func (g *groupWriter) err() error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.fail
-}
-
-// close waits until every unit handed over is written or put back and
-// returns the first write error.
-func (g *groupWriter) close() error {
-	close(g.jobs)
-	<-g.done
-	return g.err()
 }
 
 // readGroups reads the response to a request for unit u.
