@@ -227,6 +227,9 @@ func (r *Replica) refuse(m *program.Manifest, reason string, cause error) error 
 		return fmt.Errorf("refuse manifest %s: %w", mid, err)
 	}
 	r.m.manifests.WithLabelValues(reason).Inc()
+	if err := r.dropOrphans(p); err != nil {
+		return err
+	}
 	if r.net != nil {
 		if pid, err := p2p.PeerOf(m.Body.Deployer); err == nil {
 			r.net.Scores().Penalize(pid, forgedPenalty)
@@ -234,6 +237,23 @@ func (r *Replica) refuse(m *program.Manifest, reason string, cause error) error 
 	}
 	r.log.Warn("manifest refused", "program", p.String(), "manifest", mid.String(), "reason", reason, "err", cause)
 	return nil
+}
+
+// dropOrphans deletes the transitions of p waiting for a manifest when no
+// manifest of p can arrive any more: none is awaiting its code and the
+// catalog has none (the only one was refused). A forger's committee can
+// sign as many transitions as it likes; they must not pile up here.
+func (r *Replica) dropOrphans(p id.Program) error {
+	r.progMu.Lock()
+	defer r.progMu.Unlock()
+	if r.pendingManifest(p) {
+		return nil
+	}
+	if _, err := r.chain.Catalog().Get(p); !errors.Is(err, program.ErrNotFound) {
+		return err
+	}
+	lo := programKey(pfxWaiting, p)
+	return r.db.DeleteRange(lo, upper(lo), pebble.NoSync)
 }
 
 // install stores a verified manifest in the catalog and applies the
