@@ -29,7 +29,7 @@ type faultySource struct {
 	flip     bool
 	served   atomic.Int64
 	cutAfter int64
-	cut      func()
+	cut      atomic.Pointer[func()] // read by serving goroutines while a test changes it
 }
 
 func (f *faultySource) Stat(ctx context.Context, b id.Blob) (blob.Info, error) {
@@ -45,8 +45,8 @@ func (f *faultySource) BeginImport(ctx context.Context, b id.Blob, size int64, m
 }
 
 func (f *faultySource) ReadGroup(ctx context.Context, b id.Blob, i int) ([]byte, error) {
-	if f.cut != nil && f.served.Load() >= f.cutAfter {
-		f.cut()
+	if cut := f.cut.Load(); cut != nil && f.served.Load() >= f.cutAfter {
+		(*cut)()
 		return nil, errors.New("connection cut")
 	}
 	g, err := f.store.ReadGroup(ctx, b, i)
@@ -220,12 +220,13 @@ func TestBlobResume(t *testing.T) {
 	total := blob.Groups(int64(len(data)))
 	var once atomic.Bool
 	src.src.cutAfter = 20
-	src.src.cut = func() {
+	cut := func() {
 		if once.CompareAndSwap(false, true) {
 			_ = mn.UnlinkPeers(src.h.ID(), dst.h.ID())
 			_ = mn.DisconnectPeers(src.h.ID(), dst.h.ID())
 		}
 	}
+	src.src.cut.Store(&cut)
 	if _, err := dst.svc.Fetch(t.Context(), b, src.h.ID()); !errors.Is(err, ErrNoProviders) {
 		t.Fatalf("Fetch across a cut = %v", err)
 	}
@@ -239,7 +240,7 @@ func TestBlobResume(t *testing.T) {
 		t.Fatalf("kept %d of %d groups", have, total)
 	}
 
-	src.src.cut = nil
+	src.src.cut.Store(nil)
 	src.src.served.Store(0)
 	if _, err := mn.LinkPeers(src.h.ID(), dst.h.ID()); err != nil {
 		t.Fatal(err)
@@ -265,12 +266,13 @@ func TestBlobProviderDropsMidway(t *testing.T) {
 	put(t, c, data)
 	var once atomic.Bool
 	c.src.cutAfter = 8
-	c.src.cut = func() {
+	cut := func() {
 		if once.CompareAndSwap(false, true) {
 			_ = mn.UnlinkPeers(c.h.ID(), dst.h.ID())
 			_ = mn.DisconnectPeers(c.h.ID(), dst.h.ID())
 		}
 	}
+	c.src.cut.Store(&cut)
 	if _, err := dst.svc.Fetch(t.Context(), b, c.h.ID(), a.h.ID()); err != nil {
 		t.Fatal(err)
 	}
