@@ -116,6 +116,9 @@ func (c *moduleCache) remove(e *cacheEntry) {
 	delete(c.entries, e.key)
 	c.lru.Remove(e.elem)
 	c.size -= e.size
+	for _, sl := range e.snaps {
+		sl.closeIdle()
+	}
 	if e.refs == 0 && e.mod != nil {
 		_ = e.mod.Close(context.Background()) // cheap: drops the engine's reference
 	}
@@ -156,8 +159,9 @@ func (c *moduleCache) stats() (n int, bytes int64) {
 type snapSlot struct {
 	ready chan struct{} // closed when snap or err is set, or the build was interrupted
 	snap  *snapshot
-	err   error // a deterministic failure of _initialize, returned to every call
+	err   error // a deterministic failure of _initialize (or errNoSnapshot), returned to every call
 	size  int64
+	idle  []*instance // instances reset to snap for reuse (pool.go)
 }
 
 // maxSnapshotsPerModule bounds the memory limits a module keeps snapshots
@@ -218,7 +222,7 @@ func (c *moduleCache) makeRoom(e *cacheEntry) {
 		select {
 		case <-sl.ready:
 			delete(e.snaps, limit)
-			c.resize(e, -sl.size)
+			c.resize(e, -sl.size-sl.closeIdle())
 			return
 		default:
 		}

@@ -23,6 +23,9 @@ type callState struct {
 	// then those of the init environment (initCall), and the host functions
 	// that read state or blobs trap.
 	initializing bool
+	// wasiState is set when the guest called a WASI function that may
+	// change the instance's WASI state: the instance is not reused.
+	wasiState bool
 }
 
 func newCallState(c *Call) *callState {

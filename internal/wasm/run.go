@@ -74,11 +74,12 @@ type execution struct {
 	s     *callState
 	entry *cacheEntry
 	conv  Convention
+	inst  *instance
 	mod   api.Module
 	fuel  api.MutableGlobal // the meter's globals; nil when unmetered
 	depth api.MutableGlobal
 	cp    api.MutableGlobal
-	ctx   context.Context // carries the call state and memory allocator
+	ctx   context.Context // carries the call state (and, to instantiate, the memory allocator)
 }
 
 func (x *execution) run(ctx context.Context) (out []byte, err error) {
@@ -88,30 +89,20 @@ func (x *execution) run(ctx context.Context) (out []byte, err error) {
 		snap, err = x.r.modules.snapshot(ctx, x.entry, x.s.call.MemoryLimit, func() (*snapshot, error) {
 			return x.r.buildSnapshot(ctx, x.entry, x.s.call)
 		})
-		if err != nil {
+		switch {
+		case errors.Is(err, errNoSnapshot):
+			snap, err = nil, nil
+		case err != nil:
 			if e, ok := err.(*Error); ok {
 				return nil, e.copyFor()
 			}
 			return nil, err
 		}
-		if snap.pages > x.entry.info.memoryMin {
-			x.s.mem.reserve += uint64(snap.pages-x.entry.info.memoryMin) * pageSize
-		}
 	}
-	if err := x.instantiate(ctx); err != nil {
+	if err := x.prepare(ctx, snap); err != nil {
 		return nil, err
 	}
-	defer x.close(ctx)
-	switch {
-	case snap != nil:
-		if err := snap.restore(x); err != nil {
-			return nil, err
-		}
-	case x.entry.info.initialize:
-		if err := x.initializeInPlace(ctx); err != nil {
-			return nil, err
-		}
-	}
+	defer func() { x.release(ctx, snap, err == nil) }()
 	x.attach()
 	sretPtr, inPtr, err := x.placeInput()
 	if err != nil {
@@ -120,12 +111,49 @@ func (x *execution) run(ctx context.Context) (out []byte, err error) {
 	return x.invoke(sretPtr, inPtr)
 }
 
+// prepare gives x an instance in the state _initialize leaves: an idle
+// instance reset to snap, a fresh one restored from snap, or — without a
+// snapshot — a fresh one in which _initialize runs (after the runtime
+// applies the data segments, when the compiled module is the variant).
+func (x *execution) prepare(ctx context.Context, snap *snapshot) error {
+	if snap != nil {
+		if in := x.r.modules.takeIdle(x.entry, x.s.call.MemoryLimit); in != nil {
+			x.adopt(ctx, in)
+			snap.reset(x)
+			return nil
+		}
+		if snap.pages > x.entry.info.memoryMin {
+			x.s.mem.reserve += uint64(snap.pages-x.entry.info.memoryMin) * pageSize
+		}
+	}
+	if err := x.instantiate(ctx); err != nil {
+		return err
+	}
+	var err error
+	switch {
+	case snap != nil:
+		err = snap.restore(x)
+	case x.entry.info.initialize:
+		if x.entry.plan != nil {
+			err = x.entry.plan.applyData(x.mod.Memory())
+		}
+		if err == nil {
+			err = x.initializeInPlace(ctx)
+		}
+	}
+	if err != nil {
+		x.inst.close(ctx)
+	}
+	return err
+}
+
 // instantiate creates x's instance of the compiled module (the snapshot
-// variant when the entry has a plan) in x.s's sandbox and memory
-// allocator, and finds the meter's globals.
+// variant when the entry has a plan), bound to x.s, and finds the meter's
+// and the plan's globals.
 func (x *execution) instantiate(ctx context.Context) error {
 	x.ctx = experimental.WithMemoryAllocator(context.WithValue(ctx, stateKey{}, x.s), x.s.mem)
-	mod, err := x.r.rt.InstantiateModule(x.ctx, x.entry.mod, x.s.sandbox(x.r.modCfg))
+	b := &binding{s: x.s}
+	mod, err := x.r.rt.InstantiateModule(x.ctx, x.entry.mod, b.sandbox(x.r.modCfg))
 	if err != nil {
 		x.s.mem.recycle()
 		if k := x.interrupted(err); k != 0 {
@@ -133,7 +161,14 @@ func (x *execution) instantiate(ctx context.Context) error {
 		}
 		return newError(KindInvalidModule, err, "instantiate: %s", firstLine(err))
 	}
-	x.mod = mod
+	in := &instance{mod: mod, bind: b, alloc: x.s.mem}
+	x.use(in)
+	if p := x.entry.plan; p != nil {
+		if in.globals, err = p.globalsOf(mod); err != nil {
+			in.close(ctx)
+			return err
+		}
+	}
 	if x.s.call.unmetered {
 		return nil
 	}
@@ -141,17 +176,12 @@ func (x *execution) instantiate(ctx context.Context) error {
 	depth, ok2 := mod.ExportedGlobal(meter.DepthExport).(api.MutableGlobal)
 	cp, ok3 := mod.ExportedGlobal(meter.CheckpointExport).(api.MutableGlobal)
 	if !ok1 || !ok2 || !ok3 {
-		x.close(ctx)
+		in.close(ctx)
 		return newError(KindInvalidModule, nil, "module is not metered (deploy it through Prepare)")
 	}
-	x.fuel, x.depth, x.cp = fuel, depth, cp
+	in.fuel, in.depth, in.cp = fuel, depth, cp
+	x.use(in)
 	return nil
-}
-
-// close closes the instance and returns its memory to the pool.
-func (x *execution) close(ctx context.Context) {
-	_ = x.mod.Close(context.WithoutCancel(ctx))
-	x.s.mem.recycle()
 }
 
 // attach connects the current phase's fuel tank to the meter's globals.

@@ -32,7 +32,7 @@ const snapshotBlock = 4096
 func (s *snapshot) size() int64 { return int64(len(s.data)) + int64(len(s.runs))*12 + 256 }
 
 // capture takes the snapshot of x's instance after _initialize.
-func (p *snapshotPlan) capture(x *execution) (*snapshot, error) {
+func capture(x *execution) (*snapshot, error) {
 	mem := x.mod.Memory()
 	buf, ok := mem.Read(0, mem.Size())
 	if !ok {
@@ -51,11 +51,7 @@ func (p *snapshotPlan) capture(x *execution) (*snapshot, error) {
 		}
 		s.data = append(s.data, block...)
 	}
-	globals, err := p.globalsOf(x.mod)
-	if err != nil {
-		return nil, err
-	}
-	for _, g := range globals {
+	for _, g := range x.inst.globals {
 		s.globals = append(s.globals, g.Get())
 	}
 	return s, nil
@@ -76,15 +72,31 @@ func (s *snapshot) restore(x *execution) error {
 			return newError(KindInvalidModule, nil, "restore memory at %d", r.off)
 		}
 	}
-	globals, err := x.entry.plan.globalsOf(x.mod)
-	if err != nil {
-		return err
+	s.setGlobals(x)
+	return nil
+}
+
+// reset puts s into x's reused instance, whose memory has exactly s.pages
+// (release checked): every byte is rewritten, from the snapshot or with
+// zero, and every global.
+func (s *snapshot) reset(x *execution) {
+	buf := x.inst.alloc.mem.buf
+	at := uint32(0)
+	for _, r := range s.runs {
+		clear(buf[at:r.off])
+		copy(buf[r.off:r.off+r.n], s.data[r.at:r.at+r.n])
+		at = r.off + r.n
 	}
-	for i, g := range globals {
+	clear(buf[at:])
+	s.setGlobals(x)
+}
+
+// setGlobals sets the module's mutable globals and x's call state carry.
+func (s *snapshot) setGlobals(x *execution) {
+	for i, g := range x.inst.globals {
 		g.Set(s.globals[i])
 	}
 	x.s.resume(&s.carry)
-	return nil
 }
 
 // globalsOf returns the instance's mutable globals in the plan's order.
@@ -140,12 +152,22 @@ func (r *Runtime) buildSnapshot(ctx context.Context, e *cacheEntry, c *Call) (*s
 	if err := x.instantiate(ctx); err != nil {
 		return nil, err
 	}
-	defer x.close(ctx)
+	defer x.inst.close(ctx)
 	if err := e.plan.applyData(x.mod.Memory()); err != nil {
 		return nil, err
 	}
 	if err := x.initialize(); err != nil {
 		return nil, err
 	}
-	return e.plan.capture(x)
+	if s.wasiState {
+		// _initialize may have changed the instance's file descriptors,
+		// which a snapshot does not hold: run it in every call instead.
+		return nil, errNoSnapshot
+	}
+	return capture(x)
 }
+
+// errNoSnapshot is buildSnapshot's answer for a module whose _initialize
+// state cannot be snapshotted; it is cached like a result, and calls then
+// run _initialize in their own instance.
+var errNoSnapshot = errors.New("no snapshot")

@@ -62,12 +62,12 @@ func TestSnapshotPlan(t *testing.T) {
 		})
 	}
 	t.Run("reserved export name", func(t *testing.T) {
-		// reactor.wasm's globals 0 and 1 become onvm_g0 and onvm_g1 (the
-		// meter's are restored per call anyway); a module that already
-		// exports one of those names runs _initialize per call.
+		// reactor.wasm's globals 0–2 become onvm_g0–onvm_g2 (the meter's
+		// are set per call anyway); a module that already exports one of
+		// those names runs _initialize per call.
 		code := fixture(t, "reactor")
 		plan, _, _ := planSnapshot(code)
-		if plan == nil || strings.Join(plan.globalNames, ",") != "onvm_g0,onvm_g1" {
+		if plan == nil || strings.Join(plan.globalNames, ",") != "onvm_g0,onvm_g1,onvm_g2" {
 			t.Fatalf("plan %+v", plan)
 		}
 		m, err := wasmbin.Decode(code)
@@ -129,7 +129,7 @@ func TestSnapshotIsolation(t *testing.T) {
 func checkReactorOutput(t *testing.T, res *Result) {
 	t.Helper()
 	out := res.Output
-	if len(out) != 40 {
+	if len(out) != 41 {
 		t.Fatalf("output %x", out)
 	}
 	le := binary.LittleEndian
@@ -143,6 +143,9 @@ func checkReactorOutput(t *testing.T, res *Result) {
 		{"counter: 100, +1 in _initialize, +1 in the call", uint64(le.Uint32(out[32:])), 102},
 		{"grown page: 7 from _initialize, +1", uint64(out[36]), 8},
 		{"i64 global: from _initialize, +1", uint64(out[37]), 0x89},
+		{"memory pages: 1, +1 in _initialize", uint64(out[38]), 2},
+		{"input placed by onvm_alloc at 1024", uint64(out[39]), 1024 >> 8},
+		{"a block zero after _initialize, dirtied by every call", uint64(out[40]), 0},
 		{"the call's clock continues _initialize's", callClock, initClock + clockTick},
 	} {
 		if c.got != c.want {
@@ -259,7 +262,7 @@ func TestSnapshotMemoryLimit(t *testing.T) {
 			limit uint64
 			kind  ErrorKind
 		}{{pageSize, KindOutOfMemory}, {0, 0}, {pageSize, KindOutOfMemory}} {
-			res, err := r.Run(t.Context(), Call{Code: fixture(t, "reactor"), Entrypoint: "run", MemoryLimit: c.limit})
+			res, err := r.Run(t.Context(), Call{Code: fixture(t, "reactor"), Entrypoint: "run", Input: []byte("x"), MemoryLimit: c.limit})
 			if KindOf(err) != c.kind {
 				t.Fatalf("limit %d: %v, want kind %v", c.limit, err, c.kind)
 			}
@@ -279,7 +282,7 @@ func TestSnapshotConcurrent(t *testing.T) {
 	outs := make([][]byte, 8)
 	for i := range outs {
 		wg.Go(func() {
-			res, err := r.Run(t.Context(), Call{Code: code, Entrypoint: "run", Timestamp: 5})
+			res, err := r.Run(t.Context(), Call{Code: code, Entrypoint: "run", Input: []byte("x"), Timestamp: 5})
 			if err != nil {
 				t.Error(err)
 				return
@@ -299,5 +302,63 @@ func TestSnapshotConcurrent(t *testing.T) {
 		if len(e.snaps) != 1 {
 			t.Errorf("%d snapshots", len(e.snaps))
 		}
+	}
+}
+
+// TestSnapshotReuse: an instance is reused after a successful call that did
+// not grow memory or touch WASI file descriptors, and discarded otherwise;
+// either way the next call sees exactly the snapshot (same output, logs and
+// fuel as a fresh instance).
+func TestSnapshotReuse(t *testing.T) {
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			r := newTestRuntime(t, e.interpreter)
+			code := fixture(t, "reactor")
+			run := func(in string) (*Result, error) {
+				return r.Run(t.Context(), Call{Code: code, Entrypoint: "run", Input: []byte(in), RequestID: [32]byte{1}, Timeout: -1})
+			}
+			idle := func() int {
+				r.modules.mu.Lock()
+				defer r.modules.mu.Unlock()
+				n := 0
+				for _, en := range r.modules.entries {
+					for _, sl := range en.snaps {
+						n += len(sl.idle)
+					}
+				}
+				return n
+			}
+			want, err := run("x")
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkReactorOutput(t, want)
+			for _, step := range []struct {
+				in    string
+				fails bool
+				idle  int // idle instances after the step
+			}{
+				{"x", false, 1},   // reused, kept
+				{"", true, 0},     // traps: discarded
+				{"x", false, 1},   // fresh, kept
+				{"xx", false, 0},  // grows memory: discarded
+				{"x", false, 1},   //
+				{"xxx", false, 0}, // closes stdout: discarded
+				{"x", false, 1},
+			} {
+				res, err := run(step.in)
+				if (err != nil) != step.fails {
+					t.Fatalf("input %q: %v", step.in, err)
+				}
+				if got := idle(); got != step.idle {
+					t.Errorf("input %q: %d idle instances, want %d", step.in, got, step.idle)
+				}
+				if step.in == "x" {
+					if diff := cmp.Diff(want, res); diff != "" {
+						t.Errorf("after the previous step, input %q differs from the first call:\n%s", step.in, diff)
+					}
+				}
+			}
+		})
 	}
 }

@@ -30,12 +30,20 @@ func instantiateWASI(ctx context.Context, r wazero.Runtime) error {
 	poll := experimental.FunctionListenerFunc(func(ctx context.Context, _ api.Module, _ api.FunctionDefinition, params []uint64, _ experimental.StackIterator) {
 		stateOf(ctx).fuel.charge(CostHostCall + CostPollSub*uint64(api.DecodeU32(params[2])))
 	})
+	other := experimental.FunctionListenerFunc(func(ctx context.Context, _ api.Module, _ api.FunctionDefinition, _ []uint64, _ experimental.StackIterator) {
+		s := stateOf(ctx)
+		s.wasiState = true
+		s.fuel.charge(CostHostCall)
+	})
 	lctx := experimental.WithFunctionListenerFactory(ctx, experimental.FunctionListenerFactoryFunc(
 		func(def api.FunctionDefinition) experimental.FunctionListener {
-			if def.Name() == "poll_oneoff" {
+			switch {
+			case def.Name() == "poll_oneoff":
 				return poll
+			case wasiStateless[def.Name()]:
+				return charge
 			}
-			return charge
+			return other
 		}))
 	if _, err := wasi_snapshot_preview1.Instantiate(lctx, r); err != nil {
 		return fmt.Errorf("instantiate host module %s: %w", WASIModule, err)
@@ -43,19 +51,51 @@ func instantiateWASI(ctx context.Context, r wazero.Runtime) error {
 	return nil
 }
 
-// sandbox returns the module configuration of one call: no arguments, no
+// wasiStateless are the WASI functions that cannot change an instance's
+// WASI state (its file descriptor table) in this sandbox. An instance in
+// which anything else was called (fd_close, fd_renumber, a failed path_open,
+// ...) is never reused for another call (pool.go).
+var wasiStateless = map[string]bool{
+	"args_get": true, "args_sizes_get": true, "environ_get": true, "environ_sizes_get": true,
+	"clock_res_get": true, "clock_time_get": true, "random_get": true, "sched_yield": true,
+	"fd_read": true, "fd_write": true, "fd_fdstat_get": true, "fd_prestat_get": true,
+}
+
+// binding is how an instance's WASI configuration reaches the call using
+// the instance: a reused instance (pool.go) serves successive calls, each
+// with its own call state.
+type binding struct{ s *callState }
+
+type bindOut struct {
+	b      *binding
+	stderr bool
+}
+
+func (w bindOut) Write(p []byte) (int, error) {
+	if w.stderr {
+		return w.b.s.stderr.Write(p)
+	}
+	return w.b.s.stdout.Write(p)
+}
+
+func (b *binding) Read(p []byte) (int, error)        { return randReader{b.s}.Read(p) }
+func (b *binding) walltime() (sec int64, nsec int32) { return b.s.walltime() }
+func (b *binding) nanotime() int64                   { return b.s.nanotime() }
+func (b *binding) nanosleep(ns int64)                { b.s.nanosleep(ns) }
+
+// sandbox returns the module configuration of an instance: no arguments, no
 // environment variables (S1), no files or preopens, stdin empty,
 // stdout/stderr captured into the call's log, clocks derived from the
 // logical timestamp, sleeping and yielding instantaneous, randomness from
-// the request-id-seeded stream.
-func (s *callState) sandbox(base wazero.ModuleConfig) wazero.ModuleConfig {
+// the request-id-seeded stream — all of the call b is bound to.
+func (b *binding) sandbox(base wazero.ModuleConfig) wazero.ModuleConfig {
 	return base.
-		WithStdout(&s.stdout).
-		WithStderr(&s.stderr).
-		WithRandSource(randReader{s}).
-		WithWalltime(s.walltime, 1).
-		WithNanotime(s.nanotime, 1).
-		WithNanosleep(s.nanosleep).
+		WithStdout(bindOut{b, false}).
+		WithStderr(bindOut{b, true}).
+		WithRandSource(b).
+		WithWalltime(b.walltime, 1).
+		WithNanotime(b.nanotime, 1).
+		WithNanosleep(b.nanosleep).
 		WithOsyield(func() {})
 }
 
