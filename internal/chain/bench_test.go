@@ -56,6 +56,28 @@ func BenchmarkTransition(b *testing.B) {
 			e.exec(b, echo, "hello world")
 		}
 	})
+	b.Run("execute-echo-parallel-1-program", func(b *testing.B) {
+		b.SetParallelism(4) // 4 × GOMAXPROCS callers, as the HTTP benchmark's clients
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				e.exec(b, echo, "hello world")
+			}
+		})
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "exec/s")
+	})
+	b.Run("execute-kvstore-put-parallel-1-program", func(b *testing.B) {
+		kv := e.deploy(b, sample(b, "kvstore"), "onvm_main", "kv-bench")
+		e.exec(b, kv, `{"op":"stats"}`)
+		var n atomic.Int64
+		b.ResetTimer()
+		b.SetParallelism(4)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				e.exec(b, kv, fmt.Sprintf(`{"op":"put","key":"k%d","data_base64":"dmFsdWU="}`, n.Add(1)))
+			}
+		})
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "exec/s")
+	})
 	b.Run("execute-echo-parallel-4-programs", func(b *testing.B) {
 		ps := make([]id.Program, 4)
 		for i := range ps {

@@ -121,7 +121,8 @@ type Engine struct {
 type programChain struct {
 	mu     sync.Mutex
 	loaded bool
-	head   Head
+	head   Head      // the last applied transition's
+	next   *inflight // the transition being sealed outside mu, if any
 }
 
 // New returns an engine.
@@ -198,24 +199,35 @@ func (e *Engine) chain(p id.Program) *programChain {
 	return c.(*programChain)
 }
 
-// headLocked returns p's head; c.mu must be held.
+// headLocked returns p's head, once its transition in flight (if any) is
+// applied or abandoned; c.mu must be held.
 func (e *Engine) headLocked(p id.Program, c *programChain) (Head, error) {
+	if err := e.loadHead(p, c); err != nil {
+		return Head{}, err
+	}
+	c.settle()
+	return c.head, nil
+}
+
+// loadHead reads p's head from the database the first time; c.mu must be
+// held.
+func (e *Engine) loadHead(p id.Program, c *programChain) error {
 	if c.loaded {
-		return c.head, nil
+		return nil
 	}
 	h, err := e.readHead(p)
 	if err != nil {
-		return Head{}, err
+		return err
 	}
 	root, err := e.state.Root(p)
 	if err != nil {
-		return Head{}, err
+		return err
 	}
 	if root != h.Root {
-		return Head{}, fmt.Errorf("program %s: %w: state root %s, chain head root %s at height %d", p, ErrCorrupt, root, h.Root, h.Height)
+		return fmt.Errorf("program %s: %w: state root %s, chain head root %s at height %d", p, ErrCorrupt, root, h.Root, h.Height)
 	}
 	c.head, c.loaded = h, true
-	return h, nil
+	return nil
 }
 
 func (e *Engine) readHead(p id.Program) (Head, error) {

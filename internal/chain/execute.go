@@ -94,8 +94,26 @@ func (e *Engine) Execute(ctx context.Context, req Request) (*Outcome, error) {
 		return nil, fmt.Errorf("execute %s: %w", p, err)
 	}
 	inputHash := id.Sum(req.Input)
-
 	c := e.chain(p)
+	for {
+		o, again, err := e.executeOnce(ctx, req, c, body, member, code, inputHash)
+		if !again {
+			return o, err
+		}
+	}
+}
+
+// executeOnce is one attempt of Execute. It runs the guest under the
+// program's lock against the head of the transition in flight, if any
+// (its writes overlaid on the committed state), then waits for that
+// transition's batch to be applied, stages its own writes and — unless the
+// request has a PreCommit hook, which must run under the lock — releases
+// the lock before signing the receipt, staging the records and applying the
+// batch, so that the next execution's guest runs meanwhile. again is true
+// when the transition in flight was abandoned: the guest ran against writes
+// that never happened and must run again.
+func (e *Engine) executeOnce(ctx context.Context, req Request, c *programChain, body *program.Body, member int, code []byte, inputHash id.Hash) (o *Outcome, again bool, err error) {
+	p := req.Program
 	c.mu.Lock()
 	locked := true
 	defer func() {
@@ -103,21 +121,33 @@ func (e *Engine) Execute(ctx context.Context, req Request) (*Outcome, error) {
 			c.mu.Unlock()
 		}
 	}()
-	head, err := e.headLocked(p, c)
-	if err != nil {
-		return nil, err
+	if err := e.loadHead(p, c); err != nil {
+		return nil, false, err
 	}
-	height := head.Height + 1
 	var rid id.Hash
 	if req.RequestID != "" {
 		rid = RequestKey(p, req.RequestID)
-		if o, ok, err := e.replay(p, rid, inputHash); ok || err != nil {
-			return o, err
+		if c.next != nil && c.next.rid == rid && !c.settle() {
+			return nil, true, nil
 		}
-	} else {
+		if o, ok, err := e.replay(p, rid, inputHash); ok || err != nil {
+			return o, false, err
+		}
+	}
+	if c.next != nil && c.next.applied() && !c.settle() {
+		return nil, true, nil
+	}
+	prev, tip := c.next, c.head
+	var view wasm.StateReader = stateView{e.state, p}
+	if prev != nil {
+		tip = prev.head
+		view = overlayView{stateView{e.state, p}, prev.writes}
+	}
+	height := tip.Height + 1
+	if req.RequestID == "" {
 		rid = anonymousRequest(p, height, inputHash)
 	}
-	ts := max(e.opts.Now().UnixMilli(), head.Timestamp+1)
+	ts := max(e.opts.Now().UnixMilli(), tip.Timestamp+1)
 
 	res, err := e.rt.Run(ctx, wasm.Call{
 		Code:       code,
@@ -128,32 +158,60 @@ func (e *Engine) Execute(ctx context.Context, req Request) (*Outcome, error) {
 		MaxInput:   e.limits.MaxInput,
 		Timestamp:  ts,
 		RequestID:  rid,
-		State:      stateView{e.state, p},
+		State:      view,
 		Blobs:      blobView{ctx, e.blobs},
 		Timeout:    e.timeout(req.Timeout),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("execute %s: %w", p, err)
+		return nil, false, fmt.Errorf("execute %s: %w", p, err)
 	}
-
+	if !c.settle() {
+		return nil, true, nil
+	}
 	in := callInput{height: height, inputHash: inputHash, requestID: rid, timestamp: ts, preCommit: req.PreCommit}
-	t, newHead, b, err := e.commit(p, head, body, member, in, res)
-	if b != nil {
-		defer b.Close()
-	}
+	st, b, err := e.stageState(p, c.head, body, in, res)
 	if err != nil {
-		return nil, fmt.Errorf("execute %s height %d: %w", p, height, err)
+		if b != nil {
+			b.Close()
+		}
+		return nil, false, fmt.Errorf("execute %s height %d: %w", p, height, err)
 	}
-	c.head = newHead
+	defer b.Close()
+	if req.PreCommit == nil {
+		fl := &inflight{head: st.head, writes: st.writes, rid: rid, done: make(chan struct{})}
+		c.next = fl
+		c.mu.Unlock()
+		locked = false
+		t, err := e.seal(p, body, member, st, in, res, b)
+		if err != nil {
+			fl.err = err
+		}
+		close(fl.done)
+		if err != nil {
+			return nil, false, fmt.Errorf("execute %s height %d: %w", p, height, err)
+		}
+		return e.answer(p, t, res, b)
+	}
+	t, err := e.seal(p, body, member, st, in, res, b)
+	if err != nil {
+		return nil, false, fmt.Errorf("execute %s height %d: %w", p, height, err)
+	}
+	c.head = st.head
 	c.mu.Unlock()
 	locked = false
+	return e.answer(p, t, res, b)
+}
+
+// answer waits for the transition's WAL sync, tells the publisher and
+// returns the outcome.
+func (e *Engine) answer(p id.Program, t *Transition, res *wasm.Result, b *pebble.Batch) (*Outcome, bool, error) {
 	if err := b.SyncWait(); err != nil {
-		return nil, fmt.Errorf("execute %s height %d: sync: %w", p, height, err)
+		return nil, false, fmt.Errorf("execute %s height %d: sync: %w", p, t.Receipt.Receipt.Height, err)
 	}
 	if e.opts.Publisher != nil {
 		e.opts.Publisher.TransitionCommitted(t)
 	}
-	return &Outcome{Output: res.Output, FuelUsed: res.FuelUsed, Logs: res.Logs, Receipt: &t.Receipt}, nil
+	return &Outcome{Output: res.Output, FuelUsed: res.FuelUsed, Logs: res.Logs, Receipt: &t.Receipt}, false, nil
 }
 
 // callInput is what a transition's receipt records of its call.
@@ -165,23 +223,26 @@ type callInput struct {
 	preCommit func(*pebble.Batch, *Outcome) (func(bool), error) // Request.PreCommit
 }
 
-// commit turns a successful call into the program's next transition: it
-// stages the writes (state.Apply), signs the receipt, stages the records
-// and the new head into one batch, and applies the batch without waiting
-// for its WAL sync. The transition is then visible; it is durable once the
-// caller's b.SyncWait returns: the next transition of the program may
-// start while this one's sync is in flight, and its own sync covers this
-// one (the WAL is ordered), so an answered transition is always durable
-// with all before it. The program's lock is held. The caller closes b
-// (returned non-nil even on error).
-func (e *Engine) commit(p id.Program, head Head, body *program.Body, member int, in callInput, res *wasm.Result) (*Transition, Head, *pebble.Batch, error) {
+// staged is a transition whose state writes are staged: its receipt
+// (unsigned) and the head it leads to.
+type staged struct {
+	writes  []state.Write
+	receipt consensus.Receipt
+	head    Head
+}
+
+// stageState stages a successful call's writes into a new batch
+// (state.Apply, which reads the committed state: head must be applied) and
+// builds the transition's receipt and new head. The program's lock is held.
+// The caller closes b when it is non-nil.
+func (e *Engine) stageState(p id.Program, head Head, body *program.Body, in callInput, res *wasm.Result) (*staged, *pebble.Batch, error) {
 	writes := stateWrites(res.Writes)
 	b := e.db.NewBatch()
 	rootOut, err := e.state.Apply(b, p, head.Root, writes)
 	if err != nil {
-		return nil, Head{}, b, err
+		return nil, b, err
 	}
-	agg := e.finalize(&body.Committee, member, consensus.Receipt{
+	st := &staged{writes: writes, receipt: consensus.Receipt{
 		Program:      p,
 		Height:       in.height,
 		StateRootIn:  head.Root,
@@ -196,17 +257,30 @@ func (e *Engine) commit(p id.Program, head Head, body *program.Body, member int,
 		Timestamp:    in.timestamp,
 		Executor:     e.node,
 		Epoch:        body.Committee.Epoch,
-	})
-	t := &Transition{Receipt: *agg, Writes: writes, HasOutput: true, Output: res.Output}
-	newHead := Head{Height: in.height, Root: rootOut, Timestamp: in.timestamp, Receipt: agg.Receipt.ID()}
-	if err := stage(b, t, res.Logs, newHead); err != nil {
-		return nil, Head{}, b, err
+	}}
+	st.head = Head{Height: in.height, Root: rootOut, Timestamp: in.timestamp, Receipt: st.receipt.ID()}
+	return st, b, nil
+}
+
+// seal signs the staged transition's receipt, stages its records and head
+// into b with the state, runs the PreCommit hook, and applies b without
+// waiting for its WAL sync. The transition is then visible; it is durable
+// once b.SyncWait returns: the next transition of the program may start
+// while this one's sync is in flight, and its own sync covers this one (the
+// WAL is ordered), so an answered transition is always durable with all
+// before it. Nothing here needs the program's lock, except the PreCommit
+// hook, which is documented to run under it.
+func (e *Engine) seal(p id.Program, body *program.Body, member int, st *staged, in callInput, res *wasm.Result, b *pebble.Batch) (*Transition, error) {
+	agg := e.finalize(&body.Committee, member, st.receipt)
+	t := &Transition{Receipt: *agg, Writes: st.writes, HasOutput: true, Output: res.Output}
+	if err := stage(b, t, res.Logs, st.head); err != nil {
+		return nil, err
 	}
 	after := func(bool) {}
 	if in.preCommit != nil {
 		a, err := in.preCommit(b, &Outcome{Output: res.Output, FuelUsed: res.FuelUsed, Logs: res.Logs, Receipt: agg})
 		if err != nil {
-			return nil, Head{}, b, err
+			return nil, err
 		}
 		if a != nil {
 			after = a
@@ -214,10 +288,25 @@ func (e *Engine) commit(p id.Program, head Head, body *program.Body, member int,
 	}
 	if err := e.db.ApplyNoSyncWait(b, pebble.Sync); err != nil {
 		after(false)
-		return nil, Head{}, b, fmt.Errorf("commit: %w", err)
+		return nil, fmt.Errorf("commit: %w", err)
 	}
 	after(true)
-	return t, newHead, b, nil
+	return t, nil
+}
+
+// commit is stageState and seal in one step, under the program's lock (the
+// replication tests and benchmarks use it). The caller closes b (returned
+// non-nil even on error).
+func (e *Engine) commit(p id.Program, head Head, body *program.Body, member int, in callInput, res *wasm.Result) (*Transition, Head, *pebble.Batch, error) {
+	st, b, err := e.stageState(p, head, body, in, res)
+	if err != nil {
+		return nil, Head{}, b, err
+	}
+	t, err := e.seal(p, body, member, st, in, res, b)
+	if err != nil {
+		return nil, Head{}, b, err
+	}
+	return t, st.head, b, nil
 }
 
 func (e *Engine) fuel(f uint64) uint64 {
