@@ -8,9 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,6 +36,14 @@ type clusterNode struct {
 // startWith runs a node on dir with cfg until the test ends.
 func startWith(t *testing.T, dir string, cfg config.Config) clusterNode {
 	t.Helper()
+	x, stop := runWith(t, dir, cfg)
+	t.Cleanup(stop)
+	return x
+}
+
+// runWith runs a node on dir with cfg until stop is called.
+func runWith(t *testing.T, dir string, cfg config.Config) (clusterNode, func()) {
+	t.Helper()
 	if !IsInitialized(dir) {
 		if _, err := Init(InitOptions{DataDir: dir, AllowPlaintext: true}); err != nil {
 			t.Fatal(err)
@@ -46,20 +56,24 @@ func startWith(t *testing.T, dir string, cfg config.Config) clusterNode {
 	ctx, cancel := contextWithCancel(t)
 	done := make(chan error, 1)
 	go func() { done <- n.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-		if err := n.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("Run: %v", err)
+			}
+			if err := n.Close(); err != nil {
+				t.Errorf("Close: %v", err)
+			}
+		})
+	}
 	c, err := client.New(n.RPCURL())
 	if err != nil {
+		stop()
 		t.Fatal(err)
 	}
-	return clusterNode{n, c}
+	return clusterNode{n, c}, stop
 }
 
 // startCluster starts size nodes; every node but the first has the first
@@ -495,4 +509,62 @@ func reversed(xs [][]byte) [][]byte {
 		out[len(xs)-1-i] = x
 	}
 	return out
+}
+
+// TestLostDatabaseDoesNotEquivocate restarts a node without its database
+// but with its key while its only peer is down: it must not propose (its
+// next vertex would take a sequence it already used) until it has synced
+// its own old vertices back from the peer, and then it continues its chain.
+func TestLostDatabaseDoesNotEquivocate(t *testing.T) {
+	ctx := t.Context()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	acfg := testConfig()
+	acfg.Network.Listen = []string{fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", port)}
+	adir := t.TempDir()
+	a, stopA := runWith(t, adir, acfg)
+	bcfg := testConfig()
+	bcfg.Network.Bootnodes = a.n.P2PAddrs()[:1]
+	bdir := t.TempDir()
+	b, stopB := runWith(t, bdir, bcfg)
+	self := b.n.ID()
+	if _, err := b.c.UploadBlob(ctx, strings.NewReader("before"), -1, ""); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "node b's vertices on node a", func() bool {
+		return a.n.DAG().VersionVector()[self] >= 1 && a.n.DAG().VersionVector()[self] == b.n.DAG().VersionVector()[self]
+	})
+	before := a.n.DAG().VersionVector()[self]
+	stopB()
+	stopA()
+	if err := os.RemoveAll(filepath.Join(bdir, DBDir)); err != nil {
+		t.Fatal(err)
+	}
+
+	// b comes back alone, with an operation to propose.
+	b, stopB = runWith(t, bdir, bcfg)
+	defer stopB()
+	started := time.Now()
+	if _, err := b.c.UploadBlob(ctx, strings.NewReader("after"), -1, ""); err != nil {
+		t.Fatal(err)
+	}
+	// Give a node that would not wait several proposal slots (500 ms) to
+	// propose; this one must still hold its operation.
+	waitFor(t, 10*time.Second, "a few proposal slots", func() bool { return time.Since(started) > 2*time.Second })
+	if got := b.n.DAG().VersionVector()[self]; got != 0 {
+		t.Fatalf("node b proposed (own sequence %d) before syncing its old vertices", got)
+	}
+
+	a, stopA = runWith(t, adir, acfg)
+	defer stopA()
+	waitFor(t, 60*time.Second, "node b's new vertex on node a", func() bool {
+		return a.n.DAG().VersionVector()[self] > before
+	})
+	if f := a.n.DAG().Flagged(); len(f) != 0 {
+		t.Fatalf("node b equivocated after losing its database: %+v", f)
+	}
 }
