@@ -415,17 +415,25 @@ func TestJobsReplicate(t *testing.T) {
 	if err != nil || done.Status != job.Completed {
 		t.Fatalf("job on node 0: %+v, %v", done, err)
 	}
-	want, _, err := nodes[0].n.Jobs().Output(ctx, j.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The job service copies the output into a blob in the background.
+	var want []byte
+	waitFor(t, 30*time.Second, "the job output on node 0", func() bool {
+		want, _, err = nodes[0].n.Jobs().Output(ctx, j.ID)
+		return err == nil
+	})
 	waitFor(t, 30*time.Second, "the job record on node 1", func() bool {
 		x, err := nodes[1].n.Jobs().Get(j.ID)
 		return err == nil && x.Status == job.Completed
 	})
-	got, _, err := nodes[1].n.Jobs().Output(ctx, j.ID)
-	if err != nil || !bytes.Equal(got, want) {
-		t.Fatalf("output on node 1: %q, %v; want %q", got, err, want)
+	// The output blob is published by the job service's copier after the
+	// record; a read before its announcement arrives may miss it.
+	var got []byte
+	waitFor(t, 60*time.Second, "the job output on node 1", func() bool {
+		got, _, err = nodes[1].n.Jobs().Output(ctx, j.ID)
+		return err == nil
+	})
+	if !bytes.Equal(got, want) {
+		t.Fatalf("output on node 1: %q; want %q", got, want)
 	}
 }
 
@@ -451,11 +459,15 @@ func TestArrivalOrderConvergence(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Both nodes at the last height: the non-leader got every transition
+	// through the DAG, so every transition vertex is in both DAGs.
 	var want *client.StateRoot
-	waitFor(t, 30*time.Second, "every transition on node 0", func() bool {
-		want, err = nodes[0].c.StateRoot(ctx, prog.ID, nil, client.StateQuery{})
-		return err == nil && want.Height != nil && *want.Height == execs
-	})
+	for _, x := range nodes {
+		waitFor(t, 30*time.Second, "every transition on both nodes", func() bool {
+			want, err = x.c.StateRoot(ctx, prog.ID, nil, client.StateQuery{})
+			return err == nil && want.Height != nil && *want.Height == execs
+		})
+	}
 	// Every vertex, once the cluster's DAGs hold the same ones.
 	var raws [][]byte
 	waitFor(t, 30*time.Second, "the cluster's DAGs to agree", func() bool {
@@ -484,7 +496,7 @@ func TestArrivalOrderConvergence(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		waitFor(t, 30*time.Second, fmt.Sprintf("isolated node %d to converge", i), func() bool {
+		waitFor(t, 2*time.Minute, fmt.Sprintf("isolated node %d to converge", i), func() bool {
 			sr, err := f.c.StateRoot(ctx, prog.ID, nil, client.StateQuery{})
 			return err == nil && sr.Height != nil && *sr.Height == execs
 		})

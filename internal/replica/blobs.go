@@ -66,6 +66,7 @@ func (h blobHandler) Apply(_ context.Context, o dag.Op, _ *dag.Vertex) error {
 	if bp.Publisher == r.self {
 		return nil
 	}
+	r.fetches.forget(bp.Blob)
 	if r.net != nil {
 		r.net.Providers().AddNode(id.Hash(bp.Blob), bp.Publisher)
 	}

@@ -182,6 +182,13 @@ func (f *fetcher) onDemand(ctx context.Context, b id.Blob) error {
 	}
 }
 
+// forget drops b from the negative cache: someone announced it.
+func (f *fetcher) forget(b id.Blob) {
+	f.mu.Lock()
+	f.missing.Remove(b)
+	f.mu.Unlock()
+}
+
 // provide announces in the background that this node holds h.
 func (r *Replica) provide(h id.Hash, program bool) {
 	if r.net == nil {

@@ -26,6 +26,9 @@ func (h jobHandler) Apply(ctx context.Context, o dag.Op, v *dag.Vertex) error {
 	if v.Author == r.self {
 		return nil // this node's own record: the job service has it
 	}
+	if r.net != nil && !id.Hash(rec.Output).IsZero() {
+		r.net.Providers().AddNode(id.Hash(rec.Output), rec.Executor) // it stores the output
+	}
 	r.jobsMu.RLock()
 	jobs := r.jobs
 	r.jobsMu.RUnlock()

@@ -39,7 +39,7 @@ const (
 	DefaultPendingWait   = 30 * time.Second
 	defaultFetchQueue    = 4096
 	defaultSweepInterval = 30 * time.Second
-	negativeTTL          = 30 * time.Second
+	negativeTTL          = 10 * time.Second
 )
 
 // JobImporter is what the job_record handler needs of the job service
