@@ -9,7 +9,10 @@
 // logical time) are committed in one pebble batch, so a crash leaves either
 // all of them or none. A failed execution (trap, out of fuel, timeout …)
 // commits nothing. Transitions of one program are serialised by a
-// per-program lock; different programs run in parallel.
+// per-program lock, held to run the guest and stage its writes; the receipt
+// is signed and the batch applied after it is released, while the next
+// guest runs against those writes (pipeline.go). Different programs run in
+// parallel.
 //
 // Two paths advance a program: Execute runs the guest here and finalizes
 // the receipt with the signatures this node can give (on one node, its

@@ -14,9 +14,9 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 )
 
-// Run executes one call in a fresh instance of c.Code. It returns the
-// result, or an *Error whose Kind says why the call failed; a failed call
-// returns no writes. Run never commits anything.
+// Run executes one call in an instance of c.Code of its own (see Runtime).
+// It returns the result, or an *Error whose Kind says why the call failed;
+// a failed call returns no writes. Run never commits anything.
 func (r *Runtime) Run(ctx context.Context, c Call) (*Result, error) {
 	if r.closed.Load() {
 		return nil, ErrClosed

@@ -55,8 +55,10 @@ const DefaultCheckpointInterval = 1_000_000
 // without threads (never enabled).
 var coreFeatures = api.CoreFeaturesV2.SetEnabled(api.CoreFeatureSIMD, false)
 
-// Runtime runs calls. It is safe for concurrent use; each call gets a fresh
-// instance of its module.
+// Runtime runs calls. It is safe for concurrent use; each call gets an
+// instance of its module of its own, in the state _initialize leaves: a
+// fresh one, or, for a reactor, one restored from (or reset to) the
+// snapshot taken after _initialize (snapshot.go, pool.go).
 type Runtime struct {
 	rt          wazero.Runtime
 	cache       wazero.CompilationCache // nil without CacheDir
