@@ -152,3 +152,17 @@ func (f *fakeEnv) wait(t testing.TB, j id.Job, until func(*Job) bool) *Job {
 	}
 	return got
 }
+
+// tickingClock advances 1 ms per reading, so that jobs submitted one after
+// the other have distinct creation times (the queue and the lists order
+// jobs of the same millisecond by id).
+func tickingClock() func() time.Time {
+	var mu sync.Mutex
+	now := time.Now()
+	return func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		now = now.Add(time.Millisecond)
+		return now
+	}
+}

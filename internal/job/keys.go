@@ -18,6 +18,8 @@ import (
 //	j/x/<job>                      a peer's signed terminal record (imported)
 //	j/m/<lane>                     persisted totals for /health/metrics
 //	j/o/<job>                      a terminal record not yet handed to the replicator
+//	j/i/<job>                      a small input's bytes (inline)
+//	j/w/<seq><kind><job>           an input or output still to copy into the blob store
 const (
 	nsRecord  = "j/r/"
 	nsQueue   = "j/q/"
@@ -28,6 +30,8 @@ const (
 	nsSigned  = "j/x/"
 	nsMetrics = "j/m/"
 	nsOutbox  = "j/o/"
+	nsInput   = "j/i/"
+	nsCopy    = "j/w/"
 )
 
 func recordKey(j id.Job) []byte { return append([]byte(nsRecord), j[:]...) }
@@ -35,6 +39,26 @@ func recordKey(j id.Job) []byte { return append([]byte(nsRecord), j[:]...) }
 func signedKey(j id.Job) []byte { return append([]byte(nsSigned), j[:]...) }
 
 func outboxKey(j id.Job) []byte { return append([]byte(nsOutbox), j[:]...) }
+
+func inputKey(j id.Job) []byte { return append([]byte(nsInput), j[:]...) }
+
+func copyKey(seq int64, kind byte, j id.Job) []byte {
+	k := make([]byte, 0, len(nsCopy)+8+1+len(j))
+	k = append(k, nsCopy...)
+	k = binary.BigEndian.AppendUint64(k, uint64(max(seq, 0)))
+	k = append(k, kind)
+	return append(k, j[:]...)
+}
+
+// splitCopyKey returns the parts of a copy key.
+func splitCopyKey(k []byte) (seq int64, kind byte, j id.Job, ok bool) {
+	if len(k) != len(nsCopy)+8+1+32 {
+		return 0, 0, id.Job{}, false
+	}
+	k = k[len(nsCopy):]
+	copy(j[:], k[9:])
+	return int64(binary.BigEndian.Uint64(k[:8])), k[8], j, true
+}
 
 func timeKey(ns string, extra []byte, at int64, j id.Job) []byte {
 	k := make([]byte, 0, len(ns)+len(extra)+8+len(j))

@@ -45,6 +45,9 @@ type Job struct {
 	QueueAt  int64  `cbor:"27,keyasint,omitempty"`
 	LogSeq   uint32 `cbor:"28,keyasint,omitempty"`
 	LogBytes int64  `cbor:"29,keyasint,omitempty"`
+	// InputInline: the input's bytes are kept under j/i/ (small inputs;
+	// the blob store gets its copy in the background).
+	InputInline bool `cbor:"30,keyasint,omitempty"`
 }
 
 // DurationMS returns how long the latest attempt ran until the job became

@@ -60,10 +60,10 @@ func (s *Service) Logs(j id.Job) ([]LogEntry, error) {
 }
 
 // Output returns the output of completed job j (and the job). A job that
-// is not completed is ErrNotCompleted. The output blob normally holds it;
-// if a crash came between the transition's commit and the blob's, it is
-// taken from the transition record and stored again. A peer's record
-// whose output blob has not reached this node is blob.ErrNotFound.
+// is not completed is ErrNotCompleted. The output blob holds it once the
+// copier stored it; until then it comes from the transition's record,
+// where it is durable from the commit. A peer's record whose output blob
+// has not reached this node is blob.ErrNotFound.
 func (s *Service) Output(ctx context.Context, j id.Job) ([]byte, *Job, error) {
 	cur, err := s.Get(j)
 	if err != nil {
@@ -82,9 +82,6 @@ func (s *Service) Output(ctx context.Context, j id.Job) ([]byte, *Job, error) {
 	rec, rerr := s.exec.Receipt(cur.Receipt)
 	if rerr != nil || !rec.HasOutput || id.BlobOf(rec.Output) != cur.Output {
 		return nil, cur, err
-	}
-	if _, _, err := s.blobs.Put(ctx, bytes.NewReader(rec.Output), "application/octet-stream"); err != nil {
-		s.log.Warn("restore job output", "job", j, "err", err)
 	}
 	return rec.Output, cur, nil
 }

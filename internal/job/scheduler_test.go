@@ -159,7 +159,7 @@ func TestQueueAtScale(t *testing.T) {
 // completion.
 func TestRestartRequeues(t *testing.T) {
 	fs := vfs.NewMem()
-	f := newFakeEnv(t, fs, func(o *Options) { o.Workers = 1 })
+	f := newFakeEnv(t, fs, func(o *Options) { o.Workers = 1; o.Now = tickingClock() })
 	f.exec.block = make(chan struct{})
 	a := f.submit(t, "a")
 	b := f.submit(t, "b")
@@ -327,7 +327,7 @@ func (f replicatorFunc) JobRecorded(r *op.JobRecord) { f(r) }
 // TestListAndWait: pages in creation order, filters by status and
 // program, and a long-poll that wakes on the change.
 func TestListAndWait(t *testing.T) {
-	f := newFakeEnv(t, nil, func(o *Options) { o.Workers = 1 })
+	f := newFakeEnv(t, nil, func(o *Options) { o.Workers = 1; o.Now = tickingClock() })
 	f.exec.block = make(chan struct{})
 	var ids []id.Job
 	for i := range 5 {

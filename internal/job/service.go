@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"math/rand/v2"
 	"runtime"
 	"strconv"
@@ -48,12 +47,19 @@ type Replicator interface {
 	JobRecorded(rec *op.JobRecord)
 }
 
+// attemptsPerGuest is how many attempts may be in flight per guest slot:
+// an attempt spends most of its time waiting for commits and syncs, which
+// overlap (pebble syncs concurrent commits together) only if there are
+// several.
+const attemptsPerGuest = 4
+
 // Defaults of Options.
 const (
 	DefaultMaxPending = 100_000
 	DefaultMaxRetries = 3
 	MaxRetriesLimit   = 100
 	DefaultMaxOutput  = 1 << 20
+	DefaultInlineMax  = 64 << 10
 )
 
 // Options configure a Service. DB, Exec, Blobs and Key are required.
@@ -63,11 +69,16 @@ type Options struct {
 	Blobs BlobStore
 	Key   ed25519.PrivateKey // signs terminal records (the node identity)
 
-	Workers     int     // jobs run at once; 0 = one per CPU (GOMAXPROCS)
+	Workers     int     // guests run at once; 0 = one per CPU (GOMAXPROCS); attempts in flight: 4 per guest slot
 	MaxPending  int     // pending jobs before submissions get ErrQueueFull; 0 = DefaultMaxPending
 	Backoff     Backoff // retry delays; zero = 1s doubling to 5 min
 	MaxOutput   int64   // output bytes a job may produce; 0 = DefaultMaxOutput (1 MiB)
 	MaxLogBytes int64   // log bytes kept per job; 0 = DefaultMaxLogBytes (64 KiB)
+	// InlineMax is the largest inline input kept with the job (j/i/, in
+	// the submission's batch) and copied into the blob store in the
+	// background; larger ones are stored as blobs before the submission
+	// commits. 0 = DefaultInlineMax (64 KiB).
+	InlineMax int
 
 	Replicator Replicator            // nil: none
 	Registerer prometheus.Registerer // nil: metrics are not registered
@@ -94,15 +105,16 @@ type Service struct {
 	runMu   sync.Mutex
 	running map[id.Job]*attempt
 
-	wake chan struct{} // a job became due: the dispatcher looks again
-	idle chan *worker  // workers waiting for a job
+	wake   chan struct{} // a job became due: the dispatcher looks again
+	idle   chan *worker  // workers waiting for a job
+	guests chan struct{} // guest slots: max_concurrent guests run at once
 
-	// The dispatcher seeks the queue from floor, not from its start, so it
-	// does not step over the tombstones of consumed keys; lowSince is the
-	// lowest key time producers reported since the dispatcher's last look.
-	floorMu  sync.Mutex
-	floor    int64
-	lowSince int64
+	queueFloor floor // where the dispatcher starts looking in j/q/
+
+	copyFloor   floor         // where the copier starts looking in j/w/
+	copyWake    chan struct{} // a copy was queued, or the scheduler fell idle
+	lastCopySeq atomic.Int64
+	copyBacklog atomic.Int64 // copies waiting (counted at start, then kept)
 
 	apiLane      *lane   // cancels
 	dispatchLane *lane   // expiries
@@ -115,6 +127,7 @@ type Service struct {
 	stats struct {
 		scanned atomic.Int64 // queue keys the dispatcher visited
 		claims  atomic.Int64
+		copies  atomic.Int64 // payloads copied into the blob store
 	}
 
 	ctx    context.Context
@@ -156,14 +169,19 @@ func Open(ctx context.Context, opts Options) (*Service, error) {
 	if opts.MaxLogBytes <= 0 {
 		opts.MaxLogBytes = DefaultMaxLogBytes
 	}
+	if opts.InlineMax <= 0 {
+		opts.InlineMax = DefaultInlineMax
+	}
 	opts.Backoff = opts.Backoff.withDefaults()
 	s := &Service{
 		opts: opts, db: opts.DB, exec: opts.Exec, blobs: opts.Blobs, log: opts.Logger,
 		node:    id.Node(opts.Key.Public().(ed25519.PublicKey)),
 		workers: opts.Workers, limits: opts.Exec.Limits(),
-		running: map[id.Job]*attempt{},
-		wake:    make(chan struct{}, 1),
-		idle:    make(chan *worker),
+		running:  map[id.Job]*attempt{},
+		wake:     make(chan struct{}, 1),
+		copyWake: make(chan struct{}, 1),
+		idle:     make(chan *worker),
+		guests:   make(chan struct{}, opts.Workers),
 	}
 	if err := s.loadTotals(); err != nil {
 		return nil, err
@@ -176,12 +194,13 @@ func Open(ctx context.Context, opts Options) (*Service, error) {
 	}
 	s.metrics = newPromMetrics(opts.Registerer, s)
 	s.ctx, s.cancel = context.WithCancelCause(context.WithoutCancel(ctx))
-	for i := range s.workers {
+	for i := range s.workers * attemptsPerGuest {
 		w := &worker{n: i, jobs: make(chan *claimed, 1), lane: s.workerLanes[i]}
 		s.pool = append(s.pool, w)
 		s.wg.Go(func() { s.work(w) })
 	}
 	s.wg.Go(s.dispatch)
+	s.wg.Go(s.copyLoop)
 	return s, nil
 }
 
@@ -198,7 +217,7 @@ func (s *Service) Close() error {
 	for _, w := range s.pool { // a claim that raced with shutdown is requeued
 		select {
 		case c := <-w.jobs:
-			s.run(w, c)
+			s.attempt(w, c)
 		default:
 		}
 	}
@@ -215,8 +234,8 @@ func (s *Service) loadTotals() error {
 	if s.dispatchLane, err = loadLane(s.db, "dispatch"); err != nil {
 		return err
 	}
-	s.workerLanes = make([]*lane, s.workers)
-	for i := range s.workers {
+	s.workerLanes = make([]*lane, s.workers*attemptsPerGuest)
+	for i := range s.workerLanes {
 		if s.workerLanes[i], err = loadLane(s.db, "w"+strconv.Itoa(i)); err != nil {
 			return err
 		}
@@ -228,7 +247,7 @@ func (s *Service) loadTotals() error {
 	defer it.Close()
 	for it.First(); it.Valid(); it.Next() {
 		n, err := strconv.Atoi(string(it.Key()[len(nsMetrics)+1:]))
-		if err != nil || n < s.workers {
+		if err != nil || n < len(s.workerLanes) {
 			continue
 		}
 		l, err := loadLane(s.db, "w"+strconv.Itoa(n))
@@ -292,6 +311,10 @@ func (s *Service) recover() error {
 		return err
 	}
 	s.pending.Store(int64(n))
+	if n, err = countPrefix(s.db, []byte(nsCopy)); err != nil {
+		return err
+	}
+	s.copyBacklog.Store(int64(n))
 	return nil
 }
 
@@ -309,36 +332,10 @@ func countPrefix(db *pebble.DB, p []byte) (int, error) {
 
 func (s *Service) now() int64 { return s.opts.Now().UnixMilli() }
 
-// queued tells the dispatcher that a queue key at time t was committed:
-// it lowers the floor to t if needed and wakes the dispatcher.
+// queued tells the dispatcher that a queue key at time t was committed.
 func (s *Service) queued(t int64) {
-	s.floorMu.Lock()
-	s.floor = min(s.floor, t)
-	s.lowSince = min(s.lowSince, t)
-	s.floorMu.Unlock()
+	s.queueFloor.report(t)
 	s.kick()
-}
-
-// floorSnapshot returns where the dispatcher starts looking; call it
-// before opening the iterator.
-func (s *Service) floorSnapshot() int64 {
-	s.floorMu.Lock()
-	defer s.floorMu.Unlock()
-	s.lowSince = math.MaxInt64
-	return s.floor
-}
-
-// raiseFloor moves the floor up to t, the key the dispatcher just
-// consumed (every live key below it in the dispatcher's view is gone),
-// but not above a key reported since floorSnapshot, which the view may
-// have missed. A key committed before the snapshot and reported after it
-// is at worst found one look later, when its report has lowered the floor.
-func (s *Service) raiseFloor(t int64) {
-	s.floorMu.Lock()
-	if t = min(t, s.lowSince); t > s.floor {
-		s.floor = t
-	}
-	s.floorMu.Unlock()
 }
 
 // kick wakes the dispatcher.
@@ -357,23 +354,26 @@ func (s *Service) runningCount() int {
 
 // Stats is what /health/readiness and /health/metrics report.
 type Stats struct {
-	Workers     int     // max_concurrent_jobs
-	Running     int     // current_jobs
+	Workers     int     // max_concurrent_jobs: guest slots
+	Running     int     // current_jobs: jobs in state running (guest executing or committing)
+	Executing   int     // guests executing now (≤ Workers)
 	Pending     int     // queue_depth
 	Totals      Totals  // persisted
 	AvgExecMS   float64 // over the last 1000 attempts that ended here
 	Watching    int     // jobs with long-polls waiting
 	ScannedKeys int64   // queue keys the dispatcher visited since start
 	Claims      int64   // attempts the dispatcher started since start
+	Copies      int64   // inputs and outputs copied into the blob store since start
 	Locks       int     // job lock entries held or awaited
 }
 
 // Stats returns the scheduler's counters.
 func (s *Service) Stats() Stats {
 	st := Stats{
-		Workers: s.workers, Running: s.runningCount(), Pending: int(s.pending.Load()),
+		Workers: s.workers, Running: s.runningCount(), Executing: len(s.guests), Pending: int(s.pending.Load()),
 		AvgExecMS: s.durations.average(), Watching: s.watch.len(),
 		ScannedKeys: s.stats.scanned.Load(), Claims: s.stats.claims.Load(), Locks: s.locks.held(),
+		Copies: s.stats.copies.Load(),
 	}
 	for _, l := range s.allLanes() {
 		st.Totals.add(l.get())

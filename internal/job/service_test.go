@@ -42,6 +42,22 @@ func TestEchoJob(t *testing.T) {
 	if st.Totals.Completed != 1 || st.Pending != 0 || st.Running != 0 {
 		t.Fatalf("stats %+v", st)
 	}
+	// The inline input and the output reach the blob store in the background.
+	deadline := time.Now().Add(30 * time.Second)
+	for e.svc.Stats().Copies < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("input and output not copied into the blob store")
+		}
+		time.Sleep(5 * time.Millisecond) // polling with a deadline
+	}
+	for _, b := range []id.Blob{done.Input, done.Output} {
+		if info, err := e.blobs.Stat(t.Context(), b); err != nil || !info.Complete {
+			t.Fatalf("blob %s: %+v %v", b, info, err)
+		}
+	}
+	if n, _ := countPrefix(e.db, []byte(nsCopy)); n != 0 {
+		t.Fatalf("%d copies still queued", n)
+	}
 }
 
 // TestIdempotentSubmit: the same request id and payload is the same job

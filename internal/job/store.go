@@ -1,6 +1,7 @@
 package job
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 
@@ -79,4 +80,17 @@ func stage(b *pebble.Batch, prev, next *Job) error {
 		}
 	}
 	return nil
+}
+
+// getValue reads one key's value.
+func getValue(r pebble.Reader, k []byte) ([]byte, bool, error) {
+	v, closer, err := r.Get(k)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	defer closer.Close()
+	return bytes.Clone(v), true, nil
 }

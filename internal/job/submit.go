@@ -100,11 +100,13 @@ func (s *Service) Submit(ctx context.Context, req SubmitRequest) (*Job, bool, er
 	if cur, ok, err := load(s.db, want.ID); err != nil || ok {
 		return s.existing(cur, &want, err)
 	}
-	if len(req.Input) > 0 {
+	inline := len(req.Input) > 0 && len(req.Input) <= s.opts.InlineMax
+	if len(req.Input) > 0 && !inline {
 		if _, _, err := s.blobs.Put(ctx, bytes.NewReader(req.Input), "application/octet-stream"); err != nil {
 			return nil, false, fmt.Errorf("submit job %s: store input: %w", want.ID, err)
 		}
 	}
+	want.InputInline = inline
 	unlock := s.locks.lock(want.ID)
 	defer unlock()
 	if cur, ok, err := load(s.db, want.ID); err != nil || ok {
@@ -124,6 +126,12 @@ func (s *Service) Submit(ctx context.Context, req SubmitRequest) (*Job, bool, er
 	if err == nil {
 		err = stage(b, nil, &want)
 	}
+	var copySeq int64
+	if err == nil && inline {
+		if err = b.Set(inputKey(want.ID), req.Input, nil); err == nil {
+			copySeq, err = s.stageCopy(b, copyInput, want.ID)
+		}
+	}
 	if err == nil {
 		err = b.Commit(pebble.Sync)
 	}
@@ -132,6 +140,9 @@ func (s *Service) Submit(ctx context.Context, req SubmitRequest) (*Job, bool, er
 		return nil, false, fmt.Errorf("submit job %s: %w", want.ID, err)
 	}
 	s.metrics.submitted.WithLabelValues("created").Inc()
+	if inline {
+		s.copyQueued(copySeq)
+	}
 	s.queued(want.QueueAt)
 	return &want, true, nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -20,23 +21,35 @@ import (
 // limit).
 const maxErrorText = 4096
 
-// run executes one attempt of a claimed job through the chain engine, with
-// the job's request id: a transition this job already committed (or that
-// /execute committed under the same request id) is replayed, never
-// applied twice.
-func (s *Service) run(w *worker, c *claimed) {
+// attemptState is what the pre-commit hook tells its attempt.
+type attemptState struct {
+	done    *Job   // the completed record the transition applied
+	release func() // gives back the guest slot (idempotent)
+}
+
+// attempt runs one attempt through the chain engine with the job's
+// request id: a transition this job already committed (or that /execute
+// committed under the same request id) is replayed, never applied twice.
+//
+// The attempt holds the guest slot the dispatcher claimed it with until
+// its guest has finished (the pre-commit hook gives it back): guests
+// running at once are bounded by max_concurrent, while the waits for the
+// transition's commit and WAL sync overlap across the larger number of
+// attempts in flight (workers), which pebble syncs together.
+func (s *Service) attempt(w *worker, c *claimed) {
 	j := c.job
+	var once sync.Once
+	st := &attemptState{release: func() { once.Do(func() { <-s.guests }) }}
 	defer func() {
+		st.release()
 		c.cancel(nil)
-		s.runMu.Lock()
-		if a := s.running[j.ID]; a != nil && a.n == j.Attempts {
-			delete(s.running, j.ID)
+		s.stopRunning(j)
+		if s.pending.Load() == 0 && s.runningCount() == 0 {
+			s.kickCopier() // the scheduler fell idle: background copies may run
 		}
-		s.runMu.Unlock()
 	}()
 	began := time.Now()
 	var out *chain.Outcome
-	var done *Job // the completed record, when the transition committed it
 	err := c.ctx.Err()
 	if err == nil {
 		var input []byte
@@ -47,13 +60,19 @@ func (s *Service) run(w *worker, c *claimed) {
 				RequestID: j.RequestID,
 				Fuel:      j.FuelLimit,
 				Timeout:   time.Duration(j.TimeoutMS) * time.Millisecond,
-				PreCommit: s.preCommit(w, j, &done),
+				PreCommit: s.preCommit(w, j, st),
 			})
 		}
 	}
 	elapsed := time.Since(began)
 	if err == nil {
-		s.succeeded(w, j, out, done, elapsed)
+		s.succeeded(w, j, out, st.done, elapsed)
+		return
+	}
+	if st.done != nil {
+		// Applied, then its WAL sync failed: the store is failing; recovery
+		// at the next start settles the job.
+		s.log.Error("job transition applied but not synced", "job", j.ID, "err", err)
 		return
 	}
 	if errors.Is(err, errNotRunning) {
@@ -66,11 +85,28 @@ func (s *Service) run(w *worker, c *claimed) {
 	s.failed(w, j, classify(err, cause), err, elapsed)
 }
 
-// readInput returns the job's input: empty, or its input blob read from
-// the local store (a blob not stored here yet is a transient failure).
+// stopRunning forgets j's running attempt (no cancel reaches it any more).
+func (s *Service) stopRunning(j *Job) {
+	s.runMu.Lock()
+	if a := s.running[j.ID]; a != nil && a.n == j.Attempts {
+		delete(s.running, j.ID)
+	}
+	s.runMu.Unlock()
+}
+
+// readInput returns the job's input: empty, kept inline with the job, or
+// its input blob read from the local store (a blob not stored here yet is
+// a transient failure).
 func (s *Service) readInput(ctx context.Context, j *Job) ([]byte, error) {
 	if !j.HasInput {
 		return nil, nil
+	}
+	if j.InputInline {
+		in, ok, err := getValue(s.db, inputKey(j.ID))
+		if err != nil || !ok {
+			return nil, fmt.Errorf("job %s inline input: %w (present %v)", j.ID, errorsJoin(err, ErrCorrupt), ok)
+		}
+		return in, nil
 	}
 	r, err := s.blobs.Open(ctx, j.Input)
 	if err != nil {
@@ -92,44 +128,47 @@ func (s *Service) readInput(ctx context.Context, j *Job) ([]byte, error) {
 // job's lock and keeps it until the batch is applied, so a cancel either
 // comes first (the hook sees it and aborts the transition: no state is
 // committed) or after (the job is completed and the cancel is refused).
-func (s *Service) preCommit(w *worker, j *Job, done **Job) func(*pebble.Batch, *chain.Outcome) (func(bool), error) {
+func (s *Service) preCommit(w *worker, j *Job, st *attemptState) func(*pebble.Batch, *chain.Outcome) (func(bool), error) {
 	return func(b *pebble.Batch, o *chain.Outcome) (func(bool), error) {
+		st.release() // the guest is done
 		unlock := s.locks.lock(j.ID)
-		next, undo, err := s.stageSuccess(b, w.lane, j, o)
+		sc, err := s.stageSuccess(b, w.lane, j, o)
 		if err != nil {
 			unlock()
 			return nil, err
 		}
 		return func(applied bool) {
-			if applied {
-				*done = next
-			} else {
-				undo()
+			if !applied {
+				sc.undo()
+				unlock()
+				return
 			}
+			st.done = sc.job
 			unlock()
+			s.copyQueued(sc.copySeq)
 		}, nil
 	}
 }
 
 // stageSuccess stages the completion of attempt j (whose lock is held)
 // with outcome o into b, if the job is still running that attempt.
-func (s *Service) stageSuccess(b *pebble.Batch, l *lane, j *Job, o *chain.Outcome) (*Job, func(), error) {
+func (s *Service) stageSuccess(b *pebble.Batch, l *lane, j *Job, o *chain.Outcome) (*success, error) {
 	cur, ok, err := load(s.db, j.ID)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if !ok || cur.Status != Running || cur.Attempts != j.Attempts {
-		return nil, nil, fmt.Errorf("job %s: %w", j.ID, errNotRunning)
+		return nil, fmt.Errorf("job %s: %w", j.ID, errNotRunning)
 	}
 	if int64(len(o.Output)) > s.opts.MaxOutput {
-		return nil, nil, fmt.Errorf("job %s: %w: %d bytes (max %d)", j.ID, errOutputLimit, len(o.Output), s.opts.MaxOutput)
+		return nil, fmt.Errorf("job %s: %w: %d bytes (max %d)", j.ID, errOutputLimit, len(o.Output), s.opts.MaxOutput)
 	}
 	now := s.now()
 	rid := o.ReceiptID()
 	next, err := Apply(*cur, Event{Kind: EvSucceed, At: now, Fuel: o.FuelUsed, Receipt: rid,
 		Output: id.BlobOf(o.Output), OutputSize: int64(len(o.Output))})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	logs := guestLogs(now, next.Attempts, o.Logs)
 	msg := "completed: fuel %d, receipt %s"
@@ -138,16 +177,30 @@ func (s *Service) stageSuccess(b *pebble.Batch, l *lane, j *Job, o *chain.Outcom
 	}
 	logs = append(logs, note(now, next.Attempts, LevelInfo, msg, o.FuelUsed, rid))
 	if err := appendLogs(b, &next, s.opts.MaxLogBytes, logs...); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if err := stage(b, cur, &next); err != nil {
-		return nil, nil, err
+		return nil, err
+	}
+	// The output is durable in the transition's record (same batch); its
+	// copy into the blob store, which serves and replicates it, is queued
+	// with it and made in the background (copier.go).
+	seq, err := s.stageCopy(b, copyOutput, next.ID)
+	if err != nil {
+		return nil, err
 	}
 	undo, err := s.stageTerminal(b, l, &next)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return &next, undo, nil
+	return &success{job: &next, undo: undo, copySeq: seq}, nil
+}
+
+// success is a staged completion.
+type success struct {
+	job     *Job
+	undo    func() // reverts the lane's count if the batch does not commit
+	copySeq int64  // the output copy's queue time, reported once committed
 }
 
 // succeeded finishes a job whose transition committed (or was replayed):
@@ -163,12 +216,6 @@ func (s *Service) succeeded(w *worker, j *Job, o *chain.Outcome, done *Job, elap
 			return
 		}
 	}
-	// The output is in the transition's record already; the blob is the
-	// copy that is served and replicated. A crash before it is stored is
-	// repaired by Output from the transition record.
-	if _, _, err := s.blobs.Put(context.WithoutCancel(s.ctx), bytes.NewReader(o.Output), "application/octet-stream"); err != nil {
-		s.log.Warn("store job output", "job", j.ID, "err", err)
-	}
 	s.finished(Running, done, elapsed)
 }
 
@@ -177,15 +224,16 @@ func (s *Service) recordReplay(w *worker, j *Job, o *chain.Outcome) (*Job, error
 	defer unlock()
 	b := s.db.NewBatch()
 	defer b.Close()
-	next, undo, err := s.stageSuccess(b, w.lane, j, o)
+	sc, err := s.stageSuccess(b, w.lane, j, o)
 	if err != nil {
 		return nil, err
 	}
 	if err := b.Commit(pebble.Sync); err != nil {
-		undo()
+		sc.undo()
 		return nil, err
 	}
-	return next, nil
+	s.copyQueued(sc.copySeq)
+	return sc.job, nil
 }
 
 // failed records a failed attempt: a retry with backoff, a terminal
