@@ -100,8 +100,8 @@ func (s *Server) readiness(w http.ResponseWriter, r *http.Request) {
 		st := js.Stats()
 		h.Capacity.MaxConcurrentJobs, h.Capacity.CurrentJobs, h.Capacity.QueueDepth = st.Workers, st.Running, st.Pending
 		h.Resources.ActiveJobs = st.Running
-		if st.Running >= st.Workers {
-			h.Status = StatusDegraded // every worker busy, as the original reported
+		if st.Executing >= st.Workers {
+			h.Status = StatusDegraded // every guest slot busy (the original: running ≥ max)
 		}
 	}
 	code := http.StatusOK
