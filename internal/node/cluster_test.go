@@ -391,10 +391,10 @@ func testLogger(t *testing.T) *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-// TestJobsReplicate submits a job on one node: it runs through the same
-// path as /execute (forwarded to the leader when needed), and its terminal
-// record and output replicate, so another node answers its status and
-// output.
+// TestJobsReplicate submits a job on the node outside the program's
+// committee: it runs through the same path as /execute (forwarded to the
+// leader), and its terminal record and output replicate, so the other node
+// answers its status and output.
 func TestJobsReplicate(t *testing.T) {
 	nodes := startCluster(t, 2)
 	ctx := t.Context()
@@ -403,37 +403,43 @@ func TestJobsReplicate(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := mustProgram(t, prog.ID)
+	// Submit on the node outside the program's one-member committee: the
+	// job's execution is forwarded to the other.
+	sub, other := nodes[0], nodes[1]
+	if prog.Manifest.Committee.Members[0].Node == sub.n.ID().String() {
+		sub, other = other, sub
+	}
 	waitFor(t, 30*time.Second, "the program on node 1", func() bool {
 		_, err := nodes[1].c.Program(ctx, prog.ID)
 		return err == nil
 	})
-	j, _, err := nodes[0].n.Jobs().Submit(ctx, job.SubmitRequest{RequestID: "job-1", Program: p, Input: kvPut("job", "done")})
+	j, _, err := sub.n.Jobs().Submit(ctx, job.SubmitRequest{RequestID: "job-1", Program: p, Input: kvPut("job", "done")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	done, err := nodes[0].n.Jobs().Wait(ctx, j.ID, func(x *job.Job) bool { return x.Status.Terminal() })
+	done, err := sub.n.Jobs().Wait(ctx, j.ID, func(x *job.Job) bool { return x.Status.Terminal() })
 	if err != nil || done.Status != job.Completed {
-		t.Fatalf("job on node 0: %+v, %v", done, err)
+		t.Fatalf("job on the submitting node: %+v, %v", done, err)
 	}
 	// The job service copies the output into a blob in the background.
 	var want []byte
-	waitFor(t, 30*time.Second, "the job output on node 0", func() bool {
-		want, _, err = nodes[0].n.Jobs().Output(ctx, j.ID)
+	waitFor(t, 30*time.Second, "the job output on the submitting node", func() bool {
+		want, _, err = sub.n.Jobs().Output(ctx, j.ID)
 		return err == nil
 	})
-	waitFor(t, 30*time.Second, "the job record on node 1", func() bool {
-		x, err := nodes[1].n.Jobs().Get(j.ID)
+	waitFor(t, 30*time.Second, "the job record on the other node", func() bool {
+		x, err := other.n.Jobs().Get(j.ID)
 		return err == nil && x.Status == job.Completed
 	})
 	// The output blob is published by the job service's copier after the
 	// record; a read before its announcement arrives may miss it.
 	var got []byte
-	waitFor(t, 60*time.Second, "the job output on node 1", func() bool {
-		got, _, err = nodes[1].n.Jobs().Output(ctx, j.ID)
+	waitFor(t, 60*time.Second, "the job output on the other node", func() bool {
+		got, _, err = other.n.Jobs().Output(ctx, j.ID)
 		return err == nil
 	})
 	if !bytes.Equal(got, want) {
-		t.Fatalf("output on node 1: %q; want %q", got, want)
+		t.Fatalf("output on the other node: %q; want %q", got, want)
 	}
 }
 

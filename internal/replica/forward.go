@@ -1,6 +1,7 @@
 package replica
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -39,7 +40,18 @@ func (x *Programs) Execute(ctx context.Context, req chain.Request) (*chain.Outco
 	if len(req.Input) > x.Limits().MaxInput {
 		return nil, fmt.Errorf("execute %s: %w: %d bytes (max %d)", req.Program, chain.ErrInputTooLarge, len(req.Input), x.Limits().MaxInput)
 	}
-	return r.forward(ctx, m, req)
+	out, err := r.forward(ctx, m, req)
+	if err == nil && req.RequestID != "" {
+		// The transition reaches this node through the DAG without its
+		// output (only its hash travels). Keep the output of an
+		// idempotent request — every job's — as a local blob, so this node
+		// (where the job's record says it ran) can answer job-output and
+		// serve it to peers.
+		if _, _, perr := r.blobs.Put(context.WithoutCancel(ctx), bytes.NewReader(out.Output), "application/octet-stream"); perr != nil {
+			r.log.Warn("keep forwarded output", "program", req.Program.String(), "err", perr)
+		}
+	}
+	return out, err
 }
 
 // fwdReq is the exec protocol payload of a forwarded execution.
