@@ -96,6 +96,9 @@ func (s *Server) readiness(w http.ResponseWriter, r *http.Request) {
 		Resources: res.Resources,
 		Version:   s.opts.Version,
 	}
+	if h.Capacity.MaxConcurrentJobs == 0 { // jobs.max_concurrent 0: one per core
+		h.Capacity.MaxConcurrentJobs = res.CPUCores
+	}
 	if js := s.opts.JobService; js != nil {
 		st := js.Stats()
 		h.Capacity.MaxConcurrentJobs, h.Capacity.CurrentJobs, h.Capacity.QueueDepth = st.Workers, st.Running, st.Pending
