@@ -70,7 +70,7 @@ func TestParseBlob(t *testing.T) {
 func TestParseErrors(t *testing.T) {
 	cases := []struct {
 		name, in, msg string
-		parse      func(string) error
+		parse         func(string) error
 	}{
 		{"blob wants blob", "prog" + abc, "expected blob id, got program id prefix", func(s string) error { _, err := ParseBlob(s); return err }},
 		{"prog wants prog", "blob" + abc, "expected program id, got blob id prefix", func(s string) error { _, err := ParseProgram(s); return err }},
