@@ -153,7 +153,7 @@ func (s *signer) RoundTrip(req *http.Request) (*http.Response, error) {
 	n := hex.EncodeToString(nonce[:])
 	sumHex := hex.EncodeToString(sum[:])
 	m := hmac.New(sha256.New, s.creds.Secret)
-	io.WriteString(m, "ONVM-HMAC-SHA256\n"+out.Method+"\n"+out.URL.RequestURI()+"\n"+s.creds.ProjectID+"\n"+ts+"\n"+n+"\n"+sumHex)
+	_, _ = io.WriteString(m, "ONVM-HMAC-SHA256\n"+out.Method+"\n"+out.URL.RequestURI()+"\n"+s.creds.ProjectID+"\n"+ts+"\n"+n+"\n"+sumHex)
 	h := out.Header
 	h.Set("X-Project-Id", s.creds.ProjectID)
 	h.Set("X-Timestamp", ts)

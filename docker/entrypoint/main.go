@@ -133,7 +133,9 @@ func run(args []string) int {
 			return fail(1, "%v", err)
 		}
 		all := append(splitList(os.Getenv("ONVM_BOOTNODES")), addrs...)
-		os.Setenv("ONVM_BOOTNODES", strings.Join(all, ","))
+		if err := os.Setenv("ONVM_BOOTNODES", strings.Join(all, ",")); err != nil {
+			return fail(1, "%v", err)
+		}
 	}
 	return execOnvm(bin, append([]string{"run-node"}, extra...))
 }
@@ -157,7 +159,7 @@ func fail(code int, format string, args ...any) int {
 
 func setDefault(name, value string) {
 	if os.Getenv(name) == "" {
-		os.Setenv(name, value)
+		_ = os.Setenv(name, value) // fails only for an invalid name
 	}
 }
 

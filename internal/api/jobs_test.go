@@ -175,7 +175,7 @@ func TestJobRoutes(t *testing.T) {
 	if ready.Capacity.QueueDepth != 1 {
 		t.Fatalf("queue depth %d", ready.Capacity.QueueDepth)
 	}
-	resp, body = n.do("GET", "/jobs?status=pending", nil, nil)
+	_, body = n.do("GET", "/jobs?status=pending", nil, nil)
 	jobGolden(t, "jobs_list_pending.json", body)
 	resp, body = n.do("POST", "/jobs/"+waiting+"/cancel", nil, nil)
 	if resp.StatusCode != http.StatusOK {
@@ -193,24 +193,24 @@ func TestJobRoutes(t *testing.T) {
 	}
 	jobGolden(t, "jobs_cancel_running.json", body)
 
-	resp, body = n.do("GET", "/jobs?limit=2", nil, nil)
+	_, body = n.do("GET", "/jobs?limit=2", nil, nil)
 	jobGolden(t, "jobs_list_page1.json", body)
 	var page JobList
 	if err := json.Unmarshal(body, &page); err != nil || page.NextCursor == nil || page.Total != 2 {
 		t.Fatalf("page 1: %s", body)
 	}
-	resp, body = n.do("GET", "/jobs?limit=2&cursor="+*page.NextCursor, nil, nil)
+	_, body = n.do("GET", "/jobs?limit=2&cursor="+*page.NextCursor, nil, nil)
 	jobGolden(t, "jobs_list_page2.json", body)
-	resp, body = n.do("GET", "/jobs?program_id="+loop, nil, nil)
+	_, body = n.do("GET", "/jobs?program_id="+loop, nil, nil)
 	if !strings.Contains(string(body), busy) || strings.Contains(string(body), jid) {
 		t.Fatalf("list by program: %s", body)
 	}
-	resp, body = n.do("GET", "/health/metrics", nil, nil)
+	_, body = n.do("GET", "/health/metrics", nil, nil)
 	var m NodeMetrics
 	if err := json.Unmarshal(body, &m); err != nil || m.TotalJobsCompleted != 1 || m.TotalJobsCancelled != 2 {
 		t.Fatalf("metrics: %s", body)
 	}
-	resp, body = n.do("GET", "/metrics", nil, nil)
+	_, body = n.do("GET", "/metrics", nil, nil)
 	for _, name := range []string{"onvm_jobs_submitted_total", "onvm_jobs_transitions_total", "onvm_jobs_queue_depth", "onvm_jobs_attempt_duration_seconds", "onvm_jobs_fuel_consumed_total"} {
 		if !strings.Contains(string(body), name) {
 			t.Errorf("/metrics lacks %s", name)

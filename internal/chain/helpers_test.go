@@ -180,16 +180,4 @@ func transcript(t testing.TB, name string) []call {
 	return calls
 }
 
-// fixedClock returns a clock that advances 1 ms per reading from start.
-func fixedClock(start int64) func() time.Time {
-	var mu sync.Mutex
-	now := start
-	return func() time.Time {
-		mu.Lock()
-		defer mu.Unlock()
-		now++
-		return time.UnixMilli(now)
-	}
-}
-
 func withClock(f func() time.Time) envOption { return func(o *Options) { o.Now = f } }

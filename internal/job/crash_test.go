@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -29,7 +28,10 @@ func onvmBinary(t *testing.T) string {
 		t.Skip("builds and runs the real binary")
 	}
 	bin := filepath.Join(t.TempDir(), "onvm")
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command to build the binary with")
+	}
 	out, err := exec.Command(gobin, "build", "-o", bin, "github.com/onvm-network/onvm/cmd/onvm").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)

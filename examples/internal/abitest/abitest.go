@@ -54,8 +54,8 @@ func Handle(ctx *guest.Context, input []byte) ([]byte, error) {
 		}
 		return out, nil
 	case "stdout":
-		os.Stdout.WriteString("to stdout\n")
-		os.Stderr.WriteString("to stderr\n")
+		_, _ = os.Stdout.WriteString("to stdout\n")
+		_, _ = os.Stderr.WriteString("to stderr\n")
 		r.add("wrote", "ok")
 	case "sleep":
 		time.Sleep(10 * time.Millisecond)

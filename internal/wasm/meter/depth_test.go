@@ -3,13 +3,11 @@ package meter
 import (
 	"strings"
 	"testing"
-
-	"github.com/tetratelabs/wazero/api"
 )
 
 func callsGlobal(t *testing.T, in *instance) uint32 {
 	t.Helper()
-	return uint32(in.mod.ExportedGlobal("calls").(api.Global).Get())
+	return uint32(in.mod.ExportedGlobal("calls").Get())
 }
 
 // TestDepthBeforeEngineLimit runs unbounded recursion on both engines: uninstrumented it hits
