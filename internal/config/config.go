@@ -77,7 +77,7 @@ type Execution struct {
 	Timeout       time.Duration `toml:"timeout" env:"ONVM_EXEC_TIMEOUT" doc:"Wall-clock limit of an execution whose request names none (timeout_ms); the guest is stopped and nothing is committed."`
 	MaxTimeout    time.Duration `toml:"max_timeout" env:"ONVM_EXEC_MAX_TIMEOUT" doc:"Largest wall-clock limit a request may ask for."`
 	MaxInput      int64         `toml:"max_input" env:"ONVM_EXEC_MAX_INPUT" doc:"Largest execution input in bytes; larger inputs get 413."`
-	CommitteeSize int           `toml:"committee_size" env:"ONVM_COMMITTEE_SIZE" doc:"k: a program deployed here gets a committee of min(k, registered validators). Keep 1: multi-member committees need committee voting, which is not built yet (a member without the threshold cannot finalize)."`
+	CommitteeSize int           `toml:"committee_size" env:"ONVM_COMMITTEE_SIZE" doc:"k: a program deployed here gets a committee of min(k, registered validators). Only 1 is accepted: multi-member committees need committee voting, which this version does not have (a member without the threshold cannot finalize)."`
 }
 
 // RPCAuth configures project authentication (the original's [rpc_auth]

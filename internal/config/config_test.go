@@ -138,6 +138,8 @@ func TestValidate(t *testing.T) {
 		{"jobs retry", func(c *Config) { c.Jobs.RetryMax = c.Jobs.RetryBase / 2 }, "retry_base"},
 		{"jobs output", func(c *Config) { c.Jobs.MaxOutput = 0 }, "max_output"},
 		{"jobs logs", func(c *Config) { c.Jobs.MaxLogBytes = 10 }, "max_log_bytes"},
+		{"committee of 0", func(c *Config) { c.Execution.CommitteeSize = 0 }, "committee_size"},
+		{"committee of 4", func(c *Config) { c.Execution.CommitteeSize = 4 }, "committee_size"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -137,8 +137,12 @@ func (c *Config) Validate() error {
 	if c.Execution.MaxInput < 1 || c.Execution.MaxInput > 64<<20 {
 		return bad("execution.max_input", "must be from 1 byte to 64 MiB")
 	}
-	if c.Execution.CommitteeSize < 1 {
-		return bad("execution.committee_size", "must be at least 1")
+	if c.Execution.CommitteeSize != 1 {
+		// A member never holds the threshold of a larger committee alone,
+		// and committee voting over the network is not built: every
+		// execution of its programs would fail. Refuse the setting rather
+		// than deploy programs nobody can run.
+		return bad("execution.committee_size", "must be 1: multi-member committees need committee voting, which this version does not have")
 	}
 	return c.validateSecurity()
 }
