@@ -199,35 +199,64 @@ func (imp *Import) ID() id.Blob { return imp.id }
 // nothing. Writing a group already present is a no-op.
 func (imp *Import) WriteGroup(index int, data []byte) error {
 	i := int64(index)
-	if i < 0 || i >= imp.groups {
-		return fmt.Errorf("import %s: group %d out of range [0, %d): %w", imp.id, index, imp.groups, ErrCorrupt)
+	if i >= 0 && i < imp.groups {
+		if want := groupLen(imp.size, i); len(data) != want {
+			return fmt.Errorf("import %s: group %d has %d bytes, want %d: %w", imp.id, index, len(data), want, ErrCorrupt)
+		}
 	}
-	if want := groupLen(imp.size, i); len(data) != want {
-		return fmt.Errorf("import %s: group %d has %d bytes, want %d: %w", imp.id, index, len(data), want, ErrCorrupt)
+	return imp.WriteGroups(index, data)
+}
+
+// WriteGroups verifies data as the consecutive groups from first (every
+// group whole; the data must end at a group boundary or at the end of the
+// blob) and, if every one is correct, writes them with one write. Any wrong
+// group (or a wrong length or index) yields ErrCorrupt naming the first bad
+// group, and writes nothing. Groups already present are written again with
+// the same verified bytes.
+func (imp *Import) WriteGroups(first int, data []byte) error {
+	i0 := int64(first)
+	if i0 < 0 || i0 >= imp.groups {
+		return fmt.Errorf("import %s: group %d out of range [0, %d): %w", imp.id, first, imp.groups, ErrCorrupt)
 	}
+	off := i0 * GroupSize
+	if rest := imp.size - off; int64(len(data)) > rest || len(data) == 0 && rest > 0 ||
+		int64(len(data)) < rest && len(data)%GroupSize != 0 {
+		return fmt.Errorf("import %s: %d bytes from group %d of a %d-byte blob: %w", imp.id, len(data), first, imp.size, ErrCorrupt)
+	}
+	n := Groups(int64(len(data))) // whole groups, the last one maybe the blob's short one
 	h := hashers.Get().(*hasher)
-	ok := h.groupCV(data, i, imp.groups == 1) == imp.leaves[i]
-	hashers.Put(h)
-	if !ok {
-		return fmt.Errorf("import %s: group %d: %w", imp.id, index, ErrCorrupt)
+	for k := range n {
+		i := i0 + k
+		g := data[k*GroupSize : k*GroupSize+int64(groupLen(int64(len(data)), k))]
+		if h.groupCV(g, i, imp.groups == 1) != imp.leaves[i] {
+			hashers.Put(h)
+			return fmt.Errorf("import %s: group %d: %w", imp.id, i, ErrCorrupt)
+		}
 	}
+	hashers.Put(h)
 
 	imp.io.RLock()
 	defer imp.io.RUnlock()
 	imp.mu.Lock()
-	done, have := imp.done, imp.has(i)
+	done, all := imp.done, true
+	for k := range n {
+		all = all && imp.has(i0+k)
+	}
 	imp.mu.Unlock()
 	switch {
 	case done:
 		return fmt.Errorf("import %s: %w", imp.id, ErrClosed)
-	case have, imp.f == nil: // present, or the blob was complete already
+	case all, imp.f == nil: // present, or the blob was complete already
 		return nil
 	}
-	if _, err := imp.f.WriteAt(data, i*GroupSize); err != nil {
-		return fmt.Errorf("import %s: write group %d: %w", imp.id, index, noSpace(err))
+	if _, err := imp.f.WriteAt(data, off); err != nil {
+		return fmt.Errorf("import %s: write groups %d+%d: %w", imp.id, first, n, noSpace(err))
 	}
+	startWriteback(imp.f, off, int64(len(data)))
 	imp.mu.Lock()
-	imp.set(i)
+	for k := range n {
+		imp.set(i0 + k)
+	}
 	imp.mu.Unlock()
 	return nil
 }

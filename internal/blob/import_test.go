@@ -288,3 +288,49 @@ func TestImportRacesPut(t *testing.T) {
 		t.Errorf("Commit: %+v, %v", got, err)
 	}
 }
+
+// TestImportWriteGroups writes runs of groups at once: a run with one bad
+// group writes nothing; whole runs, the blob's short last group included,
+// complete the import.
+func TestImportWriteGroups(t *testing.T) {
+	e := newEnv(t)
+	src := newSource(9*GroupSize+1234, 7)
+	imp := e.begin(src)
+	defer imp.Abort()
+	run := func(first, count int) []byte {
+		lo := int64(first) * GroupSize
+		return src.data[lo:min(src.size(), lo+int64(count)*GroupSize)]
+	}
+	bad := bytes.Clone(run(2, 4))
+	bad[2*GroupSize+9] ^= 1 // in group 4
+	rejected := []struct {
+		name  string
+		first int
+		data  []byte
+	}{
+		{"one bad group", 2, bad},
+		{"not at a group boundary", 0, run(0, 2)[:GroupSize+1]},
+		{"past the end", 8, append(bytes.Clone(run(8, 2)), 0)},
+		{"empty", 3, nil},
+		{"index past end", 10, run(0, 1)},
+	}
+	for _, c := range rejected {
+		if err := imp.WriteGroups(c.first, c.data); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("%s: %v, want ErrCorrupt", c.name, err)
+		}
+	}
+	if got := len(imp.Missing()); got != src.groups() {
+		t.Fatalf("%d groups missing after rejected runs, want %d", got, src.groups())
+	}
+	for _, r := range [][2]int{{6, 4}, {0, 3}, {3, 3}, {1, 2}} { // the last one again: a no-op
+		if err := imp.WriteGroups(r[0], run(r[0], r[1])); err != nil {
+			t.Fatalf("groups %d+%d: %v", r[0], r[1], err)
+		}
+	}
+	if _, err := imp.Commit(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := e.readAll(src.id); err != nil || !bytes.Equal(got, src.data) {
+		t.Fatalf("read back: %v", err)
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"testing"
+
+	"github.com/onvm-network/onvm/internal/id"
 )
 
 // TestReadAtBoundaries compares ReadAt, and Seek followed by Read, with the
@@ -119,5 +121,61 @@ func TestReaderClosed(t *testing.T) {
 	}
 	if _, err := r.Read(make([]byte, 1)); err == nil {
 		t.Error("Read after Close succeeded")
+	}
+}
+
+// TestOpenForPeer reads stored bytes unverified, within the data only, and
+// refuses what Open refuses.
+func TestOpenForPeer(t *testing.T) {
+	e := newEnv(t)
+	const size = 3*GroupSize + 5
+	data := randBytes(size, 11)
+	info := e.put(data)
+	r, err := e.s.OpenForPeer(t.Context(), info.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if r.Size() != size {
+		t.Fatalf("Size %d", r.Size())
+	}
+	cases := []struct {
+		name string
+		off  int64
+		n    int
+		ok   bool
+	}{
+		{"all", 0, size, true},
+		{"last group", 3 * GroupSize, 5, true},
+		{"empty at end", size, 0, true},
+		{"into the outboard", 3 * GroupSize, 6, false},
+		{"negative", -1, 1, false},
+		{"past the end", size + 1, 0, false},
+	}
+	for _, c := range cases {
+		p := make([]byte, c.n)
+		_, err := r.ReadAt(p, c.off)
+		if (err == nil) != c.ok {
+			t.Errorf("%s: %v", c.name, err)
+		}
+		if err == nil && !bytes.Equal(p, data[c.off:c.off+int64(c.n)]) {
+			t.Errorf("%s: wrong bytes", c.name)
+		}
+	}
+	// Unverified: a damaged byte comes through (the peer catches it), but
+	// the verified path still refuses it and marks the blob.
+	flipStored(t, e, info, GroupSize+3)
+	p := make([]byte, 1)
+	if _, err := r.ReadAt(p, GroupSize+3); err != nil || p[0] == data[GroupSize+3] {
+		t.Fatalf("unverified read of a damaged byte: %v %x", err, p)
+	}
+	if _, err := e.s.ReadGroup(t.Context(), info.ID, 1); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("ReadGroup of the damaged group: %v", err)
+	}
+	if _, err := e.s.OpenForPeer(t.Context(), info.ID); !errors.Is(err, ErrIncomplete) {
+		t.Fatalf("OpenForPeer after corruption: %v, want ErrIncomplete", err)
+	}
+	if _, err := e.s.OpenForPeer(t.Context(), id.Blob{1}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("OpenForPeer of an unknown blob: %v", err)
 	}
 }

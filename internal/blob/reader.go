@@ -35,43 +35,54 @@ type Reader struct {
 // all bytes are present, ErrCorrupt if the stored file is missing or of the
 // wrong length (the blob is then marked incomplete).
 func (s *Store) Open(ctx context.Context, b id.Blob) (*Reader, error) {
-	if err := s.checkOpen(); err != nil {
+	f, size, err := s.openFile(ctx, b)
+	if err != nil {
 		return nil, fmt.Errorf("open blob %s: %w", b, err)
 	}
+	rd := &Reader{s: s, id: b, size: size, f: f, held: -1}
+	rd.path = newPath(b, size, fileNodes(f, size))
+	return rd, nil
+}
+
+// openFile opens the file of the complete blob b after checking its record
+// and its length, and returns it with the blob's size. Errors are not
+// wrapped with the operation.
+func (s *Store) openFile(ctx context.Context, b id.Blob) (*os.File, int64, error) {
+	if err := s.checkOpen(); err != nil {
+		return nil, 0, err
+	}
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("open blob %s: %w", b, err)
+		return nil, 0, err
 	}
 	r, found, err := s.getRecord(b)
 	switch {
 	case err != nil:
-		return nil, fmt.Errorf("open blob %s: %w", b, err)
+		return nil, 0, err
 	case !found:
-		return nil, fmt.Errorf("open blob %s: %w", b, ErrNotFound)
+		return nil, 0, ErrNotFound
 	case !r.Complete:
-		return nil, fmt.Errorf("open blob %s: %w", b, ErrIncomplete)
+		return nil, 0, ErrIncomplete
 	}
 	f, err := os.Open(s.finalPath(b))
 	if errors.Is(err, os.ErrNotExist) {
 		s.markCorrupt(b, nil, err)
-		return nil, fmt.Errorf("open blob %s: file missing: %w", b, ErrCorrupt)
+		return nil, 0, fmt.Errorf("file missing: %w", ErrCorrupt)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("open blob %s: %w", b, err)
+		return nil, 0, err
 	}
 	fi, err := f.Stat()
 	if err != nil {
 		_ = f.Close()
-		return nil, fmt.Errorf("open blob %s: %w", b, err)
+		return nil, 0, err
 	}
 	if want := r.Size + OutboardSize(r.Size); fi.Size() != want {
-		err := fmt.Errorf("open blob %s: file has %d bytes, want %d: %w", b, fi.Size(), want, ErrCorrupt)
+		err := fmt.Errorf("file has %d bytes, want %d: %w", fi.Size(), want, ErrCorrupt)
 		s.markCorrupt(b, f, err)
 		_ = f.Close()
-		return nil, err
+		return nil, 0, err
 	}
-	rd := &Reader{s: s, id: b, size: r.Size, f: f, held: -1}
-	rd.path = newPath(b, r.Size, fileNodes(f, r.Size))
-	return rd, nil
+	return f, r.Size, nil
 }
 
 // fileNodes reads outboard nodes from a blob file, where the outboard
