@@ -146,27 +146,36 @@ func BenchmarkBlobFetch(b *testing.B) {
 	if err := hb.Connect(context.Background(), peer.AddrInfo{ID: ha.ID(), Addrs: ha.Addrs()}); err != nil {
 		b.Fatal(err)
 	}
-	var total time.Duration
+	var total, cpu time.Duration
 	b.SetBytes(size)
 	b.ResetTimer()
 	for range b.N {
 		b.StopTimer()
 		_ = stores[1].Delete(context.Background(), info.ID)
 		b.StartTimer()
-		start := time.Now()
+		start, cpu0 := time.Now(), cpuTime()
 		if _, err := svcs[1].Fetch(context.Background(), info.ID, ha.ID()); err != nil {
 			b.Fatal(err)
 		}
 		total += time.Since(start)
+		cpu += cpuTime() - cpu0
 	}
 	b.StopTimer()
 	fetch := float64(size) * float64(b.N) / total.Seconds() / 1e6
+	// Both nodes run in this process, so the process's CPU time is the
+	// whole fetch's (server and client). With every core on it and nothing
+	// else running, a fetch could not pass cpuBound.
+	cpuPerFetch := cpu.Seconds() / float64(b.N)
+	cpuBound := float64(runtime.GOMAXPROCS(0)) * float64(size) / cpuPerFetch / 1e6
 	b.ReportMetric(fetch, "fetch-MB/s")
 	b.ReportMetric(raw, "rawtcp-MB/s")
 	b.ReportMetric(fetch/raw, "fetch/raw")
 	b.ReportMetric(fetch/local, "fetch/local-put")
-	b.Logf("256 MiB blob: fetch %.0f MB/s, raw TCP copy %.0f MB/s, ratio %.2f (target ≥ 0.5); local Put of the same bytes %.0f MB/s (fetch/put %.2f)",
-		fetch, raw, fetch/raw, local, fetch/local)
+	b.ReportMetric(cpuPerFetch, "cpu-s/fetch")
+	b.ReportMetric(cpuBound, "cpu-bound-MB/s")
+	b.Logf("256 MiB blob: fetch %.0f MB/s, raw TCP copy %.0f MB/s, ratio %.2f (target ≥ 0.5); local Put of the same bytes %.0f MB/s (fetch/put %.2f); "+
+		"%.2f CPU-s per fetch, so at most %.0f MB/s on %d cores (fetch/cpu-bound %.2f, cpu-bound/raw %.2f)",
+		fetch, raw, fetch/raw, local, fetch/local, cpuPerFetch, cpuBound, runtime.GOMAXPROCS(0), fetch/cpuBound, cpuBound/raw)
 }
 
 // rawTCPCopy returns the MB/s of copying data over a loopback TCP
