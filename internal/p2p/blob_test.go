@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -63,6 +65,7 @@ func (f *faultySource) ReadGroup(ctx context.Context, b id.Blob, i int) ([]byte,
 
 type blobNode struct {
 	h     host.Host
+	dir   string // the store's directory
 	store *blob.Store
 	src   *faultySource
 	svc   *BlobService
@@ -81,7 +84,8 @@ func newBlobNodes(t *testing.T, n int, faulty ...int) (mocknet.Mocknet, []*blobN
 		if err != nil {
 			t.Fatal(err)
 		}
-		st, err := blob.Open(blob.Options{Dir: t.TempDir(), DB: dagtest.DB(t)})
+		dir := t.TempDir()
+		st, err := blob.Open(blob.Options{Dir: dir, DB: dagtest.DB(t)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -92,7 +96,7 @@ func newBlobNodes(t *testing.T, n int, faulty ...int) (mocknet.Mocknet, []*blobN
 			served = src
 		}
 		svc := NewBlobService(h, served, NewProviderBook(), nil, NewScores(), BlobConfig{GroupsPerRequest: 4}, nil)
-		out = append(out, &blobNode{h: h, store: st, src: src, svc: svc})
+		out = append(out, &blobNode{h: h, dir: dir, store: st, src: src, svc: svc})
 	}
 	if err := mn.LinkAll(); err != nil {
 		t.Fatal(err)
@@ -206,6 +210,55 @@ func TestBlobFetchBadProvider(t *testing.T) {
 		if p == liar.h.ID() {
 			t.Fatal("liar still listed as a provider")
 		}
+	}
+}
+
+// TestBlobFetchCorruptDisk damages one byte of a provider's stored file.
+// The provider serves peers without verifying (the fast path), so the byte
+// goes out; the fetcher catches it, drops and penalises the provider, and
+// reports the group, which makes the provider check its copy and stop
+// serving it. The fetch then completes from an honest provider.
+func TestBlobFetchCorruptDisk(t *testing.T) {
+	_, nodes := newBlobNodes(t, 3)
+	damaged, honest, fetcher := nodes[0], nodes[1], nodes[2]
+	data := randomBlob(t, 2<<20+7, 5)
+	b := put(t, damaged, data)
+	put(t, honest, data)
+	const off = 5*blob.GroupSize + 123 // in group 5
+	flipFileByte(t, filepath.Join(damaged.dir, id.Hash(b).String()), off)
+
+	if _, err := fetcher.svc.Fetch(t.Context(), b, damaged.h.ID()); !errors.Is(err, ErrNoProviders) {
+		t.Fatalf("Fetch from the damaged provider alone = %v, want ErrNoProviders", err)
+	}
+	if s := fetcher.svc.scores.Score(damaged.h.ID()); s > -PenaltyBadBlobData/2 { // scores decay with time
+		t.Fatalf("damaged provider's score %v", s)
+	}
+	st, err := damaged.store.Stat(t.Context(), b)
+	if err != nil || st.Complete {
+		t.Fatalf("damaged provider after the report: %+v, %v; want incomplete", st, err)
+	}
+	if _, err := fetcher.svc.Fetch(t.Context(), b, honest.h.ID()); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(readAll(t, fetcher, b), data) {
+		t.Fatal("wrong content")
+	}
+}
+
+func flipFileByte(t *testing.T, name string, off int64) {
+	t.Helper()
+	f, err := os.OpenFile(name, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var one [1]byte
+	if _, err := f.ReadAt(one[:], off); err != nil {
+		t.Fatal(err)
+	}
+	one[0] ^= 0x08
+	if _, err := f.WriteAt(one[:], off); err != nil {
+		t.Fatal(err)
 	}
 }
 

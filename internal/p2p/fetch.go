@@ -182,6 +182,10 @@ func (s *BlobService) round(ctx context.Context, b id.Blob, imp *blob.Import, q 
 					s.log.Warn("peer sent bad blob data", "peer", p.String(), "blob", b.String(), "err", err)
 					s.scores.Penalize(p, PenaltyBadBlobData)
 					s.providers.Remove(id.Hash(b), p)
+					// Its disk may be damaged (it serves peers unverified).
+					if bad := (*badGroupError)(nil); errors.As(err, &bad) {
+						s.report(ctx, p, b, bad.group)
+					}
 				} else if errors.Is(err, ErrProtocol) || errors.Is(err, ErrTooLarge) {
 					s.scores.Penalize(p, PenaltyProtocol)
 				}
@@ -231,7 +235,9 @@ func (s *BlobService) worker(ctx context.Context, p peer.ID, b id.Blob, imp *blo
 				if st, err = s.h.NewStream(ctx, p, BlobProtocol); err != nil {
 					return fail(fmt.Errorf("open blob stream to %s: %w", p, err))
 				}
-				r, w = bufio.NewReaderSize(st, 256<<10), bufio.NewWriterSize(st, 256)
+				// A small read buffer: it holds a response's header, and the
+				// data then goes from the stream straight into buf.
+				r, w = bufio.NewReaderSize(st, 4<<10), bufio.NewWriterSize(st, 256)
 			}
 			_ = st.SetWriteDeadline(time.Now().Add(s.cfg.RequestTimeout))
 			err := writeMsg(w, &blobReq{Op: blobOpGroups, Blob: b, First: uint64(u.first), Count: uint32(u.count)})
@@ -247,10 +253,8 @@ func (s *BlobService) worker(ctx context.Context, p peer.ID, b id.Blob, imp *blo
 		}
 		u := inflight[0]
 		data, err := s.readGroups(st, r, b, u, &buf)
-		for i := int64(0); err == nil && i < u.count; i++ {
-			n := int(groupLen(u.size, u.first+i))
-			err = imp.WriteGroup(int(u.first+i), data[:n])
-			data = data[n:]
+		if err == nil {
+			err = writeUnit(imp, u, data)
 		}
 		if err != nil {
 			return fail(err)
@@ -259,6 +263,57 @@ func (s *BlobService) worker(ctx context.Context, p peer.ID, b id.Blob, imp *blo
 		q.done(u)
 	}
 }
+
+// badGroupError is the failure of a unit whose group did not verify.
+type badGroupError struct {
+	group int64
+	err   error
+}
+
+func (e *badGroupError) Error() string { return e.err.Error() }
+func (e *badGroupError) Unwrap() error { return e.err }
+
+// writeUnit verifies and stores the groups of unit u with one write. If
+// one is bad, the groups before it are kept, and the error names it.
+func writeUnit(imp *blob.Import, u unit, data []byte) error {
+	err := imp.WriteGroups(int(u.first), data)
+	if !errors.Is(err, blob.ErrCorrupt) {
+		return err
+	}
+	for i := u.first; i < u.first+u.count; i++ {
+		n := int(groupLen(u.size, i))
+		if err := imp.WriteGroup(int(i), data[:n]); err != nil {
+			return &badGroupError{group: i, err: err}
+		}
+		data = data[n:]
+	}
+	return err // not reached: WriteGroups and WriteGroup agree
+}
+
+// report tells p that group g of b which it sent did not verify, so that
+// it checks its own copy (blobOpReport). Best effort, and bounded.
+func (s *BlobService) report(ctx context.Context, p peer.ID, b id.Blob, g int64) {
+	ctx, cancel := context.WithTimeout(ctx, min(s.cfg.RequestTimeout, reportTimeout))
+	defer cancel()
+	st, err := s.h.NewStream(ctx, p, BlobProtocol)
+	if err != nil {
+		return
+	}
+	defer st.Close()
+	dl, _ := ctx.Deadline()
+	_ = st.SetDeadline(dl)
+	if err := writeMsg(st, &blobReq{Op: blobOpReport, Blob: b, First: uint64(g), Count: 1}); err != nil {
+		_ = st.Reset()
+		return
+	}
+	var resp blobResp // the answer comes once p has checked the group
+	if err := readMsg(bufio.NewReaderSize(st, 64), maxBlobHeader, &resp); err != nil {
+		_ = st.Reset()
+	}
+}
+
+// reportTimeout bounds a report of a bad group.
+const reportTimeout = 5 * time.Second
 
 // readGroups reads the response to a request for unit u.
 func (s *BlobService) readGroups(st network.Stream, r *bufio.Reader, b id.Blob, u unit, buf *[]byte) ([]byte, error) {
