@@ -166,17 +166,23 @@ func BenchmarkState(b *testing.B) {
 	benchHashes(b, &rawNs)
 	n := benchKeys()
 	s, db, p := benchFixture(b, n)
-	// big has a record cache large enough for every branch of the tree,
-	// filled before measuring; s has the default.
-	big, err := OpenWith(db, Options{CacheRecords: 2 * n})
+	// s has the default record cache and big one of twice the size; both
+	// are filled first by reading every branch once, as a node that has
+	// served the program for a while would have them.
+	big, err := OpenWith(db, Options{CacheBytes: int64(n) * 2 * cacheRecordBytes})
 	if err != nil {
 		b.Fatal(err)
 	}
-	if root, err := big.Root(p); err != nil {
-		b.Fatal(err)
-	} else if err := big.mark(b.Context(), p, root, map[id.Hash]struct{}{}); err != nil {
+	root0, err := s.Root(p)
+	if err != nil {
 		b.Fatal(err)
 	}
+	for _, st := range []*Store{s, big} {
+		if err := st.mark(b.Context(), p, root0, map[id.Hash]struct{}{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Logf("default record cache after warming: %s", s.cache.fill())
 	caches := []struct {
 		name string
 		s    *Store
@@ -187,11 +193,19 @@ func BenchmarkState(b *testing.B) {
 	// the steadier figure) and the CPU time as a number of raw node hashes
 	// (the CPU time of one, measured in this run).
 	var cpu0 int64
+	var hits0, misses0 uint64
+	var st *Store // the store whose cache perKey reports on, if any
 	perKey := func(b *testing.B, keys int) {
 		ns := float64(b.Elapsed().Nanoseconds()) / float64(b.N) / float64(keys)
 		cpu := float64(cpuNs()-cpu0) / float64(b.N) / float64(keys)
 		b.ReportMetric(ns, "ns/key")
 		b.ReportMetric(cpu, "cpu-ns/key")
+		if st != nil && st.cache != nil {
+			h, m := st.cache.stats()
+			b.ReportMetric(float64(m-misses0)/float64(b.N)/float64(keys), "misses/key")
+			b.ReportMetric(float64(h-hits0+m-misses0)/float64(b.N)/float64(keys), "reads/key")
+			st = nil
+		}
 		if rawNs > 0 {
 			b.ReportMetric(cpu/rawNs, "hashes/key")
 		}
@@ -222,6 +236,10 @@ func BenchmarkState(b *testing.B) {
 			batch := db.NewBatch()
 			defer batch.Close()
 			ws := make([]Write, k)
+			st = s
+			if s.cache != nil {
+				hits0, misses0 = s.cache.stats()
+			}
 			cpu0 = cpuNs()
 			for b.Loop() {
 				for j := range ws {

@@ -37,7 +37,7 @@ func hashTreeBatched(n *tnode) {
 			return 0
 		}
 		w := 0
-		if !n.startKnown && n.kids != nil {
+		if !n.startKnown && n.hasKids {
 			w = max(visit(n.kids[0]), visit(n.kids[1]))
 		}
 		if w == len(waves) {
@@ -49,7 +49,7 @@ func hashTreeBatched(n *tnode) {
 	visit(n)
 	for _, wave := range waves {
 		for _, n := range wave {
-			if !n.startKnown && n.kids != nil {
+			if !n.startKnown && n.hasKids {
 				n.setKids()
 			}
 		}
@@ -76,50 +76,96 @@ func hashJobs(jobs []*tnode) {
 	wg.Wait()
 }
 
-// lane is one job in flight: the node, the hash so far and the depth of
-// the next hash (first: the next hash is internal(left, right) at from).
+// lane is one job in flight: the node, the hash so far as little-endian
+// words (kept as words between the kernel's calls: no byte conversions
+// inside a chain) and the depth of the next hash (first: the next hash is
+// internal(left, right) at from).
 type lane struct {
 	n     *tnode
-	cur   id.Hash
+	cur   [8]uint32
 	d     int
 	first bool
 }
 
 // start loads n into l; it reports false if n needs no hashing at all.
 func (l *lane) start(n *tnode) bool {
-	*l = lane{n: n, cur: n.start, d: n.from - 1, first: !n.startKnown}
+	l.n, l.d, l.first = n, n.from-1, !n.startKnown
 	if l.first {
 		l.d = n.from
 	}
 	if l.d < n.top {
-		n.h, n.hashed = l.cur, true
+		n.h, n.hashed = n.start, true
 		return false
+	}
+	if !l.first {
+		l.cur = words(&n.start)
 	}
 	return true
 }
 
-// pair returns the two halves of l's next hash.
-func (l *lane) pair() (*id.Hash, *id.Hash) {
+// load writes l's next message (after the tag) into lane i of msg.
+func (l *lane) load(msg *[17][16]uint32, i int) {
 	switch {
 	case l.first:
-		return &l.n.rec.kids[0].h, &l.n.rec.kids[1].h
+		for w := range 8 {
+			msg[1+w][i] = binary.LittleEndian.Uint32(l.n.rec.kids[0].h[4*w:])
+			msg[9+w][i] = binary.LittleEndian.Uint32(l.n.rec.kids[1].h[4*w:])
+		}
 	case bit(&l.n.rec.path, l.d) == 0:
-		return &l.cur, &empty
+		for w := range 8 {
+			msg[1+w][i] = l.cur[w]
+			msg[9+w][i] = emptyWords[w]
+		}
 	default:
-		return &empty, &l.cur
+		for w := range 8 {
+			msg[1+w][i] = emptyWords[w]
+			msg[9+w][i] = l.cur[w]
+		}
 	}
 }
 
-// step records l's next hash; it reports false when the job is done.
-func (l *lane) step(h id.Hash) bool {
-	l.cur, l.first = h, false
+// step records l's next hash from lane i of out; it reports false when
+// the job is done.
+func (l *lane) step(out *[8][16]uint32, i int) bool {
+	for w := range 8 {
+		l.cur[w] = out[w][i]
+	}
+	l.first = false
 	l.d--
 	if l.d < l.n.top {
-		l.n.h, l.n.hashed = l.cur, true
+		for w := range 8 {
+			binary.LittleEndian.PutUint32(l.n.h[4*w:], l.cur[w])
+		}
+		l.n.hashed = true
 		return false
 	}
 	return true
 }
+
+// finish completes l's job one scalar hash at a time.
+func (l *lane) finish() {
+	var h id.Hash
+	for w := range 8 {
+		binary.LittleEndian.PutUint32(h[4*w:], l.cur[w])
+	}
+	if l.first {
+		h = nodeHash(&l.n.rec.kids[0].h, &l.n.rec.kids[1].h)
+		l.d--
+	}
+	l.n.h = chain(h, l.d+1, l.n.top, &l.n.rec.path)
+	l.n.hashed = true
+}
+
+// words returns h as eight little-endian words.
+func words(h *id.Hash) (w [8]uint32) {
+	for i := range w {
+		w[i] = binary.LittleEndian.Uint32(h[4*i:])
+	}
+	return w
+}
+
+// emptyWords is EmptyRoot as words.
+var emptyWords = words(&empty)
 
 // runLanes hashes jobs sixteen lanes at a time, refilling a lane as soon as
 // its job is done, and finishes the last one alone.
@@ -152,34 +198,21 @@ func runLanes(jobs []*tnode) {
 	}
 	for active >= lanesMin || (active > 0 && next < len(jobs)) {
 		for i := range lanes {
-			if !busy[i] {
-				continue
-			}
-			a, b := lanes[i].pair()
-			for w := 0; w < 8; w++ {
-				msg[1+w][i] = binary.LittleEndian.Uint32(a[4*w:])
-				msg[9+w][i] = binary.LittleEndian.Uint32(b[4*w:])
+			if busy[i] {
+				lanes[i].load(&msg, i)
 			}
 		}
 		compress16(&msg, &out)
 		for i := range lanes {
-			if !busy[i] {
-				continue
-			}
-			var h id.Hash
-			for w := 0; w < 8; w++ {
-				binary.LittleEndian.PutUint32(h[4*w:], out[w][i])
-			}
-			if !lanes[i].step(h) {
+			if busy[i] && !lanes[i].step(&out, i) {
 				active--
 				fill(i)
 			}
 		}
 	}
 	for i := range lanes {
-		for busy[i] {
-			a, b := lanes[i].pair()
-			busy[i] = lanes[i].step(nodeHash(a, b))
+		if busy[i] {
+			lanes[i].finish()
 		}
 	}
 }

@@ -78,7 +78,7 @@ func TestIncrementalMatchesRebuild(t *testing.T) {
 			// Odd seeds run without the record cache, so that every
 			// record is decoded from the database; seeds 2 and 3 mod 4
 			// hash without the AVX-512 lanes.
-			s, db := newTestStoreWith(t, Options{CacheRecords: -seed % 2})
+			s, db := newTestStoreWith(t, Options{CacheBytes: int64(-seed % 2)})
 			if seed%4 >= 2 {
 				withoutLanes(t)
 			}

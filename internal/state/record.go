@@ -36,6 +36,13 @@ func progKey(ns string, p id.Program, suffix []byte) []byte {
 	return append(k, suffix...)
 }
 
+// putProgKey writes ns ‖ p ‖ suffix into k, which has exactly that length.
+func putProgKey(k []byte, ns string, p id.Program, suffix []byte) {
+	n := copy(k, ns)
+	n += copy(k[n:], p[:])
+	copy(k[n:], suffix)
+}
+
 func nodeKey(p id.Program, h *id.Hash) []byte  { return progKey(nsNode, p, h[:]) }
 func leafKey(p id.Program, lh *id.Hash) []byte { return progKey(nsLeaf, p, lh[:]) }
 func valueKey(p id.Program, key []byte) []byte { return progKey(nsValue, p, key) }
@@ -103,25 +110,40 @@ func leafOf(kh, lh *id.Hash) *record { return &record{split: Depth, path: *kh, l
 //	           where a child is h[32], followed by kh[32] ‖ lh[32] when it
 //	           is a single key (flags bit 0 for left, bit 1 for right)
 //	root leaf: 0x02 ‖ kh[32] ‖ lh[32]   (a tree of exactly one key)
-func (r *record) encode() []byte {
+func (r *record) encode() []byte { return r.appendTo(make([]byte, 0, r.encodedLen())) }
+
+// encodedLen is len(r.encode()).
+func (r *record) encodedLen() int {
 	if r.leaf() {
-		b := make([]byte, 0, 1+2*id.Size)
+		return 1 + 2*id.Size
+	}
+	n := 3 + (r.split+7)/8 + 2*id.Size
+	for i := range r.kids {
+		if r.kids[i].leaf {
+			n += 2 * id.Size
+		}
+	}
+	return n
+}
+
+// appendTo appends r's encoding to b.
+func (r *record) appendTo(b []byte) []byte {
+	if r.leaf() {
 		b = append(b, kindRootLeaf)
 		b = append(b, r.path[:]...)
 		return append(b, r.lh[:]...)
 	}
-	n := (r.split + 7) / 8
-	b := make([]byte, 0, 3+n+6*id.Size)
 	b = append(b, kindBranch, byte(r.split))
-	b = append(b, r.path[:n]...)
+	b = append(b, r.path[:(r.split+7)/8]...)
 	var flags byte
-	for i, k := range r.kids {
-		if k.leaf {
+	for i := range r.kids {
+		if r.kids[i].leaf {
 			flags |= 1 << i
 		}
 	}
 	b = append(b, flags)
-	for _, k := range r.kids {
+	for i := range r.kids {
+		k := &r.kids[i]
 		b = append(b, k.h[:]...)
 		if k.leaf {
 			b = append(b, k.kh[:]...)
@@ -134,31 +156,41 @@ func (r *record) encode() []byte {
 // decodeRecord parses a stored tree record strictly (exactly one encoding
 // per record) and checks what it can without hashing. It never panics.
 func decodeRecord(b []byte) (*record, error) {
+	r := &record{}
+	if err := decodeRecordInto(b, r); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// decodeRecordInto is decodeRecord into r, which it overwrites.
+func decodeRecordInto(b []byte, r *record) error {
 	if len(b) == 0 {
-		return nil, fmt.Errorf("%w: empty record", ErrCorrupt)
+		return fmt.Errorf("%w: empty record", ErrCorrupt)
 	}
 	switch b[0] {
 	case kindRootLeaf:
 		if len(b) != 1+2*id.Size {
-			return nil, fmt.Errorf("%w: root leaf record of %d bytes", ErrCorrupt, len(b))
+			return fmt.Errorf("%w: root leaf record of %d bytes", ErrCorrupt, len(b))
 		}
-		return leafOf((*id.Hash)(b[1:]), (*id.Hash)(b[1+id.Size:])), nil
+		*r = record{split: Depth, path: id.Hash(b[1:]), lh: id.Hash(b[1+id.Size:])}
+		return nil
 	case kindBranch:
 		if len(b) < 3 {
-			return nil, fmt.Errorf("%w: short branch record", ErrCorrupt)
+			return fmt.Errorf("%w: short branch record", ErrCorrupt)
 		}
-		r := &record{split: int(b[1])}
+		*r = record{split: int(b[1])}
 		n := (r.split + 7) / 8
 		if len(b) < 3+n {
-			return nil, fmt.Errorf("%w: short branch record", ErrCorrupt)
+			return fmt.Errorf("%w: short branch record", ErrCorrupt)
 		}
 		copy(r.path[:], b[2:2+n])
 		if prefixOf(&r.path, r.split) != r.path {
-			return nil, fmt.Errorf("%w: branch path has bits past its split", ErrCorrupt)
+			return fmt.Errorf("%w: branch path has bits past its split", ErrCorrupt)
 		}
 		flags := b[2+n]
 		if flags > 3 {
-			return nil, fmt.Errorf("%w: branch flags %#x", ErrCorrupt, flags)
+			return fmt.Errorf("%w: branch flags %#x", ErrCorrupt, flags)
 		}
 		rest := b[3+n:]
 		for i := range r.kids {
@@ -169,34 +201,43 @@ func decodeRecord(b []byte) (*record, error) {
 				size = 3 * id.Size
 			}
 			if len(rest) < size {
-				return nil, fmt.Errorf("%w: short branch record", ErrCorrupt)
+				return fmt.Errorf("%w: short branch record", ErrCorrupt)
 			}
-			copy(k.h[:], rest)
+			k.h = id.Hash(rest)
 			if k.h == EmptyRoot {
-				return nil, fmt.Errorf("%w: branch with an empty child", ErrCorrupt)
+				return fmt.Errorf("%w: branch with an empty child", ErrCorrupt)
 			}
 			if k.leaf {
-				copy(k.kh[:], rest[id.Size:])
-				copy(k.lh[:], rest[2*id.Size:])
+				k.kh = id.Hash(rest[id.Size:])
+				k.lh = id.Hash(rest[2*id.Size:])
 				if commonPrefix(&k.kh, &r.path) < r.split || bit(&k.kh, r.split) != i {
-					return nil, fmt.Errorf("%w: leaf child off its branch's path", ErrCorrupt)
+					return fmt.Errorf("%w: leaf child off its branch's path", ErrCorrupt)
 				}
 			}
 			rest = rest[size:]
 		}
 		if len(rest) != 0 {
-			return nil, fmt.Errorf("%w: %d trailing bytes in branch record", ErrCorrupt, len(rest))
+			return fmt.Errorf("%w: %d trailing bytes in branch record", ErrCorrupt, len(rest))
 		}
-		return r, nil
+		return nil
 	default:
-		return nil, fmt.Errorf("%w: unknown record kind %d", ErrCorrupt, b[0])
+		return fmt.Errorf("%w: unknown record kind %d", ErrCorrupt, b[0])
 	}
 }
 
 // encodeLeafValue returns the stored form of a leaf's key and value:
 // uvarint(len key) ‖ key ‖ value.
 func encodeLeafValue(key, value []byte) []byte {
-	b := make([]byte, 0, binary.MaxVarintLen64+len(key)+len(value))
+	return appendLeafValue(make([]byte, 0, leafValueLen(key, value)), key, value)
+}
+
+// leafValueLen is len(encodeLeafValue(key, value)).
+func leafValueLen(key, value []byte) int {
+	return uvarintLen(uint64(len(key))) + len(key) + len(value)
+}
+
+// appendLeafValue appends encodeLeafValue(key, value) to b.
+func appendLeafValue(b, key, value []byte) []byte {
 	b = binary.AppendUvarint(b, uint64(len(key)))
 	b = append(b, key...)
 	return append(b, value...)

@@ -57,15 +57,46 @@ type tnode struct {
 	start      id.Hash
 	startKnown bool
 	hashed     bool
-	// kids are a new branch's children; nil when the record's children are
-	// unchanged (a moved branch).
-	kids *[2]*tnode
+	// kids are a new branch's children (hasKids); unset when the record's
+	// children are unchanged (a moved branch).
+	kids    [2]*tnode
+	hasKids bool
 }
 
 // update computes one program's new tree from its current root and a set of
-// prepared writes, loading records through load.
+// prepared writes, loading p's records from s through r.
 type update struct {
-	load func(h *id.Hash) (*record, error)
+	s *Store
+	r reader
+	p id.Program
+	// nodes and recs are slabs the update's tnodes and records are cut
+	// from: one allocation per slab instead of one each (a slab stays
+	// under 32 KiB, the largest size class with a per-P cache).
+	nodes []tnode
+	recs  []record
+}
+
+const slab = 64
+
+// node returns a new tnode holding n.
+func (u *update) node(n tnode) *tnode {
+	if len(u.nodes) == 0 {
+		u.nodes = make([]tnode, slab)
+	}
+	p := &u.nodes[0]
+	u.nodes = u.nodes[1:]
+	*p = n
+	return p
+}
+
+// rec returns a new zero record.
+func (u *update) rec() *record {
+	if len(u.recs) == 0 {
+		u.recs = make([]record, slab)
+	}
+	r := &u.recs[0]
+	u.recs = u.recs[1:]
+	return r
 }
 
 // run returns the new root node (nil for the empty tree) of root ⊕ ws. The
@@ -73,15 +104,15 @@ type update struct {
 func (u *update) run(root id.Hash, ws []wr) (*tnode, error) {
 	var cur *tnode
 	if root != EmptyRoot {
-		cur = &tnode{top: 0, h: root}
+		cur = u.node(tnode{top: 0, h: root})
 	}
 	return u.merge(0, cur, ws)
 }
 
 func (u *update) record(n *tnode) (*record, error) {
 	if n.rec == nil {
-		r, err := u.load(&n.h)
-		if err != nil {
+		r := u.rec()
+		if err := u.s.loadInto(u.r, u.p, &n.h, r); err != nil {
 			return nil, err
 		}
 		n.rec = r
@@ -136,7 +167,7 @@ func (u *update) merge(t int, cur *tnode, ws []wr) (*tnode, error) {
 		if side == 1 {
 			same, other = other, same
 		}
-		down := &tnode{rec: rec, top: d + 1, dirty: true, from: rec.split}
+		down := u.node(tnode{rec: rec, top: d + 1, dirty: true, from: rec.split})
 		if rec.leaf() {
 			down.start, down.startKnown = rec.lh, true
 		}
@@ -169,7 +200,7 @@ func (u *update) merge(t int, cur *tnode, ws []wr) (*tnode, error) {
 	}
 
 	cut := cutAt(ws, rec.split)
-	old := [2]*tnode{childNode(&rec.kids[0], rec.split+1), childNode(&rec.kids[1], rec.split+1)}
+	old := [2]*tnode{u.childNode(&rec.kids[0], rec.split+1), u.childNode(&rec.kids[1], rec.split+1)}
 	kids := old
 	for i, part := range [2][]wr{ws[:cut], ws[cut:]} {
 		if kids[i], err = u.merge(rec.split+1, old[i], part); err != nil {
@@ -224,18 +255,19 @@ func (u *update) buildPuts(t int, ws []wr) *tnode {
 }
 
 func (u *update) leaf(t int, w *wr) *tnode {
-	rec := newLeaf(&w.kh, w.key, w.value)
-	return &tnode{rec: rec, top: t, dirty: true, from: Depth, start: rec.lh, startKnown: true}
+	rec := u.rec()
+	vh := keyHash(w.value)
+	*rec = record{split: Depth, path: w.kh, lh: leafHash(&w.kh, &vh), key: w.key, value: w.value}
+	return u.node(tnode{rec: rec, top: t, dirty: true, from: Depth, start: rec.lh, startKnown: true})
 }
 
 func (u *update) branch(t, split int, path id.Hash, kids [2]*tnode) *tnode {
-	return &tnode{
-		rec:   &record{split: split, path: path},
-		top:   t,
-		dirty: true,
-		from:  split,
-		kids:  &kids,
-	}
+	rec := u.rec()
+	rec.split, rec.path = split, path
+	n := u.node(tnode{rec: rec, top: t, dirty: true, from: split})
+	n.kids = kids
+	n.hasKids = true
+	return n
 }
 
 // moveUp returns n, a subtree at depth n.top ≥ t whose sibling became
@@ -252,14 +284,15 @@ func (u *update) moveUp(n *tnode, t int) (*tnode, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &tnode{rec: rec, top: t, dirty: true, from: n.top, start: n.h, startKnown: true}, nil
+	return u.node(tnode{rec: rec, top: t, dirty: true, from: n.top, start: n.h, startKnown: true}), nil
 }
 
 // childNode returns the clean working node of a stored child at depth top.
-func childNode(c *child, top int) *tnode {
-	n := &tnode{top: top, h: c.h}
+func (u *update) childNode(c *child, top int) *tnode {
+	n := u.node(tnode{top: top, h: c.h})
 	if c.leaf {
-		n.rec = leafOf(&c.kh, &c.lh)
+		n.rec = u.rec()
+		n.rec.split, n.rec.path, n.rec.lh = Depth, c.kh, c.lh
 	}
 	return n
 }
@@ -287,7 +320,7 @@ func hashTree(n *tnode) {
 		return
 	}
 	if !n.startKnown {
-		if n.kids != nil {
+		if n.hasKids {
 			hashTree(n.kids[0])
 			hashTree(n.kids[1])
 			n.setKids()
@@ -314,7 +347,7 @@ func emitTree(n *tnode, root bool, e emitter) error {
 		if !root {
 			return nil
 		}
-	} else if n.kids != nil {
+	} else if n.hasKids {
 		for _, k := range n.kids {
 			if err := emitTree(k, false, e); err != nil {
 				return err
