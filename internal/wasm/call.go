@@ -91,6 +91,12 @@ type Call struct {
 	State       StateReader   // nil = empty state (onvm_state_root then fails with -2)
 	Blobs       BlobReader    // nil = no blobs
 	Timeout     time.Duration // wall-clock limit; 0 = DefaultTimeout; negative = none (context only)
+	// MaxWriteSet bounds the call's staged state writes: the WriteSetSize
+	// of the overlay (last write per key) may not exceed it, and the write
+	// that would make it exceed it stops the call with KindWritesTooLarge.
+	// 0 or negative = no limit: the runtime commits nothing, the caller
+	// that commits the writes sets it (chain.Limits.MaxWriteSet).
+	MaxWriteSet int
 
 	unmetered bool                // tests only: run code that was not instrumented
 	inspect   func(memory []byte) // tests only: sees linear memory after the entrypoint returned

@@ -18,6 +18,9 @@ type callState struct {
 	rng       *rand.ChaCha8
 	elapsed   int64  // logical nanoseconds elapsed in the call
 	exhausted uint32 // reason reported by the meter, 0 if none
+	// writesRefused is the write-set size a refused state write would
+	// have reached (checkWriteSet), 0 if none was refused.
+	writesRefused int
 
 	// initializing is true while _initialize runs: call, fuel and rng are
 	// then those of the init environment (initCall), and the host functions

@@ -22,6 +22,7 @@ const (
 	KindInvalidModule                       // the module does not decode, validate or match the ABI
 	KindInvalidInput                        // the call is malformed (input too large, bad entrypoint, ...)
 	KindOutputTooLarge                      // the guest returned more than MaxOutput bytes
+	KindWritesTooLarge                      // the staged state writes exceeded MaxWriteSet (deterministic)
 )
 
 // Sentinels for errors.Is.
@@ -35,6 +36,7 @@ var (
 	ErrInvalidModule  error = KindInvalidModule
 	ErrInvalidInput   error = KindInvalidInput
 	ErrOutputTooLarge error = KindOutputTooLarge
+	ErrWritesTooLarge error = KindWritesTooLarge
 )
 
 var kindNames = [...]string{
@@ -47,6 +49,7 @@ var kindNames = [...]string{
 	KindInvalidModule:  "invalid_module",
 	KindInvalidInput:   "invalid_input",
 	KindOutputTooLarge: "output_too_large",
+	KindWritesTooLarge: "writes_too_large",
 }
 
 // String returns the stable snake_case name of the kind.

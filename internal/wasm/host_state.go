@@ -2,6 +2,7 @@ package wasm
 
 import (
 	"encoding/binary"
+	"errors"
 	"math"
 
 	"github.com/tetratelabs/wazero/api"
@@ -10,7 +11,8 @@ import (
 // State host functions (notes §5.4). Writes are staged in the call's
 // overlay; reads see the overlay first, then committed state. Return codes
 // are the original's; a negative or out-of-range pointer or length is the
-// code of a failed read (-2 for keys) or write, never a trap.
+// code of a failed read (-2 for keys) or write, never a trap. The one trap
+// is the call's write-set limit (Call.MaxWriteSet), a limit like fuel.
 
 // onvm_state_put(key_ptr, key_len, val_ptr, val_len) -> 0 | -2 key | -3 value
 func statePut(s *callState, mem api.Memory, st []uint64) {
@@ -25,6 +27,7 @@ func statePut(s *callState, mem api.Memory, st []uint64) {
 		return
 	}
 	s.fuel.charge(uint64(len(key)+len(val)) * CostStateWriteByte)
+	s.checkWriteSet(key, len(val))
 	s.overlay.put(key, val)
 	ret32(st, 0)
 }
@@ -36,8 +39,31 @@ func stateDel(s *callState, mem api.Memory, st []uint64) {
 		ret32(st, -2)
 		return
 	}
+	s.checkWriteSet(key, 0)
 	s.overlay.del(key)
 	ret32(st, 0)
+}
+
+// errWritesTooLarge is panicked by onvm_state_put or onvm_state_del when
+// the write would take the call's write set beyond Call.MaxWriteSet;
+// wazero returns it from the call, which fails with KindWritesTooLarge.
+var errWritesTooLarge = errors.New("state writes over the call's limit")
+
+// checkWriteSet stops the call (errWritesTooLarge) when staging a write of
+// key with a value of valueLen bytes (0: a delete) would take the write
+// set, as it would be after the write, beyond the call's limit. Since the
+// last write of a key replaces the earlier ones, overwriting a key with a
+// value no longer than its staged one never fails. Which write fails
+// depends only on the call's writes: the failure is deterministic.
+func (s *callState) checkWriteSet(key []byte, valueLen int) {
+	limit := s.call.MaxWriteSet
+	if limit <= 0 {
+		return
+	}
+	if n := s.overlay.sizeWith(key, valueLen); n > limit {
+		s.writesRefused = n
+		panic(errWritesTooLarge)
+	}
 }
 
 // lookup returns the value of key as the guest sees it.

@@ -371,6 +371,9 @@ func (x *execution) classify(err error) (ErrorKind, string) {
 	var exit *sys.ExitError
 	isExit := errors.As(err, &exit)
 	switch {
+	case s.writesRefused > 0:
+		return KindWritesTooLarge, fmt.Sprintf("state writes would reach %d bytes, the limit is %d (key + value + %d bytes per key written)",
+			s.writesRefused, s.call.MaxWriteSet, WriteOverhead)
 	case s.exhausted == meter.ReasonOutOfFuel || errors.Is(err, errHostOutOfFuel):
 		return KindOutOfFuel, fmt.Sprintf("fuel budget of %d exhausted", s.call.Fuel)
 	case s.exhausted == meter.ReasonCallDepth || strings.HasSuffix(firstLine(err), "stack overflow"):
