@@ -10,6 +10,7 @@ import (
 
 	"github.com/onvm-network/onvm/internal/blob"
 	"github.com/onvm-network/onvm/internal/id"
+	"github.com/onvm-network/onvm/internal/wasm"
 )
 
 func TestStatusMapping(t *testing.T) {
@@ -33,6 +34,9 @@ func TestStatusMapping(t *testing.T) {
 		{statusError(416), 416, "range_not_satisfiable"},
 		{statusError(412), 412, "precondition_failed"},
 		{fmt.Errorf("disk on fire"), 500, "internal"},
+		{fmt.Errorf("execute x: %w", &wasm.Error{Kind: wasm.KindOutputTooLarge}), 422, "output_too_large"},
+		{fmt.Errorf("execute x: %w", &wasm.Error{Kind: wasm.KindWritesTooLarge, Message: "state writes would reach 2 bytes"}), 422, "writes_too_large"},
+		{fmt.Errorf("execute x: %w", &wasm.Error{Kind: wasm.KindTimeout}), 504, "timeout"},
 	}
 	for _, tt := range tests {
 		code, name, msg := status(tt.err)

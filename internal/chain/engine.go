@@ -45,7 +45,21 @@ type Limits struct {
 	DefaultTimeout time.Duration // wall-clock limit per call; default 30s
 	MaxTimeout     time.Duration // ceiling on a requested timeout; default 5 min
 	MaxInput       int           // input bytes; default wasm.DefaultMaxInput (1 MiB)
+	// MaxWriteSet bounds the state writes one execution may stage, as
+	// wasm.WriteSetSize counts them (key + value + wasm.WriteOverhead per
+	// key written); a guest that would exceed it fails with
+	// wasm.KindWritesTooLarge and commits nothing. Default and ceiling
+	// MaxWriteSet: every transition a node commits must be publishable.
+	MaxWriteSet int
 }
+
+// MaxWriteSet is the default and the ceiling of Limits.MaxWriteSet (1 MiB).
+// A transition operation carries the writes with at most 15 bytes of
+// framing per write (less than wasm.WriteOverhead) and an aggregated
+// receipt of under 1 KiB, so a transition at this limit encodes in about
+// 1 MiB, half of dag.MaxOpSize (the replica's tests check the worst
+// cases). See docs/rationale/execution.md.
+const MaxWriteSet = 1 << 20
 
 func (l Limits) withDefaults() Limits {
 	if l.DefaultFuel == 0 {
@@ -62,6 +76,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxInput <= 0 {
 		l.MaxInput = wasm.DefaultMaxInput
+	}
+	if l.MaxWriteSet <= 0 || l.MaxWriteSet > MaxWriteSet {
+		l.MaxWriteSet = MaxWriteSet
 	}
 	return l
 }

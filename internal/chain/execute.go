@@ -161,6 +161,9 @@ func (e *Engine) executeOnce(ctx context.Context, req Request, c *programChain, 
 		State:      view,
 		Blobs:      blobView{ctx, e.blobs},
 		Timeout:    e.timeout(req.Timeout),
+		// Bounded before commit: a transition with more writes could not
+		// be published, and the program's replicas would stop at it.
+		MaxWriteSet: e.limits.MaxWriteSet,
 	})
 	if err != nil {
 		return nil, false, fmt.Errorf("execute %s: %w", p, err)

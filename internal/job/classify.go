@@ -36,8 +36,8 @@ type verdict struct {
 // node shutting down (requeued, not counted), code or input not stored
 // here yet, a committee out of reach, resource exhaustion and node-side
 // errors. What the guest did — trap, out of fuel or memory, call depth,
-// output too large — and an invalid program or input fail at once: running
-// them again gives the same result.
+// output or state writes too large — and an invalid program or input fail
+// at once: running them again gives the same result.
 func classify(err, cause error) verdict {
 	switch {
 	case errors.Is(cause, errCancelledByClient):
@@ -63,6 +63,8 @@ func classify(err, cause error) verdict {
 		return det(ReasonCallDepth)
 	case wasm.KindOutputTooLarge:
 		return det(ReasonOutputTooLarge)
+	case wasm.KindWritesTooLarge:
+		return det(ReasonWritesTooLarge)
 	case wasm.KindInvalidModule:
 		return det(ReasonInvalidProgram)
 	case wasm.KindInvalidInput:

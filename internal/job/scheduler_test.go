@@ -78,7 +78,7 @@ func TestRetryThenSucceed(t *testing.T) {
 // TestDeterministicFailuresNotRetried: every guest failure kind but the
 // timeout fails at once.
 func TestDeterministicFailuresNotRetried(t *testing.T) {
-	for _, k := range []wasm.ErrorKind{wasm.KindTrap, wasm.KindOutOfFuel, wasm.KindOutOfMemory, wasm.KindCallDepth, wasm.KindInvalidModule, wasm.KindInvalidInput, wasm.KindOutputTooLarge} {
+	for _, k := range []wasm.ErrorKind{wasm.KindTrap, wasm.KindOutOfFuel, wasm.KindOutOfMemory, wasm.KindCallDepth, wasm.KindInvalidModule, wasm.KindInvalidInput, wasm.KindOutputTooLarge, wasm.KindWritesTooLarge} {
 		t.Run(k.String(), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				f := newFakeEnv(t, nil, nil)

@@ -85,6 +85,7 @@ const (
 	ReasonNetworkError                 // the committee cannot be reached: transient
 	ReasonInsufficientResources        // disk full, node overloaded: transient
 	ReasonSchedulerError               // a node-side error: transient
+	ReasonWritesTooLarge               // the guest staged more state writes than a transition may carry: deterministic
 )
 
 var reasonNames = [...]string{
@@ -94,6 +95,7 @@ var reasonNames = [...]string{
 	ReasonInvalidProgram: "invalid_program", ReasonInvalidInput: "invalid_input",
 	ReasonMissingDependency: "missing_dependency", ReasonNetworkError: "network_error",
 	ReasonInsufficientResources: "insufficient_resources", ReasonSchedulerError: "scheduler_error",
+	ReasonWritesTooLarge: "writes_too_large",
 }
 
 func (r Reason) String() string {
