@@ -95,7 +95,9 @@ func (r *Replica) Blobs() *Blobs { return &Blobs{r} }
 
 // Put stores the bytes and publishes the blob (blob_published and a DHT
 // provider record). The blob is stored even when publishing fails (a full
-// proposer queue): the error says so, and storing it again publishes it.
+// proposer queue): the error says so, and storing it again publishes it,
+// as does the next start of the replica (announceStored), which also
+// covers a crash between storing and publishing.
 func (b *Blobs) Put(ctx context.Context, rd io.Reader, mime string) (blob.Info, bool, error) {
 	info, existed, err := b.r.blobs.Put(ctx, rd, mime)
 	if err != nil {
@@ -110,14 +112,8 @@ func (b *Blobs) Put(ctx context.Context, rd io.Reader, mime string) (blob.Info, 
 // publishBlob announces a complete local blob unless this node already
 // did.
 func (r *Replica) publishBlob(info blob.Info) error {
-	m, _, err := r.blobMetaOf(info.ID)
-	if err != nil {
+	if mine, err := r.publishedBy(info.ID, r.self); err != nil || mine {
 		return err
-	}
-	if m != nil {
-		if _, found := slices.BinarySearchFunc(m.Publishers, r.self, cmpNode); found {
-			return nil
-		}
 	}
 	o, err := op.BlobPublished{Blob: info.ID, Size: info.Size, Mime: info.MIME, Publisher: r.self}.Op()
 	if err != nil {

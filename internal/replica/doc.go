@@ -3,7 +3,8 @@
 // operations their effect on the node's stores.
 //
 // Outgoing, through the DAG's Proposer: an upload becomes blob_published
-// (Blobs.Put), a deploy program_deployed (Programs.Deploy), a committed
+// (Blobs.Put, and at start every stored blob this node never announced), a
+// deploy program_deployed (Programs.Deploy), a committed
 // transition transition (Replica.TransitionCommitted, the chain's
 // Publisher), a terminal job job_record (Replica.JobRecorded, the job
 // service's Replicator), and the node's BLS key validator_registered, once.
@@ -26,7 +27,8 @@
 // The package owns the "n/" prefix of the node's database (bookkeeping
 // only: published blob metadata, validators, manifests awaiting their
 // code, transitions awaiting their manifest, what this node has
-// published). It must not speak HTTP, must not execute anything a peer
+// published). It reads one other key range: the ids of the blob store's
+// records, which the blob store has no iterator for (announce.go). It must not speak HTTP, must not execute anything a peer
 // sent except a forwarded request from a known validator, and must not
 // trust a peer's bytes before the store or the verifier that owns them has
 // checked them.

@@ -105,6 +105,9 @@ type Replica struct {
 	verify    *workQueue[id.Program]
 	dirty     *workQueue[id.Program] // programs with transitions to publish
 	provides  *workQueue[provideItem]
+	// announceRetry is how long announceStored waits on a full proposer
+	// queue (defaultAnnounceRetry; tests shorten it before Start).
+	announceRetry time.Duration
 
 	ctx     context.Context
 	cancel  context.CancelFunc
@@ -147,7 +150,8 @@ func New(opts Options) (*Replica, error) {
 		opts: opts, db: opts.DB, blobs: opts.Blobs, keys: opts.Keys, self: opts.Keys.Node(),
 		log: opts.Logger, m: newMetrics(opts.Registerer),
 		verify: newWorkQueue[id.Program](defaultFetchQueue), dirty: newWorkQueue[id.Program](defaultFetchQueue),
-		provides: newWorkQueue[provideItem](defaultFetchQueue),
+		provides:      newWorkQueue[provideItem](defaultFetchQueue),
+		announceRetry: defaultAnnounceRetry,
 	}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	r.installed = make(chan struct{})

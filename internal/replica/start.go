@@ -23,9 +23,10 @@ type StartOptions struct {
 
 // Start runs the proposer until the replica closes, after recovering this
 // node's own chain of vertices when it may have lost it, then registers
-// the node as a validator (once) and queues the transitions a crash kept
-// from being published. It returns at once; the work runs in the
-// background.
+// the node as a validator (once), queues the transitions a crash kept
+// from being published and starts a pass that announces the stored blobs
+// a crash kept from being announced (announceStored). It returns at once;
+// the work runs in the background.
 //
 // Why wait: a node that lost its database but kept its key would start
 // again at sequence 1, and its new vertices would equivocate with the old
@@ -51,6 +52,7 @@ func (r *Replica) Start(opts StartOptions) {
 		if err := r.reconcile(); err != nil {
 			r.log.Warn("reconcile published transitions", "err", err)
 		}
+		r.spawn(r.announceStored)
 		if err := r.prop.Run(r.ctx); err != nil && r.ctx.Err() == nil {
 			r.log.Error("proposer stopped", "err", err)
 		}
