@@ -94,3 +94,40 @@ func FuzzDecodeRecord(f *testing.F) {
 		}
 	})
 }
+
+// FuzzWriteGroups feeds an import runs of groups from a peer, cut and
+// damaged at fuzzer-chosen places: no panic, and a run is accepted exactly
+// when it is whole groups of the blob, unchanged, ending at a group
+// boundary or at the blob's end.
+func FuzzWriteGroups(f *testing.F) {
+	f.Add(uint16(1), uint32(2*GroupSize), uint32(0), byte(0))
+	f.Add(uint16(0), uint32(4*GroupSize+99), uint32(7), byte(1))
+	f.Add(uint16(3), uint32(GroupSize+1), uint32(GroupSize), byte(0x80))
+	f.Add(uint16(4), uint32(0), uint32(0), byte(0))
+	const size = 4*GroupSize + 99
+	data := pattern(size)
+	b, ob := EncodeOutboard(data)
+	f.Fuzz(func(t *testing.T, first uint16, n uint32, pos uint32, xor byte) {
+		e := newEnv(t)
+		imp, err := e.s.BeginImport(t.Context(), b, size, "", ob)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer imp.Abort()
+		lo := min(int64(first)*GroupSize, size)
+		run := bytes.Clone(data[lo:min(size, lo+int64(n))])
+		if len(run) > 0 {
+			run[int(pos)%len(run)] ^= xor
+		}
+		if xor == 0 && n%8 == 7 {
+			run = append(run, 0) // sometimes longer than the blob
+		}
+		err = imp.WriteGroups(int(first), run)
+		end := lo + int64(len(run))
+		good := int64(first) < Groups(size) && len(run) > 0 && end <= size &&
+			bytes.Equal(run, data[lo:end]) && (end == size || len(run)%GroupSize == 0)
+		if (err == nil) != good {
+			t.Fatalf("WriteGroups(%d, %d bytes, changed %v) = %v", first, len(run), xor != 0, err)
+		}
+	})
+}
