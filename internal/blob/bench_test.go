@@ -229,6 +229,51 @@ func BenchmarkReadPaired(b *testing.B) {
 	b.ReportMetric(median(ratios), "read/pagecache-median")
 }
 
+// BenchmarkServePaired pairs the two ways of answering a peer's request
+// for 1 MiB of groups: through a verified Reader (the store's guarantee)
+// and through OpenForPeer (unverified: the peer verifies), one open and
+// one read per request as the blob protocol does, over a 256 MiB blob.
+func BenchmarkServePaired(b *testing.B) {
+	e := newEnv(b)
+	info, _, err := e.s.Put(b.Context(), newStream(benchSize, 1), "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	const req = 16 * GroupSize
+	buf := make([]byte, req)
+	type readerAt interface {
+		io.ReaderAt
+		io.Closer
+	}
+	serve := func(open func() (readerAt, error)) time.Duration {
+		start := time.Now()
+		for off := int64(0); off < benchSize; off += req {
+			r, err := open()
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := r.ReadAt(buf, off); err != nil {
+				b.Fatal(err)
+			}
+			_ = r.Close()
+		}
+		return time.Since(start)
+	}
+	var tVerified, tPeer time.Duration
+	var ratios []float64
+	for b.Loop() {
+		v := serve(func() (readerAt, error) { return e.s.Open(b.Context(), info.ID) })
+		p := serve(func() (readerAt, error) { return e.s.OpenForPeer(b.Context(), info.ID) })
+		tVerified += v
+		tPeer += p
+		ratios = append(ratios, v.Seconds()/p.Seconds())
+	}
+	rate := func(d time.Duration) float64 { return float64(b.N) * benchSize / d.Seconds() / 1e6 }
+	b.ReportMetric(rate(tVerified), "verified-MB/s")
+	b.ReportMetric(rate(tPeer), "peer-MB/s")
+	b.ReportMetric(median(ratios), "peer/verified-speedup-median")
+}
+
 func BenchmarkRead(b *testing.B) {
 	e := newEnv(b)
 	info, _, err := e.s.Put(b.Context(), newStream(benchSize, 1), "")
