@@ -46,18 +46,20 @@ func TestForwardedErrors(t *testing.T) {
 			}
 		})
 	}
-	t.Run("guest failure keeps kind, fuel and logs", func(t *testing.T) {
-		in := &wasm.Error{Kind: wasm.KindOutOfFuel, Message: "ran out", FuelUsed: 42,
-			Logs: []wasm.Log{{Source: "guest", Level: 2, Message: "hi"}}}
-		got := roundTrip(t, encodeErr(fmt.Errorf("execute: %w", in))).decode(leader)
-		var we *wasm.Error
-		if !errors.As(got, &we) {
-			t.Fatalf("decoded %v, want a *wasm.Error", got)
-		}
-		if diff := cmp.Diff(in, we, cmp.AllowUnexported(wasm.Error{})); diff != "" {
-			t.Fatalf("(-sent +received):\n%s", diff)
-		}
-	})
+	for _, kind := range []wasm.ErrorKind{wasm.KindOutOfFuel, wasm.KindWritesTooLarge} {
+		t.Run("guest failure keeps kind, fuel and logs/"+kind.String(), func(t *testing.T) {
+			in := &wasm.Error{Kind: kind, Message: "ran out", FuelUsed: 42,
+				Logs: []wasm.Log{{Source: "guest", Level: 2, Message: "hi"}}}
+			got := roundTrip(t, encodeErr(fmt.Errorf("execute: %w", in))).decode(leader)
+			var we *wasm.Error
+			if !errors.As(got, &we) {
+				t.Fatalf("decoded %v, want a *wasm.Error", got)
+			}
+			if diff := cmp.Diff(in, we, cmp.AllowUnexported(wasm.Error{})); diff != "" {
+				t.Fatalf("(-sent +received):\n%s", diff)
+			}
+		})
+	}
 }
 
 func roundTrip(t *testing.T, e *fwdErr) *fwdErr {
