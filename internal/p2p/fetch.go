@@ -273,7 +273,7 @@ type badGroupError struct {
 func (e *badGroupError) Error() string { return e.err.Error() }
 func (e *badGroupError) Unwrap() error { return e.err }
 
-// writeUnit verifies and stores the groups of unit u with one write. If
+// writeUnit verifies and stores the groups of unit u (WriteGroups). If
 // one is bad, the groups before it are kept, and the error names it.
 func writeUnit(imp *blob.Import, u unit, data []byte) error {
 	err := imp.WriteGroups(int(u.first), data)
