@@ -3,6 +3,7 @@ package state
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"sync"
 
 	"github.com/onvm-network/onvm/internal/id"
@@ -69,7 +70,8 @@ func newRecordCache(budget int64) *recordCache {
 	c := &recordCache{}
 	ringBytes := budget * (cacheRecordBytes - cacheIndexBytes) / cacheRecordBytes / cacheShards
 	for i := range c.shards {
-		c.shards[i].max = int(max(ringBytes, 4096))
+		// Offsets are 32-bit: a shard's ring is at most 4 GiB.
+		c.shards[i].max = int(min(max(ringBytes, 4096), math.MaxUint32))
 	}
 	return c
 }

@@ -76,83 +76,76 @@ func hashJobs(jobs []*tnode) {
 	wg.Wait()
 }
 
-// lane is one job in flight: the node, the hash so far as little-endian
-// words (kept as words between the kernel's calls: no byte conversions
-// inside a chain) and the depth of the next hash (first: the next hash is
-// internal(left, right) at from).
+// lane is one job in flight: the node, the depth d of the hash its
+// message in the kernel's input computes, and whether that message is the
+// first (internal(left, right) at from). Between the kernel's calls a
+// chain's hash never leaves word form: its output column is copied into
+// the next message's left or right half (chosen without a branch), the
+// other half being the empty constant's words.
 type lane struct {
 	n     *tnode
-	cur   [8]uint32
 	d     int
 	first bool
 }
 
-// start loads n into l; it reports false if n needs no hashing at all.
-func (l *lane) start(n *tnode) bool {
-	l.n, l.d, l.first = n, n.from-1, !n.startKnown
-	if l.first {
-		l.d = n.from
+// start loads n's first message into lane i of msg; it reports false if n
+// needs no hashing at all.
+func (l *lane) start(n *tnode, msg *[17][16]uint32, i int) bool {
+	l.n = n
+	if !n.startKnown {
+		l.d, l.first = n.from, true
+		for w := range 8 {
+			msg[1+w][i] = binary.LittleEndian.Uint32(n.rec.kids[0].h[4*w:])
+			msg[9+w][i] = binary.LittleEndian.Uint32(n.rec.kids[1].h[4*w:])
+		}
+		return true
 	}
+	l.d, l.first = n.from-1, false
 	if l.d < n.top {
 		n.h, n.hashed = n.start, true
 		return false
 	}
-	if !l.first {
-		l.cur = words(&n.start)
+	s := bit(&n.rec.path, l.d) * 8
+	for w := range 8 {
+		msg[1+s+w][i] = binary.LittleEndian.Uint32(n.start[4*w:])
+		msg[9-s+w][i] = emptyWords[w]
 	}
 	return true
 }
 
-// load writes l's next message (after the tag) into lane i of msg.
-func (l *lane) load(msg *[17][16]uint32, i int) {
-	switch {
-	case l.first:
-		for w := range 8 {
-			msg[1+w][i] = binary.LittleEndian.Uint32(l.n.rec.kids[0].h[4*w:])
-			msg[9+w][i] = binary.LittleEndian.Uint32(l.n.rec.kids[1].h[4*w:])
-		}
-	case bit(&l.n.rec.path, l.d) == 0:
-		for w := range 8 {
-			msg[1+w][i] = l.cur[w]
-			msg[9+w][i] = emptyWords[w]
-		}
-	default:
-		for w := range 8 {
-			msg[1+w][i] = emptyWords[w]
-			msg[9+w][i] = l.cur[w]
-		}
-	}
-}
-
-// step records l's next hash from lane i of out; it reports false when
-// the job is done.
-func (l *lane) step(out *[8][16]uint32, i int) bool {
-	for w := range 8 {
-		l.cur[w] = out[w][i]
-	}
+// step takes lane i's hash from out: it writes the job's result and
+// reports false when the job is done, else loads the next message.
+func (l *lane) step(msg *[17][16]uint32, out *[8][16]uint32, i int) bool {
 	l.first = false
-	l.d--
-	if l.d < l.n.top {
+	if l.d == l.n.top {
 		for w := range 8 {
-			binary.LittleEndian.PutUint32(l.n.h[4*w:], l.cur[w])
+			binary.LittleEndian.PutUint32(l.n.h[4*w:], out[w][i])
 		}
 		l.n.hashed = true
 		return false
 	}
+	l.d--
+	s := bit(&l.n.rec.path, l.d) * 8
+	for w := range 8 {
+		msg[1+s+w][i] = out[w][i]
+		msg[9-s+w][i] = emptyWords[w]
+	}
 	return true
 }
 
-// finish completes l's job one scalar hash at a time.
-func (l *lane) finish() {
-	var h id.Hash
-	for w := range 8 {
-		binary.LittleEndian.PutUint32(h[4*w:], l.cur[w])
-	}
+// finish completes lane i's job one scalar hash at a time.
+func (l *lane) finish(msg *[17][16]uint32, i int) {
 	if l.first {
-		h = nodeHash(&l.n.rec.kids[0].h, &l.n.rec.kids[1].h)
-		l.d--
+		h := nodeHash(&l.n.rec.kids[0].h, &l.n.rec.kids[1].h)
+		l.n.h = chain(h, l.d, l.n.top, &l.n.rec.path)
+	} else {
+		var cur id.Hash
+		s := bit(&l.n.rec.path, l.d) * 8
+		for w := range 8 {
+			binary.LittleEndian.PutUint32(cur[4*w:], msg[1+s+w][i])
+		}
+		l.n.h = chain(cur, l.d+1, l.n.top, &l.n.rec.path)
 	}
-	l.n.h = chain(h, l.d+1, l.n.top, &l.n.rec.path)
 	l.n.hashed = true
 }
 
@@ -182,7 +175,7 @@ func runLanes(jobs []*tnode) {
 		for next < len(jobs) {
 			n := jobs[next]
 			next++
-			if lanes[i].start(n) {
+			if lanes[i].start(n, &msg, i) {
 				busy[i] = true
 				active++
 				return
@@ -197,14 +190,9 @@ func runLanes(jobs []*tnode) {
 		msg[0][i] = tagNode
 	}
 	for active >= lanesMin || (active > 0 && next < len(jobs)) {
-		for i := range lanes {
-			if busy[i] {
-				lanes[i].load(&msg, i)
-			}
-		}
 		compress16(&msg, &out)
 		for i := range lanes {
-			if busy[i] && !lanes[i].step(&out, i) {
+			if busy[i] && !lanes[i].step(&msg, &out, i) {
 				active--
 				fill(i)
 			}
@@ -212,7 +200,7 @@ func runLanes(jobs []*tnode) {
 	}
 	for i := range lanes {
 		if busy[i] {
-			lanes[i].finish()
+			lanes[i].finish(&msg, i)
 		}
 	}
 }

@@ -58,7 +58,8 @@ type tnode struct {
 	startKnown bool
 	hashed     bool
 	// kids are a new branch's children (hasKids); unset when the record's
-	// children are unchanged (a moved branch).
+	// children are unchanged (a moved branch), and nil for a child of a
+	// new branch that is unchanged (rec.kids holds it already).
 	kids    [2]*tnode
 	hasKids bool
 }
@@ -199,25 +200,52 @@ func (u *update) merge(t int, cur *tnode, ws []wr) (*tnode, error) {
 		return n, nil
 	}
 
+	// A child without writes is unchanged: it gets no working node unless
+	// it has to move up, and a new branch copies what the old record knew
+	// of it (kids[i] stays nil).
 	cut := cutAt(ws, rec.split)
-	old := [2]*tnode{u.childNode(&rec.kids[0], rec.split+1), u.childNode(&rec.kids[1], rec.split+1)}
-	kids := old
-	for i, part := range [2][]wr{ws[:cut], ws[cut:]} {
-		if kids[i], err = u.merge(rec.split+1, old[i], part); err != nil {
+	parts := [2][]wr{ws[:cut], ws[cut:]}
+	var kids [2]*tnode
+	var same [2]bool
+	for i := range parts {
+		if len(parts[i]) == 0 {
+			same[i] = true
+			continue
+		}
+		old := u.childNode(&rec.kids[i], rec.split+1)
+		if kids[i], err = u.merge(rec.split+1, old, parts[i]); err != nil {
 			return nil, err
+		}
+		if same[i] = kids[i] == old; same[i] {
+			kids[i] = nil
 		}
 	}
 	switch {
-	case kids == old:
+	case same[0] && same[1]:
 		return cur, nil
-	case kids[0] == nil && kids[1] == nil:
+	case !same[0] && kids[0] == nil && !same[1] && kids[1] == nil:
 		return nil, nil
-	case kids[0] == nil:
-		return u.moveUp(kids[1], t)
-	case kids[1] == nil:
-		return u.moveUp(kids[0], t)
+	case !same[0] && kids[0] == nil:
+		return u.moveUp(u.kid(kids[1], &rec.kids[1], rec.split+1), t)
+	case !same[1] && kids[1] == nil:
+		return u.moveUp(u.kid(kids[0], &rec.kids[0], rec.split+1), t)
 	}
-	return u.branch(t, rec.split, rec.path, kids), nil
+	n := u.branch(t, rec.split, rec.path, kids)
+	for i := range same {
+		if same[i] {
+			n.rec.kids[i] = rec.kids[i]
+		}
+	}
+	return n, nil
+}
+
+// kid returns n, or when n is nil the working node of the unchanged
+// stored child c.
+func (u *update) kid(n *tnode, c *child, top int) *tnode {
+	if n == nil {
+		return u.childNode(c, top)
+	}
+	return n
 }
 
 // build returns the subtree at depth t holding exactly the puts of ws.
@@ -300,6 +328,9 @@ func (u *update) childNode(c *child, top int) *tnode {
 // setKids records a new branch's children, once they are hashed.
 func (n *tnode) setKids() {
 	for i, k := range n.kids {
+		if k == nil {
+			continue // unchanged: copied from the old record
+		}
 		c := &n.rec.kids[i]
 		c.h = k.h
 		if c.leaf = k.rec != nil && k.rec.leaf(); c.leaf {
