@@ -114,7 +114,7 @@ func New(ctx context.Context, opts Options) (_ *Node, err error) {
 		return nil, err
 	}
 
-	n.db, err = pebble.Open(filepath.Join(opts.DataDir, DBDir), &pebble.Options{Logger: pebbleLogger{n.log}})
+	n.db, err = pebble.Open(filepath.Join(opts.DataDir, DBDir), dbOptions(n.log))
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
