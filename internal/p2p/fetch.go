@@ -236,7 +236,7 @@ func (s *BlobService) worker(ctx context.Context, p peer.ID, b id.Blob, imp *blo
 					return fail(fmt.Errorf("open blob stream to %s: %w", p, err))
 				}
 				// A small read buffer: it holds a response's header, and the
-				// data then goes from the stream straight into buf.
+				// groups then go from the stream straight into buf.
 				r, w = bufio.NewReaderSize(st, 4<<10), bufio.NewWriterSize(st, 256)
 			}
 			_ = st.SetWriteDeadline(time.Now().Add(s.cfg.RequestTimeout))
@@ -252,11 +252,7 @@ func (s *BlobService) worker(ctx context.Context, p peer.ID, b id.Blob, imp *blo
 			return nil
 		}
 		u := inflight[0]
-		data, err := s.readGroups(st, r, b, u, &buf)
-		if err == nil {
-			err = writeUnit(imp, u, data)
-		}
-		if err != nil {
+		if err := s.receiveUnit(st, r, b, u, imp, &buf); err != nil {
 			return fail(err)
 		}
 		inflight = inflight[1:]
@@ -272,23 +268,6 @@ type badGroupError struct {
 
 func (e *badGroupError) Error() string { return e.err.Error() }
 func (e *badGroupError) Unwrap() error { return e.err }
-
-// writeUnit verifies and stores the groups of unit u (WriteGroups). If
-// one is bad, the groups before it are kept, and the error names it.
-func writeUnit(imp *blob.Import, u unit, data []byte) error {
-	err := imp.WriteGroups(int(u.first), data)
-	if !errors.Is(err, blob.ErrCorrupt) {
-		return err
-	}
-	for i := u.first; i < u.first+u.count; i++ {
-		n := int(groupLen(u.size, i))
-		if err := imp.WriteGroup(int(i), data[:n]); err != nil {
-			return &badGroupError{group: i, err: err}
-		}
-		data = data[n:]
-	}
-	return err // not reached: WriteGroups and WriteGroup agree
-}
 
 // report tells p that group g of b which it sent did not verify, so that
 // it checks its own copy (blobOpReport). Best effort, and bounded.
@@ -315,28 +294,40 @@ func (s *BlobService) report(ctx context.Context, p peer.ID, b id.Blob, g int64)
 // reportTimeout bounds a report of a bad group.
 const reportTimeout = 5 * time.Second
 
-// readGroups reads the response to a request for unit u.
-func (s *BlobService) readGroups(st network.Stream, r *bufio.Reader, b id.Blob, u unit, buf *[]byte) ([]byte, error) {
+// receiveUnit reads the response to a request for unit u and stores its
+// groups as they arrive, each hashed and written while it is still in the
+// CPU cache (reading the whole response first, then hashing and writing
+// it, re-read every byte from memory twice). A group that does not verify
+// ends it with a badGroupError; the groups before it stay stored.
+func (s *BlobService) receiveUnit(st network.Stream, r *bufio.Reader, b id.Blob, u unit, imp *blob.Import, buf *[]byte) error {
 	_ = st.SetReadDeadline(time.Now().Add(s.cfg.RequestTimeout))
 	var resp blobResp
 	if err := readMsg(r, maxBlobHeader, &resp); err != nil {
-		return nil, err
+		return err
 	}
 	if resp.Status != blobOK {
-		return nil, fmt.Errorf("%w: blob %s groups %d+%d: status %d", ErrRemote, b, u.first, u.count, resp.Status)
+		return fmt.Errorf("%w: blob %s groups %d+%d: status %d", ErrRemote, b, u.first, u.count, resp.Status)
 	}
 	want := groupsLen(u.size, u.first, u.count)
 	if resp.Size != u.size || resp.Length != uint64(want) {
-		return nil, fmt.Errorf("%w: blob %s: %d bytes of a %d-byte blob, want %d of %d", ErrProtocol, b, resp.Length, resp.Size, want, u.size)
+		return fmt.Errorf("%w: blob %s: %d bytes of a %d-byte blob, want %d of %d", ErrProtocol, b, resp.Length, resp.Size, want, u.size)
 	}
-	if cap(*buf) < int(want) {
-		*buf = make([]byte, want)
+	if cap(*buf) < blob.GroupSize {
+		*buf = make([]byte, blob.GroupSize)
 	}
-	data := (*buf)[:want]
-	if _, err := io.ReadFull(r, data); err != nil {
-		return nil, err
+	for i := u.first; i < u.first+u.count; i++ {
+		g := (*buf)[:groupLen(u.size, i)]
+		if _, err := io.ReadFull(r, g); err != nil {
+			return err
+		}
+		if err := imp.WriteGroup(int(i), g); err != nil {
+			if errors.Is(err, blob.ErrCorrupt) {
+				return &badGroupError{group: i, err: err}
+			}
+			return err
+		}
 	}
-	return data, nil
+	return nil
 }
 
 // requestInfo asks p for b's size, MIME type and outboard, bounded by the
