@@ -207,10 +207,6 @@ func (imp *Import) WriteGroup(index int, data []byte) error {
 	return imp.WriteGroups(index, data)
 }
 
-// writebackSpan is the aligned span of the partial file whose writeback an
-// import starts when a group ending it is written (see startWriteback).
-const writebackSpan = 1 << 20
-
 // WriteGroups verifies and writes data as the consecutive groups from first
 // (every group whole; the data must end at a group boundary or at the end of
 // the blob). Each group is written right after it is hashed, while it is
@@ -251,10 +247,6 @@ func (imp *Import) WriteGroups(first int, data []byte) error {
 		}
 		if _, err := imp.f.WriteAt(g, i*GroupSize); err != nil {
 			return fmt.Errorf("import %s: write group %d: %w", imp.id, i, noSpace(err))
-		}
-		if end := i*GroupSize + int64(len(g)); end%writebackSpan == 0 || end == imp.size {
-			lo := (end - 1) / writebackSpan * writebackSpan
-			startWriteback(imp.f, lo, end-lo)
 		}
 		imp.mu.Lock()
 		imp.set(i)
