@@ -45,8 +45,9 @@ const cacheAvgRecord = 136
 const cacheWays = 8
 
 // cacheIndexBytes estimates the index's memory per entry (8-byte slots,
-// sets 3/8 to 3/4 full), counted against the budget.
-const cacheIndexBytes = 16
+// sets 3/16 to 3/8 full, so that a full set, which drops an entry, is
+// rare), counted against the budget.
+const cacheIndexBytes = 32
 
 // cacheRecordBytes estimates an entry's total memory: ring and index.
 const cacheRecordBytes = cacheEntryOverhead + cacheAvgRecord + cacheIndexBytes
@@ -205,7 +206,7 @@ func (s *cacheShard) grow(size int) {
 	copy(grown, s.ring[:s.w])
 	s.ring = grown
 	sets := 1
-	for sets*cacheWays*(cacheEntryOverhead+cacheAvgRecord)*3/4 < len(s.ring) {
+	for sets*cacheWays*(cacheEntryOverhead+cacheAvgRecord)*3/8 < len(s.ring) {
 		sets *= 2
 	}
 	old := s.slots

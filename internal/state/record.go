@@ -43,7 +43,6 @@ func putProgKey(k []byte, ns string, p id.Program, suffix []byte) {
 	copy(k[n:], suffix)
 }
 
-func nodeKey(p id.Program, h *id.Hash) []byte  { return progKey(nsNode, p, h[:]) }
 func leafKey(p id.Program, lh *id.Hash) []byte { return progKey(nsLeaf, p, lh[:]) }
 func valueKey(p id.Program, key []byte) []byte { return progKey(nsValue, p, key) }
 func headKey(p id.Program) []byte              { return progKey(nsHead, p, nil) }

@@ -15,7 +15,7 @@ import (
 // Options tune a Store. The zero value is valid.
 type Options struct {
 	// CacheBytes is the memory for tree records kept in memory, shared by
-	// all programs: about 230 bytes per record with the index, so the
+	// all programs: about 200 bytes per record with its index, so the
 	// default covers every branch of a 1,000,000-key program (one per
 	// key). Records are immutable and content-addressed, so the cache is
 	// never invalidated; each branch read it saves is a pebble Get (about
@@ -179,11 +179,16 @@ func (s *Store) Apply(b *pebble.Batch, p id.Program, expectRoot id.Hash, writes 
 	newRoot := rootOf(n)
 	err = emitTree(n, true, batchEmitter{s, b, p})
 	for i := 0; err == nil && i < len(ws); i++ {
-		if ws[i].del {
-			err = b.Delete(valueKey(p, ws[i].key), nil)
+		w := &ws[i]
+		var op *pebble.DeferredBatchOp
+		if n := len(nsValue) + id.Size + len(w.key); w.del {
+			op = b.DeleteDeferred(n)
 		} else {
-			err = b.Set(valueKey(p, ws[i].key), ws[i].value, nil)
+			op = b.SetDeferred(n, len(w.value))
+			copy(op.Value, w.value)
 		}
+		putProgKey(op.Key, nsValue, p, w.key)
+		err = op.Finish()
 	}
 	if err == nil {
 		err = writeHead(b, p, newRoot, seq+1)

@@ -18,14 +18,22 @@ type wr struct {
 // prepare copies writes, hashes their keys, sorts them by key hash and keeps
 // the last write of each key, which is the order the tree is walked in.
 func prepare(writes []Write) []wr {
+	size := 0
+	for _, w := range writes {
+		size += len(w.Key) + len(w.Value)
+	}
+	// One buffer holds every key and value (never nil, so neither are).
+	buf := make([]byte, 0, size)
+	own := func(b []byte) []byte {
+		start := len(buf)
+		buf = append(buf, b...)
+		return buf[start:len(buf):len(buf)]
+	}
 	ws := make([]wr, len(writes))
 	for i, w := range writes {
-		ws[i] = wr{kh: keyHash(w.Key), key: bytes.Clone(w.Key), del: w.Delete}
-		if ws[i].key == nil {
-			ws[i].key = []byte{}
-		}
+		ws[i] = wr{kh: keyHash(w.Key), key: own(w.Key), del: w.Delete}
 		if !w.Delete {
-			ws[i].value = append([]byte{}, w.Value...)
+			ws[i].value = own(w.Value)
 		}
 	}
 	slices.SortStableFunc(ws, func(a, b wr) int { return bytes.Compare(a.kh[:], b.kh[:]) })
