@@ -10,6 +10,10 @@ package guest
 // keys) are passed as slices of exactly that length.
 type Host interface {
 	// onvm_state_put(key_ptr, key_len, val_ptr, val_len) -> i32: 0 ok.
+	// A call's staged writes are bounded (on a node: 1 MiB, counting key +
+	// value + 32 bytes per key written, the last write of a key only); the
+	// put or delete that would pass the bound does not return: the call
+	// ends with the error kind writes_too_large and nothing is written.
 	StatePut(key, value []byte) int32
 	// onvm_state_get(key_ptr, key_len, out_ptr, out_cap) -> i32: the value
 	// length; 0 if missing or empty; -needed if out is too small.

@@ -43,7 +43,9 @@ func (s State) Get(key []byte) ([]byte, error) {
 	return nil, errTooManyRetries
 }
 
-// Put stores value under key.
+// Put stores value under key. A call may stage at most 1 MiB of writes
+// (key + value + 32 bytes per key, last write of each key); the Put that
+// would pass it ends the call with writes_too_large (see [Host]).
 func (s State) Put(key, value []byte) error {
 	if rc := s.h.StatePut(key, value); rc != 0 {
 		return hostErr("onvm_state_put", int64(rc))
