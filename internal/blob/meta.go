@@ -1,6 +1,7 @@
 package blob
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -120,4 +121,32 @@ func (s *Store) eachRecord(fn func(id.Blob, record) error, bad func(id.Blob, err
 		return fmt.Errorf("scan blob records: %w", err)
 	}
 	return nil
+}
+
+// List returns up to limit ids of the blobs the store holds a record of
+// (complete or partial), in id order, starting after the id after (from the
+// first when nil). Pass the last id returned to read the next page.
+func (s *Store) List(ctx context.Context, after *id.Blob, limit int) ([]id.Blob, error) {
+	if err := s.checkOpen(); err != nil {
+		return nil, err
+	}
+	lower := metaPrefix
+	if after != nil {
+		lower = append(metaKey(*after), 0)
+	}
+	it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: lower, UpperBound: metaUpper()})
+	if err != nil {
+		return nil, fmt.Errorf("list blobs: %w", err)
+	}
+	defer it.Close()
+	var out []id.Blob
+	for ok := it.First(); ok && len(out) < limit; ok = it.Next() {
+		if k := it.Key(); len(k) == len(metaPrefix)+id.Size {
+			out = append(out, id.Blob(k[len(metaPrefix):]))
+		}
+	}
+	if err := it.Error(); err != nil {
+		return nil, fmt.Errorf("list blobs: %w", err)
+	}
+	return out, nil
 }

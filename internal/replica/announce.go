@@ -1,13 +1,9 @@
 package replica
 
 import (
-	"bytes"
 	"errors"
-	"fmt"
 	"slices"
 	"time"
-
-	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/onvm-network/onvm/internal/dag"
 	"github.com/onvm-network/onvm/internal/id"
@@ -35,39 +31,6 @@ const (
 	defaultAnnounceRetry = time.Second
 )
 
-// blobRecordPrefix is where the blob store keeps one record per blob:
-// "b/m/" followed by the 32 bytes of the id (internal/blob/meta.go). The
-// blob store exports no iterator, so the pass reads the ids from the
-// key range; everything else about a blob comes from Store.Stat.
-// TestAnnounceStoredBlobs fails if the layout changes.
-var blobRecordPrefix = []byte("b/m/")
-
-// storedBlobs returns up to limit ids of blobs the blob store holds a
-// record of, in id order, after the id after (from the first when nil).
-func (r *Replica) storedBlobs(after *id.Blob, limit int) ([]id.Blob, error) {
-	lower := blobRecordPrefix
-	if after != nil {
-		lower = append(key(string(blobRecordPrefix), after[:]), 0)
-	}
-	it, err := r.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper(blobRecordPrefix)})
-	if err != nil {
-		return nil, fmt.Errorf("list stored blobs: %w", err)
-	}
-	defer func() { _ = it.Close() }()
-	var out []id.Blob
-	for ok := it.First(); ok && len(out) < limit; ok = it.Next() {
-		k := it.Key()
-		if len(k) != len(blobRecordPrefix)+id.Size || !bytes.HasPrefix(k, blobRecordPrefix) {
-			continue
-		}
-		out = append(out, id.Blob(k[len(blobRecordPrefix):]))
-	}
-	if err := it.Error(); err != nil {
-		return nil, fmt.Errorf("list stored blobs: %w", err)
-	}
-	return out, nil
-}
-
 // announceStored publishes every complete local blob this node has not
 // published, a batch of ids at a time, keeping at most its share of the
 // proposer's queue and waiting while the queue is full. It returns when
@@ -76,7 +39,7 @@ func (r *Replica) announceStored() {
 	var after *id.Blob
 	announced := 0
 	for {
-		ids, err := r.storedBlobs(after, announceBatch)
+		ids, err := r.blobs.List(r.ctx, after, announceBatch)
 		if err != nil {
 			if r.ctx.Err() == nil {
 				r.log.Warn("announce stored blobs", "err", err)
