@@ -24,7 +24,11 @@ test-guest: ## test the guest SDK and the samples (native, then as wasm under wa
 	$(GO) test -race ./guest/... ./examples/...
 
 .PHONY: bench
-bench: ## blob upload/download vs dd, b3sum and cat on this machine; peak RSS during a 1 GiB upload
+bench: ## every performance target's benchmark with its same-run baseline (bench/all.sh; README "Performance")
+	bench/all.sh
+
+.PHONY: bench-blob
+bench-blob: ## blob upload/download vs dd, b3sum and cat on this machine; peak RSS during a 1 GiB upload
 	$(GO) run ./bench/blobbench
 
 .PHONY: test
