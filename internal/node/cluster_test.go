@@ -586,3 +586,30 @@ func TestLostDatabaseDoesNotEquivocate(t *testing.T) {
 		t.Fatalf("node b equivocated after losing its database: %+v", f)
 	}
 }
+
+// TestExecuteRightAfterDeploy executes a program on its deployer at once,
+// when the program's one-member committee is the other node: the forwarded
+// request usually reaches the member before the manifest's vertex (a
+// deployer publishes one every 500 ms slot), and the member waits for it
+// instead of answering not_found.
+func TestExecuteRightAfterDeploy(t *testing.T) {
+	nodes := startCluster(t, 2)
+	ctx := t.Context()
+	for salt := 0; ; salt++ {
+		prog, err := nodes[0].c.Deploy(ctx, client.DeployRequest{Wasm: kvstoreWasm(t), Entrypoint: "onvm_main", Salt: fmt.Appendf(nil, "right-after-%d", salt)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if prog.Manifest.Committee.Members[0].Node == nodes[0].n.ID().String() {
+			continue // executed here, not forwarded: try another salt
+		}
+		res, err := nodes[0].c.Execute(ctx, client.ExecuteRequest{ProgramID: prog.ID, Input: kvPut("k", "v")})
+		if err != nil {
+			t.Fatalf("execute right after deploy, forwarded to %s: %v", prog.Manifest.Committee.Members[0].Node, err)
+		}
+		if res.Height != 1 {
+			t.Fatalf("height %d, want 1", res.Height)
+		}
+		return
+	}
+}

@@ -29,7 +29,7 @@ func (x *Programs) Execute(ctx context.Context, req chain.Request) (*chain.Outco
 	if err := r.gate(); err != nil {
 		return nil, fmt.Errorf("execute %s: %w", req.Program, err)
 	}
-	m, err := r.awaitProgram(ctx, req.Program)
+	m, err := r.awaitProgram(ctx, req.Program, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -285,7 +285,7 @@ func (r *Replica) executeLocal(ctx context.Context, req chain.Request) (*chain.O
 	if err := r.gate(); err != nil {
 		return nil, err
 	}
-	if _, err := r.awaitProgram(ctx, req.Program); err != nil {
+	if _, err := r.awaitProgram(ctx, req.Program, DefaultUnseenWait); err != nil {
 		return nil, err
 	}
 	return r.chain.Execute(ctx, req)

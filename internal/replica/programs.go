@@ -332,10 +332,18 @@ func (x *Programs) Manifest(p id.Program) (*program.Manifest, error) {
 
 // awaitProgram waits, at most DefaultPendingWait, until p's manifest is in
 // the catalog when it is awaiting its code; it returns the manifest, or the
-// catalog's error (ErrProgramPending if the wait ran out).
-func (r *Replica) awaitProgram(ctx context.Context, p id.Program) (*program.Manifest, error) {
+// catalog's error (ErrProgramPending if the wait ran out). When unseen > 0
+// it also waits, at most that long, for a program this node has not seen
+// at all (a forwarded request: the sender holds the manifest).
+func (r *Replica) awaitProgram(ctx context.Context, p id.Program, unseen time.Duration) (*program.Manifest, error) {
 	ctx, cancel := context.WithTimeout(ctx, DefaultPendingWait)
 	defer cancel()
+	var unseenDone <-chan time.Time
+	if unseen > 0 {
+		t := time.NewTimer(unseen)
+		defer t.Stop()
+		unseenDone = t.C
+	}
 	for {
 		r.progMu.Lock()
 		ch := r.installed
@@ -344,12 +352,20 @@ func (r *Replica) awaitProgram(ctx context.Context, p id.Program) (*program.Mani
 		if err == nil || !isNotFound(err) {
 			return m, err
 		}
-		if !r.pendingManifest(p) {
+		pending := r.pendingManifest(p)
+		if !pending && unseenDone == nil {
 			return nil, err
 		}
-		r.verify.add(p)
+		if pending {
+			r.verify.add(p)
+		}
 		select {
 		case <-ch:
+		case <-unseenDone:
+			if !r.pendingManifest(p) {
+				return nil, err
+			}
+			unseenDone = nil // pending now: wait for its code as any execution does
 		case <-ctx.Done():
 			return nil, fmt.Errorf("program %s: %w", p, ErrProgramPending)
 		}

@@ -36,7 +36,12 @@ const (
 	DefaultForwardWait  = 2 * time.Minute
 	// DefaultPendingWait bounds how long an execution waits for a program
 	// whose manifest replicated but whose code is still being verified.
-	DefaultPendingWait   = 30 * time.Second
+	DefaultPendingWait = 30 * time.Second
+	// DefaultUnseenWait bounds how long a forwarded execution waits for a
+	// program this node has not seen at all: the forwarding validator holds
+	// its manifest, so it is most likely in a vertex still on its way (a
+	// deployer publishes one every 500 ms slot).
+	DefaultUnseenWait    = 10 * time.Second
 	defaultFetchQueue    = 4096
 	defaultSweepInterval = 30 * time.Second
 	negativeTTL          = 10 * time.Second
