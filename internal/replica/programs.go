@@ -362,10 +362,7 @@ func (r *Replica) awaitProgram(ctx context.Context, p id.Program, unseen time.Du
 		select {
 		case <-ch:
 		case <-unseenDone:
-			if !r.pendingManifest(p) {
-				return nil, err
-			}
-			unseenDone = nil // pending now: wait for its code as any execution does
+			unseenDone = nil // from now on, only a manifest awaiting its code is waited for
 		case <-ctx.Done():
 			return nil, fmt.Errorf("program %s: %w", p, ErrProgramPending)
 		}
