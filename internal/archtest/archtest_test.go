@@ -46,9 +46,10 @@ var layer = map[string]int{
 	"cmd/onvm":      9,
 
 	// Public packages users import.
-	"client":          1,
-	"guest":           0,
-	"guest/guesttest": 1,
+	"client":            1,
+	"internal/nodeproc": 2,
+	"guest":             0,
+	"guest/guesttest":   1,
 
 	// Sample programs and their helpers (built for wasip1).
 	"examples":                       9,

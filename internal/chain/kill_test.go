@@ -6,85 +6,18 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/onvm-network/onvm/client"
 	"github.com/onvm-network/onvm/internal/id"
+	"github.com/onvm-network/onvm/internal/nodeproc"
 	"github.com/onvm-network/onvm/internal/state"
 )
-
-// onvmBinary builds cmd/onvm once for the test.
-func onvmBinary(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("builds and runs the real binary")
-	}
-	bin := filepath.Join(t.TempDir(), "onvm")
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command to build the binary with")
-	}
-	out, err := exec.Command(gobin, "build", "-o", bin, "github.com/onvm-network/onvm/cmd/onvm").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-type nodeProc struct {
-	cmd  *exec.Cmd
-	out  *bytes.Buffer
-	c    *client.Client
-	done chan error
-}
-
-func startNodeProc(t *testing.T, bin, dir string) *nodeProc {
-	t.Helper()
-	_ = os.Remove(filepath.Join(dir, "rpc.url")) // a killed node leaves it behind
-	cmd := exec.Command(bin, "run-node", "--dev", "--data-dir", dir, "--rpc", "127.0.0.1:0", "--listen", "/ip4/127.0.0.1/tcp/0")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &nodeProc{cmd: cmd, out: &out, done: make(chan error, 1)}
-	go func() { p.done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			<-p.done
-		}
-	})
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if b, err := os.ReadFile(filepath.Join(dir, "rpc.url")); err == nil {
-			c, err := client.New(strings.TrimSpace(string(b)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := c.Readiness(t.Context()); err == nil {
-				p.c = c
-				return p
-			}
-		}
-		select {
-		case err := <-p.done:
-			t.Fatalf("node exited: %v\n%s", err, out.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("node not ready\n%s", out.String())
-		}
-		time.Sleep(20 * time.Millisecond) // polling for readiness
-	}
-}
 
 // TestKillDuringExecutions kill -9s a node during a burst of kvstore puts,
 // restarts it and checks that every committed height has its receipt, its
@@ -93,20 +26,20 @@ func startNodeProc(t *testing.T, bin, dir string) *nodeProc {
 // root, replaying the stored writes reproduces every root, and the root
 // recomputed from the listed state is the head's.
 func TestKillDuringExecutions(t *testing.T) {
-	bin := onvmBinary(t)
+	bin := nodeproc.Build(t)
 	dir := t.TempDir()
 	if out, err := exec.Command(bin, "init", "--data-dir", dir, "--allow-plaintext-identity").CombinedOutput(); err != nil {
 		t.Fatalf("init: %v\n%s", err, out)
 	}
-	n := startNodeProc(t, bin, dir)
+	n := nodeproc.Start(t, bin, dir)
 	code := sample(t, "kvstore")
-	prog, err := n.c.Deploy(t.Context(), client.DeployRequest{Wasm: code, Entrypoint: "onvm_main", Salt: []byte("kill")})
+	prog, err := n.Client.Deploy(t.Context(), client.DeployRequest{Wasm: code, Entrypoint: "onvm_main", Salt: []byte("kill")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := prog.ID
 	// The first execution compiles the module; do it before the burst.
-	if _, err := n.c.Execute(t.Context(), client.ExecuteRequest{ProgramID: p, Input: []byte(`{"op":"stats"}`)}); err != nil {
+	if _, err := n.Client.Execute(t.Context(), client.ExecuteRequest{ProgramID: p, Input: []byte(`{"op":"stats"}`)}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -126,7 +59,7 @@ func TestKillDuringExecutions(t *testing.T) {
 		wg.Go(func() {
 			for i := 0; ; i++ {
 				in := fmt.Sprintf(`{"op":"put","key":"w%d-%d","data_base64":"dmFsdWU="}`, w, i)
-				res, err := n.c.Execute(t.Context(), client.ExecuteRequest{ProgramID: p, Input: []byte(in)})
+				res, err := n.Client.Execute(t.Context(), client.ExecuteRequest{ProgramID: p, Input: []byte(in)})
 				if err != nil {
 					return // the node is gone
 				}
@@ -141,21 +74,21 @@ func TestKillDuringExecutions(t *testing.T) {
 	}
 	select {
 	case <-reached:
-	case err := <-n.done:
-		t.Fatalf("node exited: %v\n%s", err, n.out.String())
+	case err := <-n.Done:
+		t.Fatalf("node exited: %v\n%s", err, n.Out.String())
 	}
-	if err := n.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	if err := n.Cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	<-n.done
+	<-n.Done
 	wg.Wait()
 
 	// Restart: the acknowledged transitions are there, heights contiguous,
 	// roots chained, and the node keeps executing from the next height.
-	n = startNodeProc(t, bin, dir)
+	n = nodeproc.Start(t, bin, dir)
 	var receipts []client.ReceiptSummary
 	for cursor := ""; ; {
-		page, err := n.c.Receipts(t.Context(), p, cursor, 1000)
+		page, err := n.Client.Receipts(t.Context(), p, cursor, 1000)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -180,20 +113,20 @@ func TestKillDuringExecutions(t *testing.T) {
 		}
 	}
 	top := uint64(len(receipts))
-	sr, err := n.c.StateRoot(t.Context(), p, nil, client.StateQuery{})
+	sr, err := n.Client.StateRoot(t.Context(), p, nil, client.StateQuery{})
 	if err != nil || *sr.Height != top || sr.Root != prev {
 		t.Fatalf("state-root %+v (%v), want height %d root %s", sr, err, top, prev)
 	}
-	res, err := n.c.Execute(t.Context(), client.ExecuteRequest{ProgramID: p, Input: []byte(`{"op":"stats"}`)})
+	res, err := n.Client.Execute(t.Context(), client.ExecuteRequest{ProgramID: p, Input: []byte(`{"op":"stats"}`)})
 	if err != nil || res.Height != top+1 {
 		t.Fatalf("execution after restart: %+v %v", res, err)
 	}
 	t.Logf("%d acknowledged, %d committed before the kill", len(acked), top)
-	if err := n.cmd.Process.Signal(os.Interrupt); err != nil {
+	if err := n.Cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-n.done; err != nil {
-		t.Fatalf("node exit: %v\n%s", err, n.out.String())
+	if err := <-n.Done; err != nil {
+		t.Fatalf("node exit: %v\n%s", err, n.Out.String())
 	}
 	checkStore(t, filepath.Join(dir, "db"), id.ProgramOf(code, []byte("kill")), top+1)
 }

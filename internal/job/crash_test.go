@@ -1,14 +1,12 @@
 package job
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -18,76 +16,9 @@ import (
 
 	"github.com/onvm-network/onvm/client"
 	"github.com/onvm-network/onvm/internal/id"
+	"github.com/onvm-network/onvm/internal/nodeproc"
 	"github.com/onvm-network/onvm/internal/state"
 )
-
-// onvmBinary builds cmd/onvm for the test.
-func onvmBinary(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("builds and runs the real binary")
-	}
-	bin := filepath.Join(t.TempDir(), "onvm")
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command to build the binary with")
-	}
-	out, err := exec.Command(gobin, "build", "-o", bin, "github.com/onvm-network/onvm/cmd/onvm").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-type nodeProc struct {
-	cmd  *exec.Cmd
-	out  *bytes.Buffer
-	c    *client.Client
-	done chan error
-}
-
-// startNode runs `onvm run-node` on dir with two job workers.
-func startNode(t *testing.T, bin, dir string) *nodeProc {
-	t.Helper()
-	_ = os.Remove(filepath.Join(dir, "rpc.url")) // a killed node leaves it behind
-	cmd := exec.Command(bin, "run-node", "--dev", "--data-dir", dir, "--rpc", "127.0.0.1:0", "--listen", "/ip4/127.0.0.1/tcp/0")
-	cmd.Env = append(os.Environ(), "ONVM_JOBS_MAX_CONCURRENT=2")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &nodeProc{cmd: cmd, out: &out, done: make(chan error, 1)}
-	go func() { p.done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			<-p.done
-		}
-	})
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if b, err := os.ReadFile(filepath.Join(dir, "rpc.url")); err == nil {
-			c, err := client.New(strings.TrimSpace(string(b)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := c.Readiness(t.Context()); err == nil {
-				p.c = c
-				return p
-			}
-		}
-		select {
-		case err := <-p.done:
-			t.Fatalf("node exited: %v\n%s", err, out.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("node not ready\n%s", out.String())
-		}
-		time.Sleep(20 * time.Millisecond) // polling for readiness
-	}
-}
 
 // TestKillDuringJobs kill -9s a node while jobs run and others are
 // queued, restarts it, and checks that every accepted job reaches a
@@ -95,14 +26,14 @@ func startNode(t *testing.T, bin, dir string) *nodeProc {
 // request was applied exactly once: one receipt per request id, one key
 // per job, nothing else.
 func TestKillDuringJobs(t *testing.T) {
-	bin := onvmBinary(t)
+	bin := nodeproc.Build(t)
 	dir := t.TempDir()
 	if out, err := exec.Command(bin, "init", "--data-dir", dir, "--allow-plaintext-identity").CombinedOutput(); err != nil {
 		t.Fatalf("init: %v\n%s", err, out)
 	}
-	n := startNode(t, bin, dir)
+	n := nodeproc.Start(t, bin, dir, "ONVM_JOBS_MAX_CONCURRENT=2")
 	code := wasmFile(t, "kvstore")
-	prog, err := n.c.Deploy(t.Context(), client.DeployRequest{Wasm: code, Entrypoint: "onvm_main", Salt: []byte("kill")})
+	prog, err := n.Client.Deploy(t.Context(), client.DeployRequest{Wasm: code, Entrypoint: "onvm_main", Salt: []byte("kill")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +50,7 @@ func TestKillDuringJobs(t *testing.T) {
 			for i := w; i < total; i += 4 {
 				rid := fmt.Sprintf("job-%04d", i)
 				in := fmt.Sprintf(`{"op":"put","key":%q,"data_base64":%q}`, rid, base64.StdEncoding.EncodeToString([]byte(rid)))
-				res, err := n.c.SubmitJob(context.Background(), client.SubmitJobRequest{RequestID: rid, ProgramID: p, Input: []byte(in)})
+				res, err := n.Client.SubmitJob(context.Background(), client.SubmitJobRequest{RequestID: rid, ProgramID: p, Input: []byte(in)})
 				if err != nil {
 					return // the node is gone
 				}
@@ -132,11 +63,11 @@ func TestKillDuringJobs(t *testing.T) {
 	// Kill once jobs have completed, some run and more are queued.
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		r, err := n.c.Readiness(t.Context())
+		r, err := n.Client.Readiness(t.Context())
 		if err != nil {
 			t.Fatal(err)
 		}
-		page, err := n.c.Jobs(t.Context(), client.JobQuery{Status: "completed", Limit: 1000})
+		page, err := n.Client.Jobs(t.Context(), client.JobQuery{Status: "completed", Limit: 1000})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -149,14 +80,14 @@ func TestKillDuringJobs(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond) // polling the node's progress
 	}
-	if err := n.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	if err := n.Cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	<-n.done
+	<-n.Done
 	wg.Wait()
 
 	// Restart: every accepted job finishes.
-	n = startNode(t, bin, dir)
+	n = nodeproc.Start(t, bin, dir, "ONVM_JOBS_MAX_CONCURRENT=2")
 	mu.Lock()
 	t.Logf("%d of %d submissions were acknowledged before the kill", len(acked), total)
 	mu.Unlock()
@@ -164,7 +95,7 @@ func TestKillDuringJobs(t *testing.T) {
 	for i := range total {
 		rid := fmt.Sprintf("job-%04d", i)
 		jid := id.JobOf(mustProgram(t, p), rid).String()
-		j, err := n.c.Job(t.Context(), jid)
+		j, err := n.Client.Job(t.Context(), jid)
 		if client.IsNotFound(err) {
 			if _, ok := acked[rid]; ok {
 				t.Fatalf("acknowledged job %s lost", rid)
@@ -175,7 +106,7 @@ func TestKillDuringJobs(t *testing.T) {
 			t.Fatal(err)
 		}
 		for !j.Terminal() {
-			if j, err = n.c.WaitJob(t.Context(), jid, j.Status, 30*time.Second); err != nil {
+			if j, err = n.Client.WaitJob(t.Context(), jid, j.Status, 30*time.Second); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -188,7 +119,7 @@ func TestKillDuringJobs(t *testing.T) {
 	// Exactly once: one receipt per job, under the job's request id.
 	var receipts []client.ReceiptSummary
 	for cursor := ""; ; {
-		page, err := n.c.Receipts(t.Context(), p, cursor, 1000)
+		page, err := n.Client.Receipts(t.Context(), p, cursor, 1000)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -213,11 +144,11 @@ func TestKillDuringJobs(t *testing.T) {
 			t.Fatalf("job %s: receipt %s, the chain has %q under its request id", jid, rc, byRequest[jid])
 		}
 	}
-	if err := n.cmd.Process.Signal(os.Interrupt); err != nil {
+	if err := n.Cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-n.done; err != nil {
-		t.Fatalf("node exit: %v\n%s", err, n.out.String())
+	if err := <-n.Done; err != nil {
+		t.Fatalf("node exit: %v\n%s", err, n.Out.String())
 	}
 	// One kvstore key per completed job, nothing else under the prefix.
 	db, err := pebble.Open(filepath.Join(dir, "db"), &pebble.Options{Logger: quiet{}})
