@@ -61,7 +61,9 @@ func Start(t testing.TB, bin, dataDir string, env ...string) *Proc {
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
 			_ = cmd.Process.Kill()
-			<-p.Done
+			if err := <-p.Done; err != nil {
+				t.Logf("node stopped at cleanup: %v", err) // "signal: killed" is expected
+			}
 		}
 	})
 	deadline := time.Now().Add(60 * time.Second)
