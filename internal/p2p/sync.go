@@ -353,7 +353,12 @@ func (s *Syncer) pull(ctx context.Context, p peer.ID, c *session) error {
 // next request goes out as soon as a batch arrives (the server scans while
 // this side works), and one goroutine reads and verifies batch n+1 while
 // the caller inserts batch n.
-func (s *Syncer) pullBatches(ctx context.Context, p peer.ID, c *session, mine dag.VersionVector) error {
+//
+// On failure the reader may be blocked on the stream or on the channel:
+// the stream is reset and the reader's context cancelled before it is
+// waited for, so a failed session ends at once instead of holding a worker
+// until the read times out.
+func (s *Syncer) pullBatches(ctx context.Context, p peer.ID, c *session, mine dag.VersionVector) (err error) {
 	type batch struct {
 		vs       []*dag.Vertex
 		rejected []dag.Rejection
@@ -361,9 +366,14 @@ func (s *Syncer) pullBatches(ctx context.Context, p peer.ID, c *session, mine da
 	}
 	batches := make(chan batch, 1)
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	var wg sync.WaitGroup
-	defer wg.Wait()
+	defer func() {
+		cancel()
+		if err != nil {
+			_ = c.st.Reset()
+		}
+		wg.Wait()
+	}()
 	wg.Go(func() {
 		defer close(batches)
 		req := &syncReq{Op: syncOpPull, VV: mine.Entries()}
