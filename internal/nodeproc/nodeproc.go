@@ -36,10 +36,27 @@ func Build(t testing.TB) string {
 
 // Proc is a running `onvm run-node`.
 type Proc struct {
-	Cmd    *exec.Cmd
-	Out    *bytes.Buffer // stdout and stderr
+	Cmd *exec.Cmd
+	// Out collects stdout and stderr. Read it only after the process has
+	// exited (after a receive from Done): until then the child's output is
+	// still being copied into it.
+	Out    *bytes.Buffer
 	Client *client.Client
 	Done   chan error // receives Wait's result once the process exits
+
+	exited  chan struct{} // closed once Wait has returned
+	waitErr error         // Wait's result; read after exited is closed
+}
+
+// Options configure StartWith. The zero value is what Start runs.
+type Options struct {
+	// Listen replaces the P2P listen address (default
+	// "/ip4/127.0.0.1/tcp/0", a free loopback port).
+	Listen string
+	// Args are added to the run-node command line.
+	Args []string
+	// Env is added to the environment.
+	Env []string
 }
 
 // Start runs `bin run-node --dev` on dataDir (API and P2P on free loopback
@@ -47,23 +64,38 @@ type Proc struct {
 // answers readiness. The test's cleanup kills it if it still runs.
 func Start(t testing.TB, bin, dataDir string, env ...string) *Proc {
 	t.Helper()
+	return StartWith(t, bin, dataDir, Options{Env: env})
+}
+
+// StartWith is Start with options.
+func StartWith(t testing.TB, bin, dataDir string, o Options) *Proc {
+	t.Helper()
+	if o.Listen == "" {
+		o.Listen = "/ip4/127.0.0.1/tcp/0"
+	}
 	_ = os.Remove(filepath.Join(dataDir, "rpc.url")) // a killed node leaves it behind
-	cmd := exec.Command(bin, "run-node", "--dev", "--data-dir", dataDir,
-		"--rpc", "127.0.0.1:0", "--listen", "/ip4/127.0.0.1/tcp/0")
-	cmd.Env = append(os.Environ(), env...)
+	args := append([]string{"run-node", "--dev", "--data-dir", dataDir,
+		"--rpc", "127.0.0.1:0", "--listen", o.Listen}, o.Args...)
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), o.Env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &Proc{Cmd: cmd, Out: &out, Done: make(chan error, 1)}
-	go func() { p.Done <- cmd.Wait() }()
+	p := &Proc{Cmd: cmd, Out: &out, Done: make(chan error, 1), exited: make(chan struct{})}
+	go func() {
+		err := cmd.Wait()
+		p.waitErr = err
+		close(p.exited)
+		p.Done <- err
+	}()
+	// Only the goroutine above touches cmd.ProcessState: the cleanup learns
+	// of the exit from the exited channel, which a test receiving from
+	// Done does not consume.
 	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			if err := <-p.Done; err != nil {
-				t.Logf("node stopped at cleanup: %v", err) // "signal: killed" is expected
-			}
+		if p.kill() {
+			t.Logf("node stopped at cleanup: %v", p.waitErr) // "signal: killed" is expected
 		}
 	})
 	deadline := time.Now().Add(60 * time.Second)
@@ -79,13 +111,35 @@ func Start(t testing.TB, bin, dataDir string, env ...string) *Proc {
 			}
 		}
 		select {
-		case err := <-p.Done:
-			t.Fatalf("node exited: %v\n%s", err, out.String())
+		case <-p.exited:
+			t.Fatalf("node exited: %v\n%s", p.waitErr, out.String())
 		default:
 		}
 		if time.Now().After(deadline) {
+			p.kill() // Out may be read once the process has exited
 			t.Fatalf("node not ready after 60s\n%s", out.String())
 		}
 		time.Sleep(20 * time.Millisecond) // polling for readiness
 	}
+}
+
+// Exited reports whether the process has exited.
+func (p *Proc) Exited() bool {
+	select {
+	case <-p.exited:
+		return true
+	default:
+		return false
+	}
+}
+
+// kill kills the process if it still runs and waits for it to exit. It
+// reports whether it had to kill it.
+func (p *Proc) kill() bool {
+	if p.Exited() {
+		return false
+	}
+	_ = p.Cmd.Process.Kill()
+	<-p.exited
+	return true
 }
