@@ -65,12 +65,22 @@ func (m *metrics) serve(w http.ResponseWriter, r *http.Request) { m.handler.Serv
 
 // middleware counts every request under the route pattern the mux matched
 // (r.Pattern), so ids in paths never become label values.
+//
+// It hands the handlers a shallow copy of the request with the counting
+// body: net/http looks at the Body of the request it passed in to decide,
+// when the response starts, whether to read what is left of an unread body
+// (up to 256 KiB) before answering. Replacing that Body would make it read
+// a body the client may never send (it waits for 100 Continue, or for the
+// answer), so an early refusal would hang until the read deadline.
+// countingWriter also asks for the connection to be closed after any
+// answer given before the body was read to its end (closeUnread).
 func (m *metrics) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		body := &countingBody{ReadCloser: r.Body}
+		r = r.WithContext(r.Context())
 		r.Body = body
-		cw := &countingWriter{w: w}
+		cw := &countingWriter{w: w, req: r, body: body}
 		defer func() {
 			route := r.Pattern
 			if route == "" {
@@ -91,17 +101,23 @@ func (m *metrics) middleware(next http.Handler) http.Handler {
 
 type countingBody struct {
 	io.ReadCloser
-	n int64
+	n   int64
+	eof bool // a Read returned io.EOF
 }
 
 func (b *countingBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	b.n += int64(n)
+	if err == io.EOF {
+		b.eof = true
+	}
 	return n, err
 }
 
 type countingWriter struct {
 	w      http.ResponseWriter
+	req    *http.Request
+	body   *countingBody
 	status int
 	n      int64
 }
@@ -109,15 +125,31 @@ type countingWriter struct {
 func (w *countingWriter) Header() http.Header { return w.w.Header() }
 
 func (w *countingWriter) WriteHeader(code int) {
-	if w.status == 0 {
+	if w.status == 0 && code >= 200 {
 		w.status = code
+		w.closeUnread()
 	}
 	w.w.WriteHeader(code)
+}
+
+// closeUnread marks the response "Connection: close" when the request
+// has a body that was not read to its end: the client may be holding it
+// back (Expect: 100-continue, or waiting for the refusal it expects), and
+// the connection cannot be reused without reading it. Without the header
+// net/http would read up to 256 KiB of it before sending the answer. Only
+// HTTP/1: an HTTP/2 stream is refused on its own.
+func (w *countingWriter) closeUnread() {
+	r := w.req
+	if r.ProtoMajor != 1 || r.ContentLength == 0 || w.body.ReadCloser == http.NoBody || w.body.eof {
+		return
+	}
+	w.w.Header().Set("Connection", "close")
 }
 
 func (w *countingWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
+		w.closeUnread()
 	}
 	n, err := w.w.Write(b)
 	w.n += int64(n)
