@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"path"
 	"strings"
 
 	"github.com/onvm-network/onvm/internal/auth"
@@ -66,9 +67,29 @@ func streamingRoute(r *http.Request) bool {
 	return r.Method == http.MethodPost && r.URL.Path == "/blobs"
 }
 
+// isPublic reports whether r may go unsigned. Only a clean path can be
+// public: the mux answers an unclean one (/admin/../jobs, //health) with a
+// redirect to its cleaned form, and a prefix test on the raw path would
+// let such a request past authentication to get that redirect.
 func (s *Server) isPublic(r *http.Request) bool {
 	p := r.URL.Path
+	if p != cleanPath(p) {
+		return false
+	}
 	return publicRoutes[p] || (s.opts.Auth.PublicMetrics && metricsRoutes[p]) || strings.HasPrefix(p, adminPrefix)
+}
+
+// cleanPath is the path http.ServeMux would route p to: rooted, with . and
+// .. elements and repeated slashes removed, a trailing slash kept.
+func cleanPath(p string) string {
+	if p == "" || p[0] != '/' {
+		p = "/" + p
+	}
+	np := path.Clean(p)
+	if p[len(p)-1] == '/' && np != "/" {
+		np += "/"
+	}
+	return np
 }
 
 // authenticate is the authentication middleware; it is the identity when

@@ -82,3 +82,18 @@ func TestEarlyRefusalWithoutBody(t *testing.T) {
 		}
 	}
 }
+
+// TestUncleanPathIsNotPublic: a path that only looks public before
+// cleaning is authenticated like the route it cleans to, not redirected.
+func TestUncleanPathIsNotPublic(t *testing.T) {
+	n := newAuthNode(t, auth.Config{}, nil)
+	for _, p := range []string{"/admin/../jobs", "/admin/projects/../../auth/check", "/health/../auth/check", "//health", "/admin/%2e%2e/jobs"} {
+		resp := rawHeaders(t, n.url, "GET "+p+" HTTP/1.1\r\nHost: n\r\n\r\n")
+		if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("Location") != "" {
+			t.Errorf("GET %s = %d (Location %q), want 401", p, resp.StatusCode, resp.Header.Get("Location"))
+		}
+	}
+	if resp := rawHeaders(t, n.url, "GET /health HTTP/1.1\r\nHost: n\r\n\r\n"); resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /health = %d", resp.StatusCode)
+	}
+}
