@@ -15,10 +15,16 @@ type funcInstrumenter struct {
 	depth      uint32
 	checkpoint uint32
 	nImpFunc   uint32
-	types      []wasmbin.FuncType
-	funcTypes  []uint32 // type index of every function, original index space
+	types      []wasmbin.FuncType // the module's own types
+	funcTypes  []uint32           // type index of every function, original index space
+	globals    uint32             // the module's own globals, imported and defined
+	// addType returns the index of a type [] -> results, adding it if needed.
+	addType func(results []byte) uint32
 
 	// per-function state
+	results   []byte // the function's result types
+	locals    uint64 // the function's params and locals
+	body      uint32 // 1 if emit wraps the body in a block typed with the results (see emit)
 	ins       []wasmbin.Instr
 	leader    []bool
 	poll      []bool  // poll points: compare onvm_fuel with onvm_checkpoint (see markPolls)
@@ -47,8 +53,11 @@ type tempNeeds struct{ i32, i64, f32, f64 bool }
 // temps are the indices of the locals the instrumentation appends to a function.
 type temps struct{ i32, i64, f32, f64 uint32 }
 
-// instrument rewrites one function body (locals and expression, without the size prefix).
-func (fi *funcInstrumenter) instrument(body []byte, params uint32) ([]byte, error) {
+// instrument rewrites one function body (locals and expression, without the size prefix)
+// of a function of type ft.
+func (fi *funcInstrumenter) instrument(body []byte, ft wasmbin.FuncType) ([]byte, error) {
+	params := uint32(len(ft.Params))
+	fi.results = ft.Results
 	r := wasmbin.NewReader(body)
 	groups, err := r.Count(2)
 	if err != nil {
@@ -73,6 +82,7 @@ func (fi *funcInstrumenter) instrument(body []byte, params uint32) ([]byte, erro
 		return nil, fmt.Errorf("%w: %d params and locals (limit %d)", ErrUnsupported, nLocals, MaxLocals)
 	}
 	localsEnd := r.Offset()
+	fi.locals = nLocals
 	if err := fi.analyse(body, localsEnd); err != nil {
 		return nil, err
 	}
@@ -129,6 +139,9 @@ func (fi *funcInstrumenter) analyse(body []byte, start int) error {
 		in, fi.labels, err = wasmbin.DecodeInstr(r, fi.labels[:0])
 		if err != nil {
 			return fmt.Errorf("at body offset %d: %w", in.Start, err)
+		}
+		if err := fi.checkIndices(in); err != nil {
+			return err
 		}
 		fi.ins = append(fi.ins, in)
 		fi.leader = append(fi.leader, pending || fi.cfg.everyInstruction)
@@ -212,6 +225,13 @@ func (fi *funcInstrumenter) analyse(body []byte, start int) error {
 	return nil
 }
 
+// checkIndices refuses a local, global or type index past the module's own: those index
+// spaces end with what Instrument appends (temporaries, the fuel, depth and checkpoint
+// globals, the import's type), so an invalid index would become a valid one.
+func (fi *funcInstrumenter) checkIndices(in wasmbin.Instr) error {
+	return checkIndices(in, fi.locals, fi.globals, uint32(len(fi.types)))
+}
+
 // blockValues counts the block parameters and results of a block type.
 func (fi *funcInstrumenter) blockValues(in wasmbin.Instr) uint64 {
 	if in.Imm2 == wasmbin.BlockIndex && in.Imm < uint32(len(fi.types)) {
@@ -274,11 +294,15 @@ func (fi *funcInstrumenter) segmentCosts() {
 
 // emit writes the instrumented expression after the locals already in out. The body is
 // wrapped in up to two empty blocks whose ends lead to the trap paths, so that a check outside
-// poll points is a single br_if out of line:
+// poll points is a single br_if out of line, and then in a block typed [] -> results, whose end
+// checks the operand stack as the function's end would (a bare return would discard extra
+// values and make an invalid body valid):
 //
 //	block                         ;; fuel trap (if the function charges fuel outside poll points)
 //	  block                       ;; depth trap (if the function makes counted calls)
-//	    <body>                    ;; branches to the function label get +2
+//	    block (result ...)        ;; the body block: branches to the function label target it
+//	      <body>
+//	    end
 //	    return
 //	  end
 //	  i32.const 2 call $exhausted unreachable
@@ -298,6 +322,11 @@ func (fi *funcInstrumenter) emit(out, body []byte) []byte {
 	wrappers := uint32(len(fi.traps))
 	for range fi.traps {
 		out = append(out, byte(wasmbin.OpBlock), blockEmpty)
+	}
+	fi.body = 0
+	if wrappers > 0 {
+		out = fi.bodyBlock(out)
+		fi.body = 1
 	}
 	fi.frames, fi.nest = fi.frames[:0], 0
 	last := len(fi.ins) - 1
@@ -325,9 +354,9 @@ func (fi *funcInstrumenter) emit(out, body []byte) []byte {
 		case wasmbin.OpRefFunc:
 			out = wasmbin.AppendU32(append(out, byte(wasmbin.OpRefFunc)), renumberFunc(in.Imm, fi.nImpFunc))
 		case wasmbin.OpBr, wasmbin.OpBrIf:
-			out = wasmbin.AppendU32(append(out, byte(in.Op)), fi.relabel(in.Imm, wrappers))
+			out = wasmbin.AppendU32(append(out, byte(in.Op)), fi.relabel(in.Imm))
 		case wasmbin.OpBrTable:
-			out = fi.brTable(out, body, in, wrappers)
+			out = fi.brTable(out, body, in)
 		case wasmbin.OpMemoryGrow:
 			out = fi.chargeDynamic(out, 1, fi.cfg.Costs.MemoryGrowPerPage)
 			out = append(out, body[in.Start:in.End]...)
@@ -375,9 +404,10 @@ func (fi *funcInstrumenter) emit(out, body []byte) []byte {
 	return out
 }
 
-// relabel renumbers a branch label past the frames emit inserted: the loop wrappers of every
-// frame the branch leaves, and the trap wrappers when it targets the function label.
-func (fi *funcInstrumenter) relabel(l, wrappers uint32) uint32 {
+// relabel renumbers a branch label past the loop wrappers of every frame the branch leaves.
+// A branch to the function label targets the body block when there is one (see emit), which
+// sits where the function label was.
+func (fi *funcInstrumenter) relabel(l uint32) uint32 {
 	n := uint32(len(fi.frames))
 	out := l
 	for j := uint32(0); j < l && j < n; j++ {
@@ -385,13 +415,10 @@ func (fi *funcInstrumenter) relabel(l, wrappers uint32) uint32 {
 			out += loopWrappers
 		}
 	}
-	if l == n {
-		out += wrappers
-	}
 	return out
 }
 
-func (fi *funcInstrumenter) brTable(out, body []byte, in wasmbin.Instr, wrappers uint32) []byte {
+func (fi *funcInstrumenter) brTable(out, body []byte, in wasmbin.Instr) []byte {
 	r := wasmbin.NewReader(body[in.Start:in.End])
 	var err error
 	_, fi.labels, err = wasmbin.DecodeInstr(r, fi.labels[:0])
@@ -400,18 +427,32 @@ func (fi *funcInstrumenter) brTable(out, body []byte, in wasmbin.Instr, wrappers
 	}
 	out = wasmbin.AppendU32(append(out, byte(wasmbin.OpBrTable)), uint32(len(fi.labels)-1))
 	for _, l := range fi.labels {
-		out = wasmbin.AppendU32(out, fi.relabel(l, wrappers))
+		out = wasmbin.AppendU32(out, fi.relabel(l))
 	}
 	return out
 }
 
-// trapTails closes the trap wrappers before the function's final end: the body returns, and
-// each wrapper's end is followed by its trap path.
+// bodyBlock opens the block the body runs in when it is wrapped: typed [] -> results, so that
+// its end checks the operand stack exactly as the function's end would (the return after it
+// would otherwise discard extra values).
+func (fi *funcInstrumenter) bodyBlock(out []byte) []byte {
+	out = append(out, byte(wasmbin.OpBlock))
+	switch len(fi.results) {
+	case 0:
+		return append(out, blockEmpty)
+	case 1:
+		return append(out, fi.results[0])
+	}
+	return wasmbin.AppendS64(out, int64(fi.addType(fi.results)))
+}
+
+// trapTails closes the body block and the trap wrappers before the function's final end: the
+// body returns its results, and each wrapper's end is followed by its trap path.
 func (fi *funcInstrumenter) trapTails(out []byte, wrappers uint32) []byte {
 	if wrappers == 0 {
 		return out
 	}
-	out = append(out, byte(wasmbin.OpReturn))
+	out = append(out, byte(wasmbin.OpEnd), byte(wasmbin.OpReturn))
 	for _, reason := range fi.traps {
 		out = fi.trapPath(append(out, byte(wasmbin.OpEnd)), reason)
 	}

@@ -39,7 +39,7 @@ func i32Const(out []byte, v int32) []byte { return wasmbin.AppendS64(append(out,
 // trapIf consumes an i32 condition and, if it is non-zero, branches to the trap path of
 // reason (see emit).
 func (fi *funcInstrumenter) trapIf(out []byte, reason int32) []byte {
-	label := fi.nest
+	label := fi.nest + fi.body
 	for _, r := range fi.traps {
 		if r == reason {
 			break

@@ -12,8 +12,9 @@ import (
 )
 
 // FuzzInstrument: Instrument and Validate never panic, Instrument is deterministic, Validate
-// accepts whatever Instrument accepts and its output, and whenever Instrument succeeds on an
-// input wazero accepts, wazero accepts its output too.
+// accepts its output, whenever Instrument succeeds on an input wazero accepts, wazero accepts
+// its output too, and whenever wazero refuses an input (without the name sections Instrument
+// drops), it refuses the output: instrumenting never makes an invalid module valid.
 //
 // wazero is only shown inputs Instrument accepted: its decoder allocates whatever a count
 // field says (a 154-byte module declaring a billion params costs it 8 GB), and Instrument's
@@ -31,6 +32,9 @@ func FuzzInstrument(f *testing.F) {
 			}
 			f.Add(b)
 		}
+	}
+	for _, seed := range invalidSeeds() {
+		f.Add(seed)
 	}
 	ctx := context.Background()
 	// A fresh runtime per module: a runtime interns every function type it ever sees, so one
@@ -54,13 +58,16 @@ func FuzzInstrument(f *testing.F) {
 			}
 			return
 		}
-		if verr != nil {
-			t.Fatalf("Instrument accepts what Validate refuses: %v", verr)
+		if err := Validate(DropBadNames(wasm)); err != nil {
+			t.Fatalf("Instrument accepts what Validate refuses: %v", err)
 		}
 		if err := Validate(out); err != nil {
 			t.Fatalf("Validate refuses Instrument's output: %v", err)
 		}
-		if compiles(wasm) != nil {
+		if compiles(DropBadNames(wasm)) != nil {
+			if compiles(out) == nil {
+				t.Fatal("wazero refuses the module and accepts its instrumented output")
+			}
 			return
 		}
 		if err := compiles(out); err != nil {
@@ -77,7 +84,8 @@ func FuzzInstrument(f *testing.F) {
 // memory, a table, globals, passive segments and a helper function, so that far more inputs
 // are valid wasm than with FuzzInstrument: whenever wazero accepts the module, Instrument must
 // accept it (or refuse an unsupported opcode) and its output must compile and run within its
-// fuel on the interpreter without the engine failing in any other way.
+// fuel on the interpreter without the engine failing in any other way; and whenever wazero
+// refuses the module, it refuses Instrument's output too.
 func FuzzBody(f *testing.F) {
 	for _, seed := range [][]byte{
 		{0x20, 0x00}, // local.get 0
@@ -87,6 +95,10 @@ func FuzzBody(f *testing.F) {
 		{0x20, 0x00, 0x20, 0x00, 0x0e, 0x01, 0x00, 0x00},                         // br_table to the function
 		{0x44, 0, 0, 0, 0, 0, 0, 0xf0, 0x7f, 0x9f, 0x1a, 0x41, 0x01},             // f64.sqrt drop
 		{0x10, 0x01, 0x41, 0x00, 0x11, 0x01, 0x00, 0x41, 0x02},                   // call, call_indirect
+		{0x10, 0x01, 0x20, 0x06},                                                 // local.get past the locals
+		{0x23, 0x02, 0x1a, 0x41, 0x00},                                           // global.get of onvm_fuel
+		{0x41, 0x00, 0x41, 0x00, 0x11, 0x03, 0x00, 0x41, 0x00},                   // call_indirect of the host type
+		{0x10, 0x01, 0x41, 0x00, 0x41, 0x00},                                     // a value left over
 	} {
 		f.Add(seed)
 	}
@@ -96,6 +108,11 @@ func FuzzBody(f *testing.F) {
 		r := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter())
 		defer r.Close(ctx)
 		if _, err := r.CompileModule(ctx, wasm); err != nil {
+			if out, err := Instrument(wasm, DefaultConfig()); err == nil {
+				if _, err := r.CompileModule(ctx, out); err == nil {
+					t.Fatal("wazero refuses the module and accepts its instrumented output")
+				}
+			}
 			return
 		}
 		out, err := Instrument(wasm, DefaultConfig())
@@ -138,4 +155,15 @@ func wrapBody(code []byte) []byte {
 	m.Set(wasmbin.SecCode, wasmbin.EncodeCode([][]byte{body, {0x00, 0x0b}}))
 	m.Set(wasmbin.SecData, []byte{1, 0x01, 4, 'a', 'b', 'c', 'd'})
 	return m.Encode()
+}
+
+// invalidSeeds are the modules of TestInstrumentKeepsInvalid.
+func invalidSeeds() [][]byte {
+	return [][]byte{
+		testModule(tI32, []byte{0x10, 0, 0x41, 1, 0x41, 2}),
+		testModule(tI32, []byte{0x10, 0, 0x20, 0}),
+		testModule(tI64, []byte{0x23, 1}),
+		testModule(tVoid, []byte{0x41, 0, 0x41, 0, 0x11, nTypes, 0}),
+		testModule(tVoid, nil, wasmbin.Export{Name: "x", Kind: wasmbin.KindGlobal, Index: 1}),
+	}
 }

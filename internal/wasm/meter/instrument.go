@@ -37,6 +37,10 @@ type instrumenter struct {
 	nImpFunc uint32
 	nImpGlob uint32
 	nImpMem  uint32
+	nTypes   uint32 // the module's own types (addImport may append one)
+	nGlobals uint32 // the module's own globals, imported and defined
+
+	typesAdded bool // addType appended a type
 
 	exhausted        uint32 // function index of the injected import
 	fuelGlobal       uint32
@@ -90,6 +94,7 @@ func (in *instrumenter) decodeHeader() error {
 			return fmt.Errorf("import section: %w", err)
 		}
 	}
+	in.nTypes = uint32(len(in.types))
 	for i, im := range in.imports {
 		if im.Module == ImportModule {
 			return fmt.Errorf("%w: import %d is %q.%q", ErrAlreadyInstrumented, i, im.Module, im.Name)
@@ -183,7 +188,8 @@ func (in *instrumenter) rewriteGlobals() error {
 		}
 		gs[i].Init = init
 	}
-	in.fuelGlobal = in.nImpGlob + uint32(len(gs))
+	in.nGlobals = in.nImpGlob + uint32(len(gs))
+	in.fuelGlobal = in.nGlobals
 	in.depthGlobal = in.fuelGlobal + 1
 	in.checkpointGlobal = in.fuelGlobal + 2
 	fuelInit := append(wasmbin.AppendS64([]byte{0x42}, in.cfg.InitialFuel), 0x0b)
@@ -208,8 +214,14 @@ func (in *instrumenter) rewriteExports() error {
 		if es[i].Name == FuelExport || es[i].Name == DepthExport || es[i].Name == CheckpointExport {
 			return fmt.Errorf("%w: export %q exists", ErrAlreadyInstrumented, es[i].Name)
 		}
-		if es[i].Kind == wasmbin.KindFunc {
+		switch es[i].Kind {
+		case wasmbin.KindFunc:
 			es[i].Index = in.renumber(es[i].Index)
+		case wasmbin.KindGlobal:
+			// Past the module's globals are the meter's: refuse, do not export them.
+			if es[i].Index >= in.nGlobals {
+				return fmt.Errorf("%w: export %q is global %d of %d", ErrInvalidModule, es[i].Name, es[i].Index, in.nGlobals)
+			}
 		}
 	}
 	es = append(es,
@@ -264,20 +276,36 @@ func (in *instrumenter) rewriteCode() error {
 	fi := &funcInstrumenter{
 		cfg: in.cfg, exhausted: in.exhausted, fuel: in.fuelGlobal, depth: in.depthGlobal,
 		checkpoint: in.checkpointGlobal,
-		nImpFunc:   in.nImpFunc, types: in.types, funcTypes: in.funcTypes(),
+		nImpFunc:   in.nImpFunc, types: in.types[:in.nTypes], funcTypes: in.funcTypes(),
+		globals: in.nGlobals, addType: in.addType,
 	}
 	out := make([][]byte, len(bodies))
 	for i, body := range bodies {
 		idx := in.nImpFunc + uint32(i)
-		params := uint32(len(in.types[in.funcs[i]].Params))
-		b, err := fi.instrument(body, params)
+		b, err := fi.instrument(body, in.types[in.funcs[i]])
 		if err != nil {
 			return fmt.Errorf("function %d (defined function %d): %w", idx, i, err)
 		}
 		out[i] = b
 	}
 	in.m.Set(wasmbin.SecCode, wasmbin.EncodeCode(out))
+	if in.typesAdded {
+		in.m.Set(wasmbin.SecType, wasmbin.EncodeTypes(in.types))
+	}
 	return nil
+}
+
+// addType returns the index of a type [] -> results, appending one past the module's own
+// types and the import's if none exists.
+func (in *instrumenter) addType(results []byte) uint32 {
+	for i, t := range in.types {
+		if len(t.Params) == 0 && bytes.Equal(t.Results, results) {
+			return uint32(i)
+		}
+	}
+	in.types = append(in.types, wasmbin.FuncType{Results: results})
+	in.typesAdded = true
+	return uint32(len(in.types) - 1)
 }
 
 // funcTypes returns the type index of every function in the original index space.
@@ -292,24 +320,60 @@ func (in *instrumenter) funcTypes() []uint32 {
 }
 
 // rewriteCustom renumbers the name section and drops DWARF sections, whose code offsets the
-// rewrite invalidates. A malformed name section is an invalid module, as wazero says too.
+// rewrite invalidates. A name section that does not parse exactly (see wasmbin.RewriteNames)
+// is dropped, and so is every name section after the first: names carry no semantics, and
+// engines read a malformed one differently (wazero reads subsections by their contents, not
+// their sizes), so re-encoding it could change what it says or make the output unreadable.
 func (in *instrumenter) rewriteCustom() error {
+	in.keepNames(in.renumber, true)
+	return nil
+}
+
+// keepNames drops the name sections that do not parse exactly and every one after the first,
+// and, if rewrite, renumbers the one kept with fn and drops DWARF sections.
+func (in *instrumenter) keepNames(fn func(uint32) uint32, rewrite bool) (dropped bool) {
 	kept := in.m.Sections[:0]
+	named := false
+	funcs := in.nImpFunc + uint32(len(in.funcs))
 	for _, s := range in.m.Sections {
 		if s.ID == wasmbin.SecCustom {
-			if strings.HasPrefix(s.Name, ".debug_") {
+			if rewrite && strings.HasPrefix(s.Name, ".debug_") {
 				continue
 			}
 			if s.Name == "name" {
-				p, err := wasmbin.RewriteNames(s.Payload, in.renumber)
-				if err != nil {
-					return fmt.Errorf("name section: %w", err)
+				p, err := wasmbin.RewriteNames(s.Payload, fn, funcs)
+				if named || err != nil {
+					dropped = true
+					continue
 				}
-				s.Payload = p
+				named = true
+				if rewrite {
+					s.Payload = p
+				}
 			}
 		}
 		kept = append(kept, s)
 	}
 	in.m.Sections = kept
-	return nil
+	return dropped
+}
+
+// DropBadNames returns wasm without the name sections Instrument would drop (those that do
+// not parse exactly, and every one after the first), or wasm itself if there are none or
+// its header does not decode. Validate refuses such a section, since wazero's decoder would
+// read it by its contents; DropBadNames lets a caller hand the engine the rest of a module
+// that Instrument accepts.
+func DropBadNames(wasm []byte) []byte {
+	m, err := wasmbin.Decode(wasm)
+	if err != nil {
+		return wasm
+	}
+	in := &instrumenter{m: m}
+	if in.decodeHeader() != nil {
+		return wasm
+	}
+	if !in.keepNames(func(f uint32) uint32 { return f }, false) {
+		return wasm
+	}
+	return m.Encode()
 }

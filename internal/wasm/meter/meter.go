@@ -138,7 +138,7 @@ func (c Config) withDefaults() (Config, error) {
 
 // algorithm names the instrumentation algorithm; bump it whenever the output bytes or the
 // fuel charged for any module could change.
-const algorithm = "onvm-meter/2"
+const algorithm = "onvm-meter/3"
 
 // Version identifies the instrumentation algorithm and this configuration (after defaults).
 // Two configs with the same Version instrument every module identically.

@@ -29,9 +29,11 @@ func validate(wasm []byte) error {
 		return err
 	}
 	var (
-		types   []wasmbin.FuncType
-		nImport uint32 // imported functions
-		funcs   []uint32
+		types    []wasmbin.FuncType
+		nImport  uint32 // imported functions
+		funcs    []uint32
+		nGlobals uint32 // imported and defined
+		names    [][]byte
 	)
 	same := func(f uint32) uint32 { return f }
 	for _, s := range m.Sections {
@@ -43,8 +45,11 @@ func validate(wasm []byte) error {
 			var imports []wasmbin.Import
 			imports, err = wasmbin.DecodeImports(s.Payload)
 			for _, im := range imports {
-				if im.Kind == wasmbin.KindFunc {
+				switch im.Kind {
+				case wasmbin.KindFunc:
 					nImport++
+				case wasmbin.KindGlobal:
+					nGlobals++
 				}
 			}
 		case wasmbin.SecFunction:
@@ -56,6 +61,7 @@ func validate(wasm []byte) error {
 		case wasmbin.SecGlobal:
 			var gs []wasmbin.Global
 			if gs, err = wasmbin.DecodeGlobals(s.Payload); err == nil {
+				nGlobals += uint32(len(gs))
 				for _, g := range gs {
 					if _, err = wasmbin.RewriteConstExpr(g.Init, same); err != nil {
 						break
@@ -63,18 +69,25 @@ func validate(wasm []byte) error {
 				}
 			}
 		case wasmbin.SecExport:
-			_, err = wasmbin.DecodeExports(s.Payload)
+			var es []wasmbin.Export
+			es, err = wasmbin.DecodeExports(s.Payload)
+			for _, e := range es {
+				if e.Kind == wasmbin.KindGlobal && e.Index >= nGlobals {
+					err = fmt.Errorf("%w: export %q is global %d of %d", ErrInvalidModule, e.Name, e.Index, nGlobals)
+					break
+				}
+			}
 		case wasmbin.SecStart:
 			_, err = wasmbin.DecodeStart(s.Payload)
 		case wasmbin.SecElement:
 			_, err = wasmbin.RewriteElements(s.Payload, same)
 		case wasmbin.SecCode:
-			err = validateCode(s.Payload, types, funcs)
+			err = validateCode(s.Payload, types, funcs, nGlobals)
 		case wasmbin.SecData:
 			_, err = wasmbin.CheckData(s.Payload)
 		case wasmbin.SecCustom:
 			if s.Name == "name" {
-				_, err = wasmbin.RewriteNames(s.Payload, same)
+				names = append(names, s.Payload) // checked once the function count is known
 			}
 		}
 		if err != nil {
@@ -84,12 +97,17 @@ func validate(wasm []byte) error {
 	if uint64(nImport)+uint64(len(funcs)) >= 1<<27 {
 		return fmt.Errorf("%w: %d functions", ErrInvalidModule, uint64(nImport)+uint64(len(funcs)))
 	}
+	for _, p := range names {
+		if _, err := wasmbin.RewriteNames(p, same, nImport+uint32(len(funcs))); err != nil {
+			return fmt.Errorf("name section: %w", err)
+		}
+	}
 	return nil
 }
 
 // validateCode decodes every body: its locals, bounded, and its instructions up to the end
 // that closes the function.
-func validateCode(p []byte, types []wasmbin.FuncType, funcs []uint32) error {
+func validateCode(p []byte, types []wasmbin.FuncType, funcs []uint32, globals uint32) error {
 	bodies, err := wasmbin.DecodeCode(p)
 	if err != nil {
 		return err
@@ -130,6 +148,9 @@ func validateCode(p []byte, types []wasmbin.FuncType, funcs []uint32) error {
 			if in, labels, err = wasmbin.DecodeInstr(r, labels[:0]); err != nil {
 				return fmt.Errorf("defined function %d at body offset %d: %w", i, in.Start, err)
 			}
+			if err := checkIndices(in, n, globals, uint32(len(types))); err != nil {
+				return fmt.Errorf("defined function %d: %w", i, err)
+			}
 			switch in.Op {
 			case wasmbin.OpBlock, wasmbin.OpLoop, wasmbin.OpIf:
 				depth++
@@ -140,6 +161,34 @@ func validateCode(p []byte, types []wasmbin.FuncType, funcs []uint32) error {
 		if r.Len() != 0 {
 			return fmt.Errorf("%w: defined function %d has %d bytes after its end", ErrInvalidModule, i, r.Len())
 		}
+	}
+	return nil
+}
+
+// checkIndices refuses an instruction whose local, global or type index is past the
+// function's locals, the module's globals or its types. The engine checks them too, but
+// Instrument appends to all three index spaces, so it must refuse such an index itself: in
+// its output the index would reach a temporary, a meter global or the import's type.
+func checkIndices(in wasmbin.Instr, locals uint64, globals, types uint32) error {
+	var what string
+	var n uint64
+	switch in.Op {
+	case wasmbin.OpLocalGet, wasmbin.OpLocalSet, wasmbin.OpLocalTee:
+		what, n = "local", locals
+	case wasmbin.OpGlobalGet, wasmbin.OpGlobalSet:
+		what, n = "global", uint64(globals)
+	case wasmbin.OpCallIndirect:
+		what, n = "type", uint64(types)
+	case wasmbin.OpBlock, wasmbin.OpLoop, wasmbin.OpIf:
+		if in.Imm2 != wasmbin.BlockIndex {
+			return nil
+		}
+		what, n = "block type", uint64(types)
+	default:
+		return nil
+	}
+	if uint64(in.Imm) >= n {
+		return fmt.Errorf("%w: %s %s %d of %d at body offset %d", ErrInvalidModule, wasmbin.OpName(in.Op), what, in.Imm, n, in.Start)
 	}
 	return nil
 }

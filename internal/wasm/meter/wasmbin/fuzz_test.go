@@ -69,7 +69,7 @@ func exercise(s Section) {
 			_, _ = I32ConstExpr(d.Offset)
 		}
 	case SecCustom:
-		_, _ = RewriteNames(s.Payload, id)
+		_, _ = RewriteNames(s.Payload, id, 1<<20)
 	case SecCode:
 		bodies, _ := DecodeCode(s.Payload)
 		for _, body := range bodies {
