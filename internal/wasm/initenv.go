@@ -87,10 +87,11 @@ func (w *stream) setState(st streamState) {
 }
 
 // initFailure turns the failure of _initialize into the call's error: the
-// same kind and logs, the message prefixed, and no fuel used (the call's
-// fuel excludes _initialize).
+// same kind, logs and fuel used (the fuel _initialize used of InitFuel: a
+// call that succeeds never counts it, a call that fails reports what was
+// spent), the message prefixed.
 func initFailure(e *Error) *Error {
-	return &Error{Kind: e.Kind, Message: InitializeExport + ": " + e.Message, Logs: e.Logs, cause: e.cause}
+	return &Error{Kind: e.Kind, Message: InitializeExport + ": " + e.Message, FuelUsed: e.FuelUsed, Logs: e.Logs, cause: e.cause}
 }
 
 // copyError returns a copy of a cached failure for one call.

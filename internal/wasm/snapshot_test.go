@@ -232,7 +232,7 @@ func TestSnapshotEquivalence(t *testing.T) {
 }
 
 // TestSnapshotInitFailure: _initialize reading state fails every call the
-// same way, with the host function named and no fuel charged, whether the
+// same way, with the host function named and the same fuel used, whether the
 // failure is cached or met again per call.
 func TestSnapshotInitFailure(t *testing.T) {
 	snap, perCall := snapshotRuntimes(t, false)
@@ -241,13 +241,30 @@ func TestSnapshotInitFailure(t *testing.T) {
 	for i, r := range []*Runtime{snap, snap, perCall} {
 		_, err := r.Run(t.Context(), call)
 		e, ok := err.(*Error)
-		if !ok || e.Kind != KindTrap || e.FuelUsed != 0 || !strings.HasPrefix(e.Message, "_initialize: onvm_state_get is not available in _initialize") {
+		if !ok || e.Kind != KindTrap || e.FuelUsed == 0 || !strings.HasPrefix(e.Message, "_initialize: onvm_state_get is not available in _initialize") {
 			t.Fatalf("run %d: %#v", i, err)
 		}
 		if first == nil {
 			first = e
-		} else if e.Message != first.Message || e.Kind != first.Kind {
-			t.Errorf("run %d: %q, first %q", i, e.Message, first.Message)
+		} else if e.Message != first.Message || e.Kind != first.Kind || e.FuelUsed != first.FuelUsed {
+			t.Errorf("run %d: %q (%d fuel), first %q (%d fuel)", i, e.Message, e.FuelUsed, first.Message, first.FuelUsed)
+		}
+	}
+}
+
+// TestSnapshotInitOutOfFuel: _initialize that never returns fails every
+// call out_of_fuel, reporting the InitFuel it used (it reported 0).
+func TestSnapshotInitOutOfFuel(t *testing.T) {
+	snap, perCall := snapshotRuntimes(t, false)
+	call := Call{Code: fixture(t, "init_spin"), Entrypoint: "run", Input: []byte("x"), State: &fakeState{kv: map[string][]byte{}}, Timeout: -1}
+	for i, r := range []*Runtime{snap, snap, perCall} {
+		_, err := r.Run(t.Context(), call)
+		e, ok := err.(*Error)
+		if !ok || e.Kind != KindOutOfFuel || !strings.HasPrefix(e.Message, "_initialize: ") {
+			t.Fatalf("run %d: %#v", i, err)
+		}
+		if e.FuelUsed < InitFuel {
+			t.Errorf("run %d: fuel_used %d, want at least the %d _initialize ran out of", i, e.FuelUsed, uint64(InitFuel))
 		}
 	}
 }
