@@ -103,7 +103,7 @@ func New(opts Options) *Server {
 	s.metrics = newMetrics(opts.Registry, opts.Blobs, opts.Version)
 	r := newRouter()
 	s.routes(r)
-	s.handler = s.metrics.middleware(s.cors(s.deadlines(s.authenticate(s.minPeers(r.mux)))))
+	s.handler = s.metrics.middleware(s.cors(s.deadlines(s.authenticate(s.strict(s.minPeers(r.mux))))))
 	s.srv = s.newHTTPServer()
 	return s
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/onvm-network/onvm/internal/blob"
@@ -117,6 +118,11 @@ func (s *Server) getBlob(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "public, max-age=31536000, immutable")
 	setBlobSafetyHeaders(h, ct)
 
+	if emptySuffixRange(r.Header.Get("Range")) {
+		h.Set("Content-Range", "bytes */"+strconv.FormatInt(info.Size, 10))
+		s.writeError(w, r, statusError(http.StatusRequestedRangeNotSatisfiable))
+		return
+	}
 	pw := newPacedWriter(w, http.NewResponseController(w), s.opts.RPC.StreamIdleTimeout, s.opts.RPC.StreamMinRate)
 	src := &recordingReader{r: rd}
 	http.ServeContent(pw, r, "", time.Time{}, src)

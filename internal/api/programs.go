@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -166,34 +165,6 @@ func parseDeployJSON(w http.ResponseWriter, r *http.Request) (chain.DeployReques
 		req.BlobRefs = append(req.BlobRefs, b)
 	}
 	return req, nil
-}
-
-// decodeJSONBody decodes a JSON body of at most max bytes into v.
-func decodeJSONBody(w http.ResponseWriter, r *http.Request, max int64, v any) error {
-	if r.ContentLength > max {
-		return tooLarge("too_large", "request body is larger than the node accepts", nil)
-	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, max))
-	if err := dec.Decode(v); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return tooLarge("too_large", "request body is larger than the node accepts", nil)
-		}
-		return badRequest("invalid_json", "request body is not valid JSON", err)
-	}
-	return nil
-}
-
-// decodeBase64 accepts standard or URL-safe base64, padded or not.
-func decodeBase64(s string) ([]byte, error) {
-	s = strings.TrimSpace(s)
-	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
-		if b, err := enc.DecodeString(s); err == nil {
-			return b, nil
-		}
-	}
-	_, err := base64.StdEncoding.DecodeString(s)
-	return nil, err
 }
 
 func tooLarge(code, msg string, err error) error {

@@ -49,7 +49,7 @@ func (s *Server) newHTTPServer() *http.Server {
 		Handler:           s.handler,
 		ReadHeaderTimeout: rpc.ReadHeaderTimeout,
 		IdleTimeout:       rpc.IdleTimeout,
-		MaxHeaderBytes:    rpc.MaxHeaderBytes,
+		MaxHeaderBytes:    2 * rpc.MaxHeaderBytes, // backstop; strict.go enforces rpc.max_header_bytes in JSON
 		BaseContext:       func(net.Listener) context.Context { return s.base },
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}

@@ -45,7 +45,7 @@ type RPC struct {
 	IdleTimeout       time.Duration `toml:"idle_timeout" env:"ONVM_RPC_IDLE_TIMEOUT" doc:"How long an idle keep-alive connection stays open."`
 	StreamIdleTimeout time.Duration `toml:"stream_idle_timeout" env:"ONVM_RPC_STREAM_IDLE_TIMEOUT" doc:"On streaming blob routes, the longest a body read or write may make no progress."`
 	StreamMinRate     int64         `toml:"stream_min_rate" env:"ONVM_RPC_STREAM_MIN_RATE" doc:"On streaming blob routes, the lowest average transfer rate in bytes per second, after a grace period of stream_idle_timeout. 0 disables the rule."`
-	MaxHeaderBytes    int           `toml:"max_header_bytes" env:"ONVM_RPC_MAX_HEADER_BYTES" doc:"Largest request header block, in bytes."`
+	MaxHeaderBytes    int           `toml:"max_header_bytes" env:"ONVM_RPC_MAX_HEADER_BYTES" doc:"Largest request header block, in bytes (431 in JSON above it; net/http cuts at twice this)."`
 	ShutdownGrace     time.Duration `toml:"shutdown_grace" env:"ONVM_RPC_SHUTDOWN_GRACE" doc:"On shutdown, how long in-flight requests may take to finish before their connections are closed."`
 
 	TLSCert     string   `toml:"tls_cert" env:"ONVM_RPC_TLS_CERT" doc:"PEM certificate (chain) file; with tls_key the API serves HTTPS only. Relative to the data directory unless absolute. Empty: plain HTTP."`
