@@ -70,7 +70,7 @@ func (in *instrumenter) run() error {
 	if err := in.decodeHeader(); err != nil {
 		return err
 	}
-	steps := []func() error{in.addImport, in.rewriteGlobals, in.rewriteExports, in.rewriteStart,
+	steps := []func() error{in.addImport, in.capTables, in.rewriteGlobals, in.rewriteExports, in.rewriteStart,
 		in.rewriteElements, in.rewriteCode, in.rewriteCustom}
 	for _, step := range steps {
 		if err := step(); err != nil {
@@ -124,10 +124,21 @@ func (in *instrumenter) decodeHeader() error {
 	if uint64(in.nImpFunc)+uint64(len(in.funcs)) >= 1<<27 {
 		return fmt.Errorf("%w: %d functions", ErrInvalidModule, uint64(in.nImpFunc)+uint64(len(in.funcs)))
 	}
+	tables := uint32(0)
+	for _, im := range in.imports {
+		if im.Kind == wasmbin.KindTable {
+			tables++
+		}
+	}
 	if p := in.payload(wasmbin.SecTable); p != nil {
-		if _, err := wasmbin.CountTables(p); err != nil {
+		n, err := wasmbin.CountTables(p)
+		if err != nil {
 			return fmt.Errorf("table section: %w", err)
 		}
+		tables += n
+	}
+	if tables > MaxTables {
+		return fmt.Errorf("%w: %d tables, the limit is %d", ErrUnsupported, tables, MaxTables)
 	}
 	mems := in.nImpMem
 	if p := in.payload(wasmbin.SecMemory); p != nil {
@@ -168,6 +179,21 @@ func (in *instrumenter) addImport() error {
 		TypeIdx: uint32(ti), Desc: wasmbin.AppendU32(nil, uint32(ti)),
 	})
 	in.m.Set(wasmbin.SecImport, wasmbin.EncodeImports(in.imports))
+	return nil
+}
+
+// capTables gives every defined table a maximum of at most MaxTableElements, so that
+// table.grow fails (returns -1, as the spec lets it) beyond the cap on every engine.
+func (in *instrumenter) capTables() error {
+	p := in.payload(wasmbin.SecTable)
+	if p == nil {
+		return nil
+	}
+	out, err := wasmbin.CapTables(p, MaxTableElements)
+	if err != nil {
+		return fmt.Errorf("table section: %w", err)
+	}
+	in.m.Set(wasmbin.SecTable, out)
 	return nil
 }
 

@@ -77,6 +77,18 @@ const (
 	// absurd for real code, a body can declare 2^32 locals in a few bytes, and engines
 	// allocate per declared local.
 	MaxLocals = 50_000
+	// MaxTableElements caps every table's size: Instrument sets each defined table's maximum
+	// to at most this (a table declaring more initially is refused), so table.grow beyond it
+	// returns -1 on every engine. table.grow is also charged Costs.TablePerElement per element,
+	// but fuel alone would let a call's default budget grow tables by tens of millions of
+	// elements (8 bytes each in wazero: 1.5 GiB was measured). Go programs built for wasip1
+	// have tables of about 5,000 to 6,000 functions; wasmtime's pooling allocator defaults to
+	// 20,000 elements, CosmWasm allows 2,500.
+	MaxTableElements = 1 << 16
+	// MaxTables bounds the tables of a module, imported and defined (reference types allow
+	// several; compilers emit one), so that the tables together hold at most
+	// MaxTables*MaxTableElements references (2 MiB in wazero).
+	MaxTables = 4
 	// MaxUnpolledCost bounds the static cost of the straight-line code between two poll
 	// points of a function: a segment leader is made a poll point when the segments since the
 	// previous one (in text order) cost at least this much. With function entries and loop
@@ -148,9 +160,10 @@ func (c Config) Version() string {
 		return algorithm + ";invalid"
 	}
 	k := n.Costs
-	return fmt.Sprintf("%s;op=%d;membytes=%d;growpage=%d;tableelem=%d;host=%d+%dB;depth=%d/%d;nan=%t;init=%d;poll=%d",
+	return fmt.Sprintf("%s;op=%d;membytes=%d;growpage=%d;tableelem=%d;host=%d+%dB;depth=%d/%d;nan=%t;init=%d;poll=%d;tables=%dx%d",
 		algorithm, k.Op, k.MemoryBytesPerFuel, k.MemoryGrowPerPage, k.TablePerElement,
-		k.HostCall, k.HostBytesPerFuel, n.MaxCallDepth, ValuesPerDepthUnit, n.CanonicalizeNaN, n.InitialFuel, MaxUnpolledCost)
+		k.HostCall, k.HostBytesPerFuel, n.MaxCallDepth, ValuesPerDepthUnit, n.CanonicalizeNaN, n.InitialFuel, MaxUnpolledCost,
+		MaxTables, MaxTableElements)
 }
 
 // Version identifies the instrumentation algorithm with DefaultConfig; it goes into the

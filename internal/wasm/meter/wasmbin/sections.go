@@ -494,3 +494,39 @@ func MemoryMins(p []byte) ([]uint32, error) {
 	}
 	return mins, trailing(r, "memory")
 }
+
+// CapTables re-encodes the table section with every table's maximum at most max elements
+// (a table without a maximum gets max). A table whose minimum exceeds max is an error
+// wrapping ErrUnsupported.
+func CapTables(p []byte, max uint32) ([]byte, error) {
+	r := NewReader(p)
+	n, err := r.Count(3)
+	if err != nil {
+		return nil, err
+	}
+	out := AppendU32(make([]byte, 0, len(p)+8*int(n)), n)
+	for i := uint32(0); i < n; i++ {
+		start := r.Offset()
+		if err := readTableType(r); err != nil {
+			return nil, fmt.Errorf("table %d: %w", i, err)
+		}
+		t := NewReader(r.b[start:r.Offset()])
+		ref, _ := t.Byte()
+		flag, _ := t.Byte()
+		lo, _ := t.U32()
+		hi := max
+		if flag == 0x01 {
+			if declared, _ := t.U32(); declared < hi {
+				hi = declared
+			}
+		}
+		if lo > max {
+			return nil, fmt.Errorf("%w: table %d has %d elements, the limit is %d", ErrUnsupported, i, lo, max)
+		}
+		if hi < lo { // invalid limits: keep them invalid for the engine to refuse
+			hi = lo - 1
+		}
+		out = AppendU32(AppendU32(append(out, ref, 0x01), lo), hi)
+	}
+	return out, trailing(r, "table")
+}
