@@ -20,6 +20,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -77,8 +79,28 @@ func NormalizeRPC(rpc string) (string, error) {
 	case strings.HasPrefix(rpc, ":"):
 		rpc = "http://127.0.0.1" + rpc
 	case strings.HasPrefix(rpc, "http://"), strings.HasPrefix(rpc, "https://"):
+	case strings.Contains(rpc, "://"):
+		scheme, _, _ := strings.Cut(rpc, "://")
+		return "", fmt.Errorf("client: RPC address %q: scheme %q is not http or https", rpc, scheme)
 	default:
 		rpc = "http://" + rpc
+	}
+	u, err := url.Parse(rpc)
+	if err != nil {
+		return "", fmt.Errorf("client: RPC address %q: %w", rpc, err)
+	}
+	if u.Hostname() == "" {
+		return "", fmt.Errorf("client: RPC address %q has no host", rpc)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return "", fmt.Errorf("client: RPC address %q: port %q is not 1-65535", rpc, p)
+		}
+	} else if strings.HasSuffix(u.Host, ":") {
+		return "", fmt.Errorf("client: RPC address %q: empty port", rpc)
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("client: RPC address %q: only scheme, host, port and path are allowed", rpc)
 	}
 	return strings.TrimRight(rpc, "/"), nil
 }

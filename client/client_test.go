@@ -32,6 +32,11 @@ func TestNormalizeRPC(t *testing.T) {
 	if _, err := New(""); err == nil {
 		t.Error("New(\"\") succeeded")
 	}
+	for _, bad := range []string{"ftp://h:1", "h:0", "h:65536", "h:http", "http://h:x", "http://:8080", "h:", "http://u:p@h:1", "h:1?x=1"} {
+		if got, err := NormalizeRPC(bad); err == nil {
+			t.Errorf("NormalizeRPC(%q) = %q, want an error", bad, got)
+		}
+	}
 }
 
 // fakeNode serves one blob, optionally with wrong bytes.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -149,6 +150,10 @@ func (e *env) runGetBlob(cmd *cobra.Command, _ []string) error {
 	bar := e.progress(r.Size(), "downloading")
 	n, err := writeFileAtomic(out, bar.reader(r))
 	bar.finish()
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("get-blob %s: cannot write --out %s: %w", b, out, err)
+	}
 	if err != nil {
 		return fmt.Errorf("get-blob %s: %w", b, nodeError(c, err))
 	}

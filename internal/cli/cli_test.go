@@ -30,6 +30,8 @@ func TestExitCodes(t *testing.T) {
 		{"bad log level", []string{"run-node", "--log-level", "loud", "--data-dir", dir}, 2, "--log-level"},
 		{"runtime failure", []string{"run-node", "--data-dir", filepath.Join(dir, "none")}, 1, "identity not found"},
 		{"bad rpc", []string{"get-blob", "--rpc", "", "--id", "x", "--out", "y"}, 2, "--rpc"},
+		{"rpc scheme", []string{"get-blob", "--rpc", "ftp://h:1", "--id", "x", "--out", "y"}, 2, `scheme "ftp" is not http or https`},
+		{"rpc port", []string{"get-blob", "--rpc", "h:99999", "--id", "x", "--out", "y"}, 2, `port "99999" is not 1-65535`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -22,8 +22,11 @@ func nodeError(c *client.Client, err error) error {
 	if errors.As(err, &ce) {
 		return err
 	}
-	var ne net.Error
-	if errors.Is(err, syscall.ECONNREFUSED) || errors.As(err, &ne) {
+	// Only a failure of the network itself: a local file error also
+	// satisfies net.Error (syscall.Errno has Timeout and Temporary).
+	var oe *net.OpError
+	var de *net.DNSError
+	if errors.Is(err, syscall.ECONNREFUSED) || errors.As(err, &oe) || errors.As(err, &de) {
 		return &unreachableError{url: c.URL(), err: err}
 	}
 	return err
