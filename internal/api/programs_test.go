@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -247,6 +248,7 @@ func TestDeployErrors(t *testing.T) {
 		{"bad blob ref", jsonHeader, "/programs", mustJSON(t, map[string]any{"wasm_base64": b64(code), "entrypoint": "onvm_main", "blob_refs": []string{"prog00"}}), 400, "invalid_id", "blob"},
 		{"unknown code blob", jsonHeader, "/programs", mustJSON(t, map[string]any{"code_blob": id.BlobOf([]byte("x")).String(), "entrypoint": "onvm_main"}), 404, "not_found", "blob not found"},
 		{"raw module too large", http.Header{"Content-Type": {"application/wasm"}}, "/programs?entrypoint=x", make([]byte, wasm.MaxCodeSize+1), 413, "module_too_large", "larger"},
+		{"function over the size limit", jsonHeader, "/programs", mustJSON(t, map[string]any{"wasm_base64": b64(bigFunction()), "entrypoint": "main"}), 400, "module_limit_function_size", "function_size"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -268,6 +270,17 @@ func TestDeployErrors(t *testing.T) {
 	if resp.StatusCode != 400 || !strings.Contains(string(b), "expected program id") {
 		t.Fatalf("blob id as program id: %d %s", resp.StatusCode, b)
 	}
+}
+
+// bigFunction is a module whose one function is 100 000 × (i32.const 0;
+// drop), 300 KB: over the module limit on a function body's size.
+func bigFunction() []byte {
+	body := append(append([]byte{0}, bytes.Repeat([]byte{0x41, 0x00, 0x1a}, 100_000)...), 0x0b)
+	code := binary.AppendUvarint([]byte{1}, uint64(len(body)))
+	code = append(code, body...)
+	m := []byte("\x00asm\x01\x00\x00\x00\x01\x04\x01\x60\x00\x00\x03\x02\x01\x00\x0a")
+	m = binary.AppendUvarint(m, uint64(len(code)))
+	return append(m, code...)
 }
 
 func mustJSON(t testing.TB, v any) []byte {

@@ -46,6 +46,8 @@ type Report struct {
 	Exports    []Item     `json:"exports"`
 	Warnings   []string   `json:"warnings,omitempty"`
 	Problems   []string   `json:"problems,omitempty"` // why the module is rejected; empty when OK
+
+	limit string // the module limit exceeded (meter.LimitError), reported first
 }
 
 // Memory is the exported memory's limits in 64 KiB pages.
@@ -93,9 +95,15 @@ func check(wasm []byte, entrypoint string) (*Report, []byte) {
 		return rep, nil
 	}
 	rep.inspect(mod)
+	// Instrument checks the module limits first (meter.CheckLimits), so a
+	// module over one is refused before anything is compiled.
 	out, err := meter.Instrument(wasm, meter.DefaultConfig())
 	if err != nil {
-		if !errors.Is(err, meter.ErrAlreadyInstrumented) { // inspect said so
+		var le *meter.LimitError
+		if errors.As(err, &le) {
+			rep.Problems = append([]string{firstLine(err)}, rep.Problems...)
+			rep.limit = le.Limit
+		} else if !errors.Is(err, meter.ErrAlreadyInstrumented) { // inspect said so
 			rep.problem("invalid module: %s", firstLine(err))
 		}
 		return rep, nil
@@ -118,7 +126,7 @@ func (rep *Report) err() error {
 	if n := len(rep.Problems); n > 1 {
 		msg += fmt.Sprintf(" (and %d more problems)", n-1)
 	}
-	return &Error{Kind: KindInvalidModule, Message: msg}
+	return &Error{Kind: KindInvalidModule, Message: msg, Limit: rep.limit}
 }
 
 // inspect checks imports, exports and the start section.

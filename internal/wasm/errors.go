@@ -74,7 +74,9 @@ type Error struct {
 	Message  string    `json:"message"`
 	FuelUsed uint64    `json:"fuel_used"`
 	Logs     []Log     `json:"logs,omitempty"`
-	cause    error     // engine error, for the node's own logs; never consensus-relevant
+	// Limit names the module limit an invalid module exceeds (meter.LimitError), if any.
+	Limit string `json:"limit,omitempty"`
+	cause error  // engine error, for the node's own logs; never consensus-relevant
 }
 
 func (e *Error) Error() string {

@@ -10,7 +10,8 @@ import (
 
 // Instrument returns wasm rewritten so that it meters fuel and call depth as described in
 // the package documentation. Errors wrap ErrInvalidModule, ErrUnsupported (naming the
-// function index and opcode or the section item), ErrAlreadyInstrumented or ErrInvalidConfig.
+// function index and opcode or the section item; a *LimitError for a module over a module
+// limit, see CheckLimits), ErrAlreadyInstrumented or ErrInvalidConfig.
 func Instrument(wasm []byte, cfg Config) ([]byte, error) {
 	c, err := cfg.withDefaults()
 	if err != nil {
@@ -66,6 +67,9 @@ func (in *instrumenter) payload(id byte) []byte {
 func (in *instrumenter) run() error {
 	if in.m.Find(wasmbin.SecTag) >= 0 {
 		return fmt.Errorf("%w: tag section (exceptions)", ErrUnsupported)
+	}
+	if err := checkLimits(in.m); err != nil {
+		return err
 	}
 	if err := in.decodeHeader(); err != nil {
 		return err
@@ -138,7 +142,7 @@ func (in *instrumenter) decodeHeader() error {
 		tables += n
 	}
 	if tables > MaxTables {
-		return fmt.Errorf("%w: %d tables, the limit is %d", ErrUnsupported, tables, MaxTables)
+		return &LimitError{Limit: "tables", Value: uint64(tables), Max: MaxTables}
 	}
 	mems := in.nImpMem
 	if p := in.payload(wasmbin.SecMemory); p != nil {
