@@ -54,6 +54,7 @@ type DAGHeads struct {
 	Heads    []string         `json:"heads"`
 	Pending  int              `json:"pending"`
 	Rejected map[string]int64 `json:"rejected"`
+	Refused  map[string]int64 `json:"refused_ops"`
 }
 
 // DAGHeads returns the node's DAG tips and counters.

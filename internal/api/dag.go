@@ -39,6 +39,7 @@ type DAGHeads struct {
 	Heads    []id.Hash        `json:"heads"`
 	Pending  int              `json:"pending"` // waiting for parents
 	Rejected map[string]int64 `json:"rejected"`
+	Refused  map[string]int64 `json:"refused_ops"` // operations of accepted vertices refused when applied, by kind
 }
 
 func (s *Server) dagHeads(w http.ResponseWriter, _ *http.Request) {
@@ -47,6 +48,10 @@ func (s *Server) dagHeads(w http.ResponseWriter, _ *http.Request) {
 	out := DAGHeads{Self: d.Self(), Vertices: d.Len(), Heads: d.Heads(), Pending: st.Pending, Rejected: map[string]int64{}}
 	for r, n := range st.Rejected {
 		out.Rejected[string(r)] = int64(n)
+	}
+	out.Refused = make(map[string]int64, len(st.RefusedOps))
+	for k, n := range st.RefusedOps {
+		out.Refused[k] = int64(n)
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -13,8 +13,8 @@ import (
 	"github.com/onvm-network/onvm/internal/id"
 )
 
-// accept checks v (whose parents are all accepted) against its parents and
-// its handlers, stores it and applies its operations. It returns a non-nil
+// accept checks v (whose parents are all accepted) against its parents,
+// stores it and applies its operations. It returns a non-nil
 // rejection if v is invalid, or an error for a local failure.
 //
 // Durability: the vertex, its indexes and a d/u/ "unapplied" cursor are
@@ -33,17 +33,10 @@ func (d *DAG) accept(ctx context.Context, v *Vertex, local bool) (rejection, err
 		return nil, err
 	}
 	handled := false
-	for i, op := range v.Ops {
-		s := d.kinds[op.Kind]
-		if s.Handler == nil {
-			continue
-		}
-		handled = true
-		if err := s.Handler.Check(ctx, op, v); err != nil {
-			if errors.Is(err, ErrTransient) || ctx.Err() != nil {
-				return nil, fmt.Errorf("check vertex %s operation %d: %w", h, i, err)
-			}
-			return fmt.Errorf("check vertex %s operation %d (%s): %w: %w: %w", h, i, s.Name, ErrInvalidVertex, errCheckFailed, err), nil
+	for _, op := range v.Ops {
+		if d.kinds[op.Kind].Handler != nil {
+			handled = true
+			break
 		}
 	}
 
@@ -163,10 +156,14 @@ func (d *DAG) applyFrom(ctx context.Context, pos uint64, v *Vertex, from int) er
 		if s.Handler == nil {
 			continue
 		}
-		if err := s.Handler.Apply(ctx, op, v); err != nil {
+		switch err := s.Handler.Apply(ctx, op, v); {
+		case err == nil:
+			d.stats.applied.Add(1)
+		case errors.Is(err, ErrInvalidOp) && ctx.Err() == nil:
+			d.refused(v, i, s.Name, err)
+		default:
 			return fmt.Errorf("apply vertex %s operation %d (%s): %w", v.ID(), i, s.Name, err)
 		}
-		d.stats.applied.Add(1)
 		if i+1 < len(v.Ops) {
 			if err := d.db.Set(k, be64(uint64(i+1)), pebble.NoSync); err != nil {
 				return fmt.Errorf("apply vertex %s: %w", v.ID(), err)
@@ -177,6 +174,15 @@ func (d *DAG) applyFrom(ctx context.Context, pos uint64, v *Vertex, from int) er
 		return fmt.Errorf("apply vertex %s: %w", v.ID(), err)
 	}
 	return nil
+}
+
+// refused counts and reports operation i of v, which its handler refused.
+func (d *DAG) refused(v *Vertex, i int, kind string, err error) {
+	d.stats.refuse(kind)
+	d.log.Warn("operation refused", "vertex", v.ID().String(), "author", v.Author.String(), "op", i, "kind", kind, "err", err)
+	if d.onInvalidOp != nil {
+		d.onInvalidOp(v.Author, kind, err)
+	}
 }
 
 // redrive applies, in acceptance order, every accepted vertex whose
@@ -223,8 +229,9 @@ func (d *DAG) redrive(ctx context.Context) error {
 
 // Propose makes, signs, stores and applies the node's next vertex carrying
 // ops, and returns it for announcement. Operations that fail their
-// validator or handler check are left out and reported in dropped (the
-// vertex is nil if none is left). The vertex is durable (synced) before
+// stateless validator are left out and reported in dropped (the vertex is
+// nil if none is left); the others are decided when applied, as on every
+// node. The vertex is durable (synced) before
 // Propose returns.
 func (d *DAG) Propose(ctx context.Context, ops []Op) (v *Vertex, dropped []error, err error) {
 	if d.key == nil {
@@ -265,10 +272,7 @@ func (d *DAG) Propose(ctx context.Context, ops []Op) (v *Vertex, dropped []error
 	for _, op := range ops {
 		probe := *v
 		probe.Ops = []Op{op}
-		if err := d.checkLocal(ctx, &probe, op); err != nil {
-			if errors.Is(err, ErrTransient) || ctx.Err() != nil {
-				return nil, dropped, err
-			}
+		if err := d.checkLocal(&probe, op); err != nil {
 			dropped = append(dropped, err)
 			continue
 		}
@@ -292,9 +296,9 @@ func (d *DAG) Propose(ctx context.Context, ops []Op) (v *Vertex, dropped []error
 	return v, dropped, nil
 }
 
-// checkLocal runs op's validator and handler check for a proposal. probe
-// is the vertex being built, unsigned (its ID is zero).
-func (d *DAG) checkLocal(ctx context.Context, probe *Vertex, op Op) error {
+// checkLocal runs op's stateless validator for a proposal. probe is the
+// vertex being built, unsigned (its ID is zero).
+func (d *DAG) checkLocal(probe *Vertex, op Op) error {
 	s, ok := d.kinds[op.Kind]
 	if !ok {
 		return fmt.Errorf("propose: %w: %d", ErrUnknownKind, op.Kind)
@@ -305,11 +309,6 @@ func (d *DAG) checkLocal(ctx context.Context, probe *Vertex, op Op) error {
 	if s.Validate != nil {
 		if err := s.Validate(op, probe); err != nil {
 			return fmt.Errorf("propose %s: %w: %w", s.Name, ErrInvalidOp, err)
-		}
-	}
-	if s.Handler != nil {
-		if err := s.Handler.Check(ctx, op, probe); err != nil {
-			return fmt.Errorf("propose %s: %w", s.Name, err)
 		}
 	}
 	return nil

@@ -43,6 +43,10 @@ type Config struct {
 	// Now stamps equivocation evidence (default time.Now). No acceptance
 	// rule reads it.
 	Now func() time.Time
+	// OnInvalidOp, when set, is told of each operation a handler refused,
+	// with the author of its vertex (who signed it and is to blame). It
+	// runs on the applying goroutine and must not block.
+	OnInvalidOp func(author id.Node, kind string, err error)
 }
 
 // DAG is the node's replica of the operation DAG. Add, AddRaw and Propose
@@ -54,6 +58,8 @@ type DAG struct {
 	self  id.Node
 	log   *slog.Logger
 	now   func() time.Time
+
+	onInvalidOp func(author id.Node, kind string, err error)
 
 	mu       sync.Mutex // serialises insertion, proposal and application
 	backlog  bool       // some accepted vertex is not fully applied
@@ -114,7 +120,7 @@ func Open(ctx context.Context, cfg Config) (*DAG, error) {
 		return nil, errors.New("open dag: DB and Registry are required")
 	}
 	d := &DAG{
-		db: cfg.DB, kinds: cfg.Registry.clone(), key: cfg.Key, log: cfg.Logger, now: cfg.Now,
+		db: cfg.DB, kinds: cfg.Registry.clone(), key: cfg.Key, log: cfg.Logger, now: cfg.Now, onInvalidOp: cfg.OnInvalidOp,
 		rejected: newIDMemory(rejectedMemory),
 		vv:       make(VersionVector), heads: make(map[id.Hash]id.Node), flagged: make(map[id.Node]Flag),
 	}

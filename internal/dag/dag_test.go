@@ -275,7 +275,16 @@ func TestRejections(t *testing.T) {
 		}
 		return nil
 	}
-	d := dagtest.Open(t, nil, rec)
+	var blamed []id.Node
+	d, err := dag.Open(ctx, dag.Config{DB: dagtest.DB(t), Registry: dagtest.Registry(rec),
+		OnInvalidOp: func(author id.Node, kind string, _ error) {
+			if kind == "test" {
+				blamed = append(blamed, author)
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	forged := mustDecode(t, a1)
 	raw := bytes.Clone(a1.Raw())
 	raw[len(raw)-1] ^= 1 // last signature byte
@@ -290,7 +299,7 @@ func TestRejections(t *testing.T) {
 		{"garbage", "evil", [][]byte{{0x01, 0x02}}, dag.ReasonMalformed, 1},
 		{"oversize", "evil", [][]byte{make([]byte, dag.MaxVertexSize+1)}, dag.ReasonTooLarge, 1},
 		{"descendants wait", "p2", [][]byte{b1.Raw(), grandchild.Raw(), child.Raw()}, "", 0},
-		{"handler check fails, descendants follow", "p1", [][]byte{a1.Raw(), bad.Raw()}, dag.ReasonCheckFailed, 1},
+		{"refused operation keeps its vertex, descendants follow", "p1", [][]byte{a1.Raw(), bad.Raw()}, "", 0},
 		{"wrong self parent", "p3", [][]byte{wrongSelf.Raw()}, dag.ReasonBadParents, 1},
 	}
 	_ = forged
@@ -313,19 +322,33 @@ func TestRejections(t *testing.T) {
 	}
 	s := d.Stats()
 	want := map[dag.Reason]uint64{dag.ReasonSignature: 1, dag.ReasonMalformed: 1, dag.ReasonTooLarge: 1,
-		dag.ReasonCheckFailed: 1, dag.ReasonParentRejected: 2, dag.ReasonBadParents: 1}
+		dag.ReasonParentRejected: 0, dag.ReasonBadParents: 1}
 	for r, n := range want {
 		if s.Rejected[r] != n {
 			t.Errorf("rejected[%s] = %d, want %d (%+v)", r, s.Rejected[r], n, s.Rejected)
 		}
 	}
 	if s.Pending != 0 {
-		t.Errorf("pending %d after the parent was rejected", s.Pending)
+		t.Errorf("pending %d after the parent arrived", s.Pending)
+	}
+	// The refused operation is counted and its author blamed; the vertex
+	// and its descendants are kept and their operations applied.
+	if s.RefusedOps["test"] != 1 || len(blamed) != 1 || blamed[0] != dagtest.Node(k1) {
+		t.Errorf("refused %v, blamed %v", s.RefusedOps, blamed)
+	}
+	for _, v := range []*dag.Vertex{bad, child, grandchild} {
+		if ok, err := d.Has(v.ID()); err != nil || !ok {
+			t.Errorf("vertex %s not accepted", v.ID())
+		}
+	}
+	if got := rec.Len(); got != 4 { // a1, b1, child, gc
+		t.Errorf("applied %d operations, want 4", got)
 	}
 	// A vertex that descends from a rejected one is refused at once.
-	res, err := d.Add(ctx, "p9", mustDecode(t, grandchild))
-	if err != nil || len(res.Rejected) != 1 {
-		t.Fatalf("re-sent descendant: %+v %v", res, err)
+	orphan := dagtest.Sign(t, dagtest.Key(3), 1, []id.Hash{wrongSelf.ID()}, dagtest.Op([]byte("o")))
+	res, err := d.Add(ctx, "p9", orphan)
+	if err != nil || len(res.Rejected) != 1 || res.Rejected[0].Reason != dag.ReasonParentRejected {
+		t.Fatalf("descendant of a rejected vertex: %+v %v", res, err)
 	}
 }
 
@@ -374,6 +397,8 @@ func TestPendingBounded(t *testing.T) {
 	}
 }
 
+var errDisk = errors.New("disk error")
+
 // failing applies normally until armed, then fails at one body.
 type failing struct {
 	*dagtest.Recorder
@@ -382,7 +407,7 @@ type failing struct {
 
 func (f *failing) Apply(ctx context.Context, op dag.Op, v *dag.Vertex) error {
 	if f.failAt != nil && bytes.Equal(op.Body, f.failAt) {
-		return fmt.Errorf("disk on fire: %w", dag.ErrTransient)
+		return fmt.Errorf("disk on fire: %w", errDisk)
 	}
 	return f.Recorder.Apply(ctx, op, v)
 }
@@ -399,7 +424,7 @@ func TestCrashBetweenAcceptAndApply(t *testing.T) {
 		t.Fatal(err)
 	}
 	ops := []dag.Op{dagtest.Op([]byte("op0")), dagtest.Op([]byte("op1")), dagtest.Op([]byte("op2")), dagtest.Op([]byte("op3"))}
-	if _, _, err := d.Propose(ctx, ops); !errors.Is(err, dag.ErrTransient) {
+	if _, _, err := d.Propose(ctx, ops); !errors.Is(err, errDisk) {
 		t.Fatalf("Propose = %v, want the apply failure", err)
 	}
 	if rec.Len() != 2 || d.Len() != 1 {
@@ -512,8 +537,10 @@ func TestProposerWithDAG(t *testing.T) {
 	if err := p.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 1 || len(got[0].Ops) != 2 || len(dropped) != 1 || rec.Len() != 2 {
-		t.Fatalf("announced %d, dropped %v, applied %d", len(got), dropped, rec.Len())
+	// The refused operation travels in the vertex like any other (every
+	// node decides it when applying) and is counted, not applied.
+	if len(got) != 1 || len(got[0].Ops) != 3 || len(dropped) != 0 || rec.Len() != 2 || d.Stats().RefusedOps["test"] != 1 {
+		t.Fatalf("announced %d, dropped %v, applied %d, refused %v", len(got), dropped, rec.Len(), d.Stats().RefusedOps)
 	}
 	if ok, _ := d.Has(got[0].ID()); !ok {
 		t.Fatal("announced vertex not stored")

@@ -10,15 +10,11 @@ var (
 	// ErrInvalidVertex reports a vertex that is malformed, oversize, badly
 	// signed or structurally wrong. A Rejection's Err wraps it.
 	ErrInvalidVertex = errors.New("invalid vertex")
-	// ErrInvalidOp reports an operation its kind's validator or handler
-	// refused.
+	// ErrInvalidOp reports an operation its kind's validator refused, or
+	// one a Handler.Apply refused (see Handler).
 	ErrInvalidOp = errors.New("invalid operation")
 	// ErrUnknownKind reports an operation of a kind nobody registered.
 	ErrUnknownKind = errors.New("unknown operation kind")
-	// ErrTransient marks a Handler.Check or Apply error that says nothing
-	// about the operation (a disk error, a cancelled context): the vertex is
-	// not rejected and is retried later.
-	ErrTransient = errors.New("transient failure")
 	// ErrQueueFull reports a Proposer queue at capacity.
 	ErrQueueFull = errors.New("operation queue full")
 	// ErrNoKey reports a proposal on a DAG opened without a signing key.
@@ -35,5 +31,4 @@ var (
 	errBadSignature   = errors.New("bad signature")
 	errBadParents     = errors.New("bad parents")
 	errParentRejected = errors.New("descends from a rejected vertex")
-	errCheckFailed    = errors.New("handler check failed")
 )

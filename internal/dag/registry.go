@@ -5,28 +5,32 @@ import (
 	"fmt"
 )
 
-// Handler validates and applies operations of one kind against the node's
-// state. The node implements one per kind and registers it.
+// Handler applies operations of one kind to the node's state. The node
+// implements one per kind and registers it.
 //
-// The DAG calls Check and then Apply for each operation of each accepted
-// vertex, on one goroutine, after every operation of every ancestor of the
-// vertex has been applied (causal order). Concurrent vertices may be
-// applied in any order, so what Check and Apply do must not depend on it:
-// operations are grow-only sets or ordered by their own certificates.
+// The DAG calls Apply for each operation of each accepted vertex, in the
+// vertex's order, on one goroutine, after every operation of every
+// ancestor of the vertex has been applied (causal order). Acceptance does
+// not consult handlers: a vertex that passes the stateless checks and
+// descends from accepted vertices is accepted, so one bad operation never
+// holds back the good ones beside it or the vertices after it.
 //
-// Check must be deterministic and monotone: if it accepts an operation with
-// the vertex's ancestors applied, it accepts it with any superset applied.
-// An error rejects the whole vertex (and the peer that sent it is reported),
-// unless it wraps ErrTransient or the context is done, in which case the
-// vertex is left for a retry.
+// Apply decides each operation. An error wrapping ErrInvalidOp refuses it:
+// the DAG counts it (Stats.RefusedOps), reports the author through
+// Config.OnInvalidOp, keeps the vertex as evidence and goes on with the
+// next operation. What Apply decides must depend only on the operation and
+// the vertex's causal past, so that every node decides alike; an operation
+// that needs something not there yet (code still being fetched) is kept by
+// the handler until it can be applied, not refused. Any other error is a
+// local failure (a disk error, a closing node): application stops and the
+// operation is re-driven later, starting with it.
 //
-// Apply is called once per accepted operation per node. The one exception is
-// a crash: the operation being applied when the process died is applied
-// again on restart, so Apply must be idempotent (applying an operation
-// already applied changes nothing). Apply must not call back into the DAG's
-// Add or Propose.
+// Apply is called once per accepted operation per node. The one exception
+// is a crash or a local failure: the operation being applied then is
+// applied again, so Apply must be idempotent (applying an operation
+// already applied changes nothing). Apply must not call back into the
+// DAG's Add or Propose.
 type Handler interface {
-	Check(ctx context.Context, op Op, v *Vertex) error
 	Apply(ctx context.Context, op Op, v *Vertex) error
 }
 

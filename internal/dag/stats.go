@@ -2,6 +2,7 @@ package dag
 
 import (
 	"errors"
+	"sync"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,7 +20,6 @@ const (
 	ReasonSignature      Reason = "signature"       // author signature does not verify
 	ReasonUnknownKind    Reason = "unknown_kind"    // operation of an unregistered kind
 	ReasonInvalidOp      Reason = "invalid_op"      // an operation's stateless validator refused it
-	ReasonCheckFailed    Reason = "check_failed"    // a Handler.Check refused an operation
 	ReasonBadParents     Reason = "bad_parents"     // self parent wrong, or an other parent by the author
 	ReasonParentRejected Reason = "parent_rejected" // descends from a rejected vertex
 )
@@ -27,15 +27,15 @@ const (
 // Reasons lists every Reason, in a fixed order.
 var Reasons = []Reason{
 	ReasonTooLarge, ReasonMalformed, ReasonShape, ReasonSignature, ReasonUnknownKind,
-	ReasonInvalidOp, ReasonCheckFailed, ReasonBadParents, ReasonParentRejected,
+	ReasonInvalidOp, ReasonBadParents, ReasonParentRejected,
 }
 
 // Stateful reports whether r is found only with the node's state (the
-// parents, a handler's check). A relay that forwards a vertex after its
+// parents). A relay that forwards a vertex after its
 // stateless checks cannot see such faults; the vertex's author, who signed
 // it, is to blame.
 func (r Reason) Stateful() bool {
-	return r == ReasonCheckFailed || r == ReasonBadParents || r == ReasonParentRejected
+	return r == ReasonBadParents || r == ReasonParentRejected
 }
 
 // reasonOf maps a rejection error to its reason.
@@ -53,8 +53,6 @@ func reasonOf(err error) Reason {
 		return ReasonBadParents
 	case errors.Is(err, errParentRejected):
 		return ReasonParentRejected
-	case errors.Is(err, errCheckFailed):
-		return ReasonCheckFailed
 	case errors.Is(err, ErrInvalidOp):
 		return ReasonInvalidOp
 	default:
@@ -71,21 +69,34 @@ type Stats struct {
 	AppliedOps     uint64            // operations applied since Open
 	Equivocations  uint64            // (author, sequence) slots with two or more vertices, since Open
 	Rejected       map[Reason]uint64 // rejected vertices by reason, since Open
+	RefusedOps     map[string]uint64 // operations a handler refused, by kind name, since Open
 }
 
 type counters struct {
 	accepted, duplicates, evicted, applied, equivocations atomic.Uint64
 	rejected                                              [numReasons]atomic.Uint64
+
+	refusedMu sync.Mutex
+	refused   map[string]uint64 // kind name → operations refused by Apply
 }
 
-const numReasons = 9
+const numReasons = 8
 
 var reasonIndex = map[Reason]int{
 	ReasonTooLarge: 0, ReasonMalformed: 1, ReasonShape: 2, ReasonSignature: 3, ReasonUnknownKind: 4,
-	ReasonInvalidOp: 5, ReasonCheckFailed: 6, ReasonBadParents: 7, ReasonParentRejected: 8,
+	ReasonInvalidOp: 5, ReasonBadParents: 6, ReasonParentRejected: 7,
 }
 
 func (c *counters) reject(r Reason) { c.rejected[reasonIndex[r]].Add(1) }
+
+func (c *counters) refuse(kind string) {
+	c.refusedMu.Lock()
+	defer c.refusedMu.Unlock()
+	if c.refused == nil {
+		c.refused = make(map[string]uint64)
+	}
+	c.refused[kind]++
+}
 
 // Stats returns a snapshot of the counters.
 func (d *DAG) Stats() Stats {
@@ -100,6 +111,17 @@ func (d *DAG) Stats() Stats {
 	for _, r := range Reasons {
 		s.Rejected[r] = d.stats.rejected[reasonIndex[r]].Load()
 	}
+	s.RefusedOps = make(map[string]uint64, len(d.kinds))
+	for _, k := range d.kinds {
+		if k.Handler != nil {
+			s.RefusedOps[k.Name] = 0
+		}
+	}
+	d.stats.refusedMu.Lock()
+	for k, n := range d.stats.refused {
+		s.RefusedOps[k] = n
+	}
+	d.stats.refusedMu.Unlock()
 	d.pmu.Lock()
 	s.Pending = d.pending.len()
 	d.pmu.Unlock()
@@ -117,6 +139,7 @@ var (
 	descPending    = prometheus.NewDesc("onvm_dag_vertices_pending", "Vertices waiting for their parents.", nil, nil)
 	descEvicted    = prometheus.NewDesc("onvm_dag_vertices_pending_evicted_total", "Vertices dropped from a full pending buffer.", nil, nil)
 	descApplied    = prometheus.NewDesc("onvm_dag_operations_applied_total", "Operations applied since start.", nil, nil)
+	descRefused    = prometheus.NewDesc("onvm_dag_operations_refused_total", "Operations of accepted vertices their handler refused, by kind.", []string{"kind"}, nil)
 	descEquivocate = prometheus.NewDesc("onvm_dag_equivocations_total", "Equivocations detected since start.", nil, nil)
 	descHeads      = prometheus.NewDesc("onvm_dag_heads", "Current number of DAG tips.", nil, nil)
 	descAuthors    = prometheus.NewDesc("onvm_dag_authors", "Authors in the version vector.", nil, nil)
@@ -126,7 +149,7 @@ type collector struct{ d *DAG }
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descAccepted, descDuplicates, descRejected, descPending,
-		descEvicted, descApplied, descEquivocate, descHeads, descAuthors} {
+		descEvicted, descApplied, descRefused, descEquivocate, descHeads, descAuthors} {
 		ch <- d
 	}
 }
@@ -143,6 +166,9 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	counter(descEvicted, s.PendingEvicted)
 	counter(descApplied, s.AppliedOps)
+	for k, n := range s.RefusedOps {
+		counter(descRefused, n, k)
+	}
 	counter(descEquivocate, s.Equivocations)
 	ch <- prometheus.MustNewConstMetric(descPending, prometheus.GaugeValue, float64(s.Pending))
 	c.d.view.RLock()

@@ -48,8 +48,9 @@ func (n *Node) openNetwork(ctx context.Context, rt *wasm.Runtime, states *state.
 	// New starts a node even under a cancelled context (Run then returns at
 	// once): the DAG's re-drive and the network's start must not fail on it.
 	ctx = context.WithoutCancel(ctx)
+	scores := p2p.NewScores() // shared: the DAG blames the authors of refused operations in it
 	n.dag, err = dag.Open(ctx, dag.Config{DB: n.db, Registry: n.replica.Registry(), Key: n.keys.Ed25519,
-		Logger: n.log.With("component", "dag")})
+		OnInvalidOp: scores.BlameAuthor, Logger: n.log.With("component", "dag")})
 	if err != nil {
 		return err
 	}
@@ -76,6 +77,7 @@ func (n *Node) openNetwork(ctx context.Context, rt *wasm.Runtime, states *state.
 	n.net, err = p2p.New(ctx, n.host, n.dag, n.blobs, p2p.Config{
 		Discovery: p2p.DiscoveryConfig{Bootnodes: boot, MDNS: cfg.Network.EnableMDNS},
 		Exec:      p2p.ExecConfig{Allow: n.replica.IsValidator},
+		Scores:    scores,
 		Logger:    plog,
 	})
 	if err != nil {

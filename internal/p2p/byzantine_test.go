@@ -146,7 +146,15 @@ func TestByzantineInputs(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.publishRaw(evil, c.craft(evil, 0, trOp).Raw())
-	waitFor(t, 10*time.Second, "bad transitions rejected", rejected(dag.ReasonCheckFailed))
+	// The vertex is kept (as evidence) and the operation refused.
+	waitFor(t, 10*time.Second, "bad transitions refused", func() bool {
+		for _, i := range honest(n, evil) {
+			if c.nodes[i].d.Stats().RefusedOps["transition"] == 0 {
+				return false
+			}
+		}
+		return true
+	})
 	for _, i := range honest(n, evil) {
 		if s := c.nodes[i].net.Scores().Score(c.nodes[evil].h.ID()); s >= 0 {
 			t.Errorf("node %d still scores the attacker %v", i, s)

@@ -83,11 +83,15 @@ func (c *cluster) add() *tnode {
 	}
 	h := &filterHost{Host: mh}
 	cat := dagtest.NewCatalog()
-	d, err := dag.Open(context.Background(), dag.Config{DB: dagtest.DB(t), Registry: cat.Registry(), Key: key})
+	scores := NewScores()
+	d, err := dag.Open(context.Background(), dag.Config{DB: dagtest.DB(t), Registry: cat.Registry(), Key: key,
+		OnInvalidOp: scores.BlameAuthor})
 	if err != nil {
 		t.Fatal(err)
 	}
-	net, err := New(context.Background(), h, d, nil, c.cfg)
+	cfg := c.cfg
+	cfg.Scores = scores
+	net, err := New(context.Background(), h, d, nil, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,11 @@ type Config struct {
 	Sync      SyncConfig
 	Blob      BlobConfig
 	Exec      ExecConfig
-	Logger    *slog.Logger
+	// Scores is the peer score book to share (nil: a new one). The node
+	// creates it before the DAG so that the DAG can blame the authors of
+	// refused operations in it (Scores.BlameAuthor).
+	Scores *Scores
+	Logger *slog.Logger
 }
 
 // Network is the node's network layer on one libp2p host: gossip, sync,
@@ -59,7 +63,11 @@ func New(ctx context.Context, h host.Host, d *dag.DAG, store BlobStore, cfg Conf
 		log = slog.New(slog.DiscardHandler)
 	}
 	life, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	n := &Network{h: h, d: d, log: log, scores: NewScores(), providers: NewProviderBook(), cancel: cancel, tracker: newConnTracker()}
+	scores := cfg.Scores
+	if scores == nil {
+		scores = NewScores()
+	}
+	n := &Network{h: h, d: d, log: log, scores: scores, providers: NewProviderBook(), cancel: cancel, tracker: newConnTracker()}
 	n.notifiee = n.tracker.notifiee()
 	h.Network().Notify(n.notifiee)
 	fail := func(err error) (*Network, error) {

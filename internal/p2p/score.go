@@ -6,12 +6,14 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/onvm-network/onvm/internal/id"
 )
 
 // Penalties for misbehaviour, in score points. A peer's score is minus its
 // decayed penalties; at BanScore or below the services refuse it.
 const (
-	PenaltyInvalidVertex = 10 // a vertex that failed validation or a handler check
+	PenaltyInvalidVertex = 10 // a vertex that failed validation, or an operation its handler refused
 	PenaltyBadBlobData   = 50 // a blob group or outboard that did not verify
 	PenaltyProtocol      = 20 // a malformed or oversize protocol message
 	PenaltyRateLimit     = 1  // a request over the rate limit
@@ -44,6 +46,15 @@ func (s *Scores) decayed(p *penalty, now time.Time) float64 {
 }
 
 // Penalize adds points of penalty to p.
+// BlameAuthor penalises the peer of a vertex author whose operation a
+// handler refused (dag.Config.OnInvalidOp): it signed the operation, so it
+// answers for it whoever relayed the vertex.
+func (s *Scores) BlameAuthor(author id.Node, _ string, _ error) {
+	if p, err := PeerOf(author); err == nil {
+		s.Penalize(p, PenaltyInvalidVertex)
+	}
+}
+
 func (s *Scores) Penalize(p peer.ID, points float64) {
 	if s == nil || p == "" {
 		return

@@ -3,7 +3,7 @@ package p2p
 import (
 	"bufio"
 	"context"
-	"fmt"
+	"errors"
 	"testing"
 	"time"
 
@@ -64,9 +64,7 @@ func TestSyncAddFailureEndsSession(t *testing.T) {
 		}
 	})
 
-	rec := dagtest.NewRecorder()
-	rec.Reject = func([]byte) error { return fmt.Errorf("test: %w", dag.ErrTransient) }
-	d := dagtest.Open(t, dagtest.Key(1), rec)
+	d := dagtest.Open(t, dagtest.Key(1), brokenDisk{})
 	const stall = 30 * time.Second
 	s := NewSyncer(client, d, NewScores(), SyncConfig{Timeout: stall, IdleTimeout: stall}, nil)
 
@@ -81,4 +79,12 @@ func TestSyncAddFailureEndsSession(t *testing.T) {
 	if took > 10*time.Second {
 		t.Fatalf("SyncWith returned after %v (%v): the failed session waited for the stalled read", took, err)
 	}
+}
+
+// brokenDisk is a handler whose every Apply fails locally, as on a full
+// disk: adding a vertex that needs it fails.
+type brokenDisk struct{}
+
+func (brokenDisk) Apply(context.Context, dag.Op, *dag.Vertex) error {
+	return errors.New("test: disk full")
 }

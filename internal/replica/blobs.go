@@ -40,13 +40,11 @@ func (r *Replica) blobMetaOf(b id.Blob) (*blobMeta, bool, error) {
 // full sync mode, a background fetch. Nothing in it can fail a vertex.
 type blobHandler struct{ r *Replica }
 
-func (blobHandler) Check(context.Context, dag.Op, *dag.Vertex) error { return nil }
-
 func (h blobHandler) Apply(_ context.Context, o dag.Op, _ *dag.Vertex) error {
 	r := h.r
 	bp, err := op.DecodeBlobPublished(o)
 	if err != nil {
-		return nil //nolint:nilerr // validated before acceptance: cannot happen, and an error would stall the DAG
+		return fmt.Errorf("%w: %w", dag.ErrInvalidOp, err) // validated before acceptance: cannot happen
 	}
 	m, _, err := r.blobMetaOf(bp.Blob)
 	if err != nil {

@@ -15,13 +15,11 @@ import (
 // imported (never executed) so that this node answers job-status for it.
 type jobHandler struct{ r *Replica }
 
-func (jobHandler) Check(context.Context, dag.Op, *dag.Vertex) error { return nil }
-
 func (h jobHandler) Apply(ctx context.Context, o dag.Op, v *dag.Vertex) error {
 	r := h.r
 	rec, err := op.DecodeJobRecord(o)
 	if err != nil {
-		return nil //nolint:nilerr // validated before acceptance: cannot happen, and an error would stall the DAG
+		return fmt.Errorf("%w: %w", dag.ErrInvalidOp, err) // validated before acceptance: cannot happen
 	}
 	if v.Author == r.self {
 		return nil // this node's own record: the job service has it

@@ -37,13 +37,11 @@ const forgedPenalty = 50
 // on a deployer that never serves it.
 type programHandler struct{ r *Replica }
 
-func (programHandler) Check(context.Context, dag.Op, *dag.Vertex) error { return nil }
-
 func (h programHandler) Apply(_ context.Context, o dag.Op, v *dag.Vertex) error {
 	r := h.r
 	m, err := op.DecodeProgramDeployed(o)
 	if err != nil {
-		return nil //nolint:nilerr // validated before acceptance: cannot happen, and an error would stall the DAG
+		return fmt.Errorf("%w: %w", dag.ErrInvalidOp, err) // validated before acceptance: cannot happen
 	}
 	p, mid := m.Body.Program, m.ID()
 	if err := r.db.Set(programKey(pfxSeen, p, mid[:]), o.Body, pebble.NoSync); err != nil {

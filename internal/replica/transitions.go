@@ -24,44 +24,36 @@ import (
 // from (chain.ApplyFinalized).
 type transitionHandler struct{ r *Replica }
 
-// Check accepts a transition whose aggregate signature verifies against
-// the committee of a manifest of its program that the DAG holds (an
-// ancestor of any honest transition). With no manifest yet the error is
-// transient: the vertex is retried when sync brings it again.
-func (h transitionHandler) Check(_ context.Context, o dag.Op, _ *dag.Vertex) error {
-	t, err := op.DecodeTransition(o)
-	if err != nil {
-		return err
-	}
-	p := t.Receipt.Receipt.Program
-	ms, err := h.r.manifestsSeen(p)
-	if err != nil {
-		return fmt.Errorf("%w: %w", dag.ErrTransient, err)
-	}
-	if len(ms) == 0 {
-		return fmt.Errorf("%w: transition of %s height %d: no manifest of the program yet", dag.ErrTransient, p, t.Receipt.Receipt.Height)
-	}
-	var errs []error
-	for _, m := range ms {
-		err := t.Receipt.Verify(&m.Body.Committee)
-		if err == nil {
-			return nil
-		}
-		errs = append(errs, err)
-	}
-	return fmt.Errorf("transition of %s height %d: %w", p, t.Receipt.Receipt.Height, errors.Join(errs...))
-}
-
+// Apply verifies a transition's aggregate signature against the committee
+// of a manifest of its program that the DAG delivered and applies it, or
+// keeps it (n/w/) while the program's code is still being fetched. The
+// manifest travels before any honest transition of its program (the
+// executor saw it, so it is in the vertex's causal past or earlier in the
+// same vertex); a transition with no manifest yet is kept too rather than
+// refused, so that the verdict never depends on the order in which a node
+// applied concurrent vertices: it is verified when the manifest arrives.
+// One that does not verify is refused (dag.ErrInvalidOp) and its author
+// blamed.
 func (h transitionHandler) Apply(ctx context.Context, o dag.Op, v *dag.Vertex) error {
 	r := h.r
 	t, err := op.DecodeTransition(o)
 	if err != nil {
-		return nil //nolint:nilerr // validated before acceptance: cannot happen, and an error would stall the DAG
+		return fmt.Errorf("%w: %w", dag.ErrInvalidOp, err) // validated before acceptance: cannot happen
 	}
 	rc := &t.Receipt.Receipt
 	if v.Author == r.self {
 		if err := r.markPublished(rc.Program, rc.Height); err != nil {
 			return err
+		}
+	}
+	ms, err := r.manifestsSeen(rc.Program)
+	if err != nil {
+		return err
+	}
+	if len(ms) > 0 {
+		if err := verifyAny(t, ms); err != nil {
+			r.m.transitions.WithLabelValues("invalid").Inc()
+			return fmt.Errorf("%w: %w", dag.ErrInvalidOp, err)
 		}
 	}
 	r.progMu.Lock()
@@ -76,6 +68,21 @@ func (h transitionHandler) Apply(ctx context.Context, o dag.Op, v *dag.Vertex) e
 		return err
 	}
 	return r.applyTransition(ctx, t, o.Body)
+}
+
+// verifyAny checks t's aggregate signature against the committee of any
+// of ms.
+func verifyAny(t *op.Transition, ms []*program.Manifest) error {
+	rc := &t.Receipt.Receipt
+	var errs []error
+	for _, m := range ms {
+		err := t.Receipt.Verify(&m.Body.Committee)
+		if err == nil {
+			return nil
+		}
+		errs = append(errs, err)
+	}
+	return fmt.Errorf("transition of %s height %d: %w", rc.Program, rc.Height, errors.Join(errs...))
 }
 
 // applyTransition applies t and counts the result. It fails only when the
@@ -151,7 +158,12 @@ func (r *Replica) drainWaiting(ctx context.Context, p id.Program) error {
 	return nil
 }
 
-// sweepWaiting retries the waiting transitions of programs in the catalog.
+// sweepWaiting retries the waiting transitions of programs in the catalog
+// and drops those of programs the DAG delivered no manifest of: every
+// honest transition follows its manifest (in its vertex's causal past or
+// earlier in the same vertex), so such a transition was published out of
+// order by a faulty author, and the honest executor publishes it again.
+// This bounds what a faulty author can make a node keep.
 func (r *Replica) sweepWaiting() error {
 	var ps []id.Program
 	var last id.Program
@@ -169,12 +181,32 @@ func (r *Replica) sweepWaiting() error {
 		var err error
 		if _, cerr := r.chain.Catalog().Get(p); cerr == nil {
 			err = r.drainWaiting(r.ctx, p)
+		} else if ms, serr := r.manifestsSeen(p); serr != nil {
+			err = serr
+		} else if len(ms) == 0 {
+			err = r.dropWaiting(p)
 		}
 		r.progMu.Unlock()
 		if err != nil {
 			return err
 		}
 	}
+	return nil
+}
+
+// dropWaiting deletes the waiting transitions of p. progMu is held.
+func (r *Replica) dropWaiting(p id.Program) error {
+	lo := programKey(pfxWaiting, p)
+	hi := upper(lo)
+	n := 0
+	if err := scan(r.db, lo, func(_, _ []byte) (bool, error) { n++; return true, nil }); err != nil {
+		return err
+	}
+	if err := r.db.DeleteRange(lo, hi, pebble.NoSync); err != nil {
+		return fmt.Errorf("drop transitions of %s: %w", p, err)
+	}
+	r.m.transitions.WithLabelValues("orphan").Add(float64(n))
+	r.log.Warn("dropped transitions of a program with no manifest", "program", p.String(), "count", n)
 	return nil
 }
 

@@ -106,15 +106,13 @@ func (r *Replica) register() error {
 // was checked by the stateless validator; the set is grow-only.
 type validatorHandler struct{ r *Replica }
 
-func (validatorHandler) Check(context.Context, dag.Op, *dag.Vertex) error { return nil }
-
 func (h validatorHandler) Apply(_ context.Context, o dag.Op, _ *dag.Vertex) error {
 	v, err := op.DecodeValidatorRegistered(o)
 	if err != nil {
-		return nil //nolint:nilerr // validated before acceptance: cannot happen, and an error would stall the DAG
+		return fmt.Errorf("%w: %w", dag.ErrInvalidOp, err) // validated before acceptance: cannot happen
 	}
 	if _, err := h.r.vals.add(h.r.db, *v); err != nil {
-		return fmt.Errorf("%w: %w", dag.ErrTransient, err)
+		return err
 	}
 	return nil
 }

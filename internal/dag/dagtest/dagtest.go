@@ -58,8 +58,9 @@ func Op(b []byte) dag.Op { return dag.Op{Kind: KindTest, Body: b} }
 
 // Recorder is a Handler for KindTest that records every applied operation
 // and checks that each vertex is applied after its parents and each
-// operation at most once. Reject, when set, makes Check refuse bodies for
-// which it returns an error.
+// operation at most once. Reject, when set, makes Apply refuse (with
+// dag.ErrInvalidOp) bodies for which it returns an error; refused
+// operations are not recorded as applied.
 type Recorder struct {
 	Reject func(body []byte) error
 	// OnApply, when set, is called after each application (outside locks).
@@ -78,16 +79,27 @@ func NewRecorder() *Recorder {
 	return &Recorder{count: map[id.Hash]int{}, vertices: map[id.Hash]bool{}, byVertex: map[id.Hash][]int{}}
 }
 
-// Check implements dag.Handler.
-func (r *Recorder) Check(_ context.Context, op dag.Op, _ *dag.Vertex) error {
-	if r.Reject != nil {
-		return r.Reject(op.Body)
-	}
-	return nil
-}
-
 // Apply implements dag.Handler.
 func (r *Recorder) Apply(_ context.Context, op dag.Op, v *dag.Vertex) error {
+	if r.Reject != nil {
+		if err := r.Reject(op.Body); err != nil {
+			return r.refuse(v, err)
+		}
+	}
+	return r.record(op, v)
+}
+
+// refuse notes that v was applied although one of its operations was
+// refused, and returns the refusal.
+func (r *Recorder) refuse(v *dag.Vertex, err error) error {
+	r.mu.Lock()
+	r.vertices[v.ID()] = true
+	r.mu.Unlock()
+	return fmt.Errorf("%w: %w", dag.ErrInvalidOp, err)
+}
+
+// record notes op of v as applied.
+func (r *Recorder) record(op dag.Op, v *dag.Vertex) error {
 	d := id.Sum(op.Body)
 	r.mu.Lock()
 	for _, p := range v.Parents {

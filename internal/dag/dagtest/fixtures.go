@@ -86,7 +86,8 @@ func Transition(t testing.TB, m *program.Manifest, vs []Validator, h uint64) op.
 
 // Catalog is a minimal node-like handler set for the ONVM kinds: it stores
 // manifests and verifies each transition's aggregate signature against its
-// program's committee (Check), and records everything applied.
+// program's committee, refusing those that do not verify, and records
+// everything applied.
 type Catalog struct {
 	*Recorder
 	mu        sync.Mutex
@@ -115,24 +116,6 @@ func (c *Catalog) Registry() *dag.Registry {
 	return reg
 }
 
-// Check implements dag.Handler.
-func (c *Catalog) Check(ctx context.Context, o dag.Op, v *dag.Vertex) error {
-	if o.Kind != op.KindTransition {
-		return c.Recorder.Check(ctx, o, v)
-	}
-	tr, err := op.DecodeTransition(o)
-	if err != nil {
-		return err
-	}
-	c.mu.Lock()
-	m := c.manifests[tr.Receipt.Receipt.Program]
-	c.mu.Unlock()
-	if m == nil {
-		return fmt.Errorf("transition of unknown program %s", tr.Receipt.Receipt.Program)
-	}
-	return tr.Receipt.Verify(&m.Body.Committee)
-}
-
 // Apply implements dag.Handler.
 func (c *Catalog) Apply(ctx context.Context, o dag.Op, v *dag.Vertex) error {
 	if o.Kind == op.KindProgramDeployed {
@@ -146,5 +129,25 @@ func (c *Catalog) Apply(ctx context.Context, o dag.Op, v *dag.Vertex) error {
 		}
 		c.mu.Unlock()
 	}
+	if o.Kind == op.KindTransition {
+		if err := c.verify(o); err != nil {
+			return c.refuse(v, err)
+		}
+	}
 	return c.Recorder.Apply(ctx, o, v)
+}
+
+// verify checks a transition against its program's committee.
+func (c *Catalog) verify(o dag.Op) error {
+	tr, err := op.DecodeTransition(o)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	m := c.manifests[tr.Receipt.Receipt.Program]
+	c.mu.Unlock()
+	if m == nil {
+		return fmt.Errorf("transition of unknown program %s", tr.Receipt.Receipt.Program)
+	}
+	return tr.Receipt.Verify(&m.Body.Committee)
 }

@@ -5,8 +5,8 @@
 // dag.Handler per kind (Registry().Handle) to give operations their effect.
 // Validators check only what an operation and its vertex's author determine
 // (signatures, proofs of possession, limits, that a publisher is the
-// author); anything that needs state (a committee, a stored manifest) is the
-// handler's Check. The package must not read or write node state.
+// author); anything that needs state (a committee, a stored manifest) is
+// decided by the handler's Apply. The package must not read or write node state.
 //
 // This package imports consensus and program, so those packages must not
 // import dag/op (the node adapts between them).

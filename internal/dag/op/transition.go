@@ -40,7 +40,7 @@ func (t Transition) Op() (dag.Op, error) {
 
 // DecodeTransition strictly decodes op's body and checks its limits. The
 // aggregate signature is not checked here: that needs the program's
-// committee, so it is the handler's Check (AggregatedReceipt.Verify).
+// committee, so the handler checks it when applying (AggregatedReceipt.Verify).
 func DecodeTransition(op dag.Op) (*Transition, error) {
 	var t Transition
 	if err := decode(op, KindTransition, &t); err != nil {
