@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -23,9 +25,12 @@ import (
 // x-project-id, x-timestamp (Unix ms), x-nonce, x-content-sha256 (SHA-256 of
 // the raw body) and x-signature, the hex HMAC-SHA256 of
 //
-//	ONVM-HMAC-SHA256\n<METHOD>\n<path?query>\n<project id>\n<timestamp>\n<nonce>\n<hex body SHA-256>
+//	ONVM2-HMAC-SHA256\n<node id>\n<METHOD>\n<path?query>\n<project id>\n<timestamp>\n<nonce>\n<hex body SHA-256>
 //
-// (docs/security.md). The body hash must be known before the body is sent:
+// (docs/security.md). The node id (64 hex digits) names the node the
+// request is for, so no other node accepts it; the client learns it from
+// the node's public GET /health/liveness before its first signed request,
+// unless WithNodeID pins it. The body hash must be known before the body is sent:
 // bodies of in-memory requests are hashed directly; a streamed body (a
 // large file) needs WithBodySHA256 on the request's context, otherwise up to
 // 32 MiB of it are buffered to hash it and a larger one is ErrUnsignedBody.
@@ -113,6 +118,14 @@ func WithCredentials(c Credentials) Option {
 	return func(cl *Client) { cl.auth.creds = &c }
 }
 
+// WithNodeID pins the id of the node the client signs for (64 hex
+// digits, as /health/liveness and `onvm run-node` show it) instead of
+// asking the node. A request to a node with another id is then refused
+// with 401 bad_signature.
+func WithNodeID(node string) Option {
+	return func(cl *Client) { cl.auth.node = strings.ToLower(strings.TrimSpace(node)) }
+}
+
 // Signs reports whether the client signs its requests.
 func (c *Client) Signs() bool { return c.auth.creds != nil }
 
@@ -131,10 +144,62 @@ type signer struct {
 	base  http.RoundTripper
 	creds Credentials
 	now   func() time.Time
+	url   string // the node's base URL, for /health/liveness
+
+	mu   sync.Mutex
+	node string // the node id signed for; "" until learned
+}
+
+// nodeID returns the id of the node signed for, asking the node's public
+// liveness route the first time. A failure is not remembered.
+func (s *signer) nodeID(ctx context.Context) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.node != "" {
+		return s.node, nil
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url+"/health/liveness", nil)
+	if err != nil {
+		return "", fmt.Errorf("client: learn node id: %w", err)
+	}
+	resp, err := s.base.RoundTrip(req)
+	if err != nil {
+		return "", fmt.Errorf("client: learn node id: %w", err)
+	}
+	defer resp.Body.Close()
+	var l struct {
+		NodeID string `json:"node_id"`
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("client: learn node id: GET /health/liveness: HTTP %d", resp.StatusCode)
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&l); err != nil {
+		return "", fmt.Errorf("client: learn node id: %w", err)
+	}
+	if !validNodeID(l.NodeID) {
+		return "", fmt.Errorf("client: learn node id: the node reported %q, not 64 hex digits (a node too old to be signed for?)", l.NodeID)
+	}
+	s.node = l.NodeID
+	return s.node, nil
+}
+
+func validNodeID(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	_, err := hex.DecodeString(s)
+	return err == nil && s == strings.ToLower(s)
 }
 
 func (s *signer) RoundTrip(req *http.Request) (*http.Response, error) {
 	sum, body, err := bodySum(req)
+	if err != nil {
+		if req.Body != nil {
+			_ = req.Body.Close()
+		}
+		return nil, err
+	}
+	node, err := s.nodeID(req.Context())
 	if err != nil {
 		if req.Body != nil {
 			_ = req.Body.Close()
@@ -153,7 +218,7 @@ func (s *signer) RoundTrip(req *http.Request) (*http.Response, error) {
 	n := hex.EncodeToString(nonce[:])
 	sumHex := hex.EncodeToString(sum[:])
 	m := hmac.New(sha256.New, s.creds.Secret)
-	_, _ = io.WriteString(m, "ONVM-HMAC-SHA256\n"+out.Method+"\n"+out.URL.RequestURI()+"\n"+s.creds.ProjectID+"\n"+ts+"\n"+n+"\n"+sumHex)
+	_, _ = io.WriteString(m, "ONVM2-HMAC-SHA256\n"+node+"\n"+out.Method+"\n"+out.URL.RequestURI()+"\n"+s.creds.ProjectID+"\n"+ts+"\n"+n+"\n"+sumHex)
 	h := out.Header
 	h.Set("X-Project-Id", s.creds.ProjectID)
 	h.Set("X-Timestamp", ts)

@@ -16,6 +16,7 @@ import (
 type authOptions struct {
 	creds *Credentials
 	roots *x509.CertPool
+	node  string // WithNodeID
 }
 
 // LoadRootCAs reads PEM certificates (e.g. a node's self-signed
@@ -40,7 +41,7 @@ func WithRootCAs(pool *x509.CertPool) Option {
 
 // wrap returns h with the root CAs and the signing transport installed;
 // h itself is not modified.
-func (a authOptions) wrap(h *http.Client) *http.Client {
+func (a authOptions) wrap(h *http.Client, baseURL string) *http.Client {
 	if a.creds == nil && a.roots == nil {
 		return h
 	}
@@ -62,7 +63,7 @@ func (a authOptions) wrap(h *http.Client) *http.Client {
 		}
 	}
 	if a.creds != nil {
-		base = &signer{base: base, creds: *a.creds, now: time.Now}
+		base = &signer{base: base, creds: *a.creds, now: time.Now, url: baseURL, node: a.node}
 	}
 	out.Transport = base
 	return &out

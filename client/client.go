@@ -66,7 +66,7 @@ func New(rpc string, opts ...Option) (*Client, error) {
 	for _, o := range opts {
 		o(c)
 	}
-	c.http = c.auth.wrap(c.http)
+	c.http = c.auth.wrap(c.http, base)
 	return c, nil
 }
 

@@ -10,8 +10,9 @@ import (
 
 // Liveness is the answer of /health/liveness.
 type Liveness struct {
-	Alive bool   `json:"alive"`
-	Mode  string `json:"mode"`
+	Alive  bool   `json:"alive"`
+	Mode   string `json:"mode"`
+	NodeID string `json:"node_id"` // what signed requests name
 }
 
 // Readiness is the answer of /health/readiness.

@@ -60,6 +60,9 @@ type Options struct {
 	// Gate, when set, is checked before an execution or a job submission
 	// starts: an error (p2p.ErrNotEnoughPeers) refuses it with 503.
 	Gate func() error
+	// NodeID is the node's id, which signed requests name (zero: the
+	// Network's node id, if there is a Network).
+	NodeID id.Node
 	// Auth turns on request authentication and the admin routes
 	// (auth.go); the zero value leaves the API open (dev).
 	Auth AuthOptions
@@ -78,6 +81,7 @@ type Server struct {
 	metrics  *metrics
 	draining atomic.Bool
 	srv      *http.Server
+	nodeID   id.Node
 	// hardStop is cancelled when the shutdown grace runs out; requests'
 	// contexts derive from it, so stuck handlers unblock.
 	hardStop context.CancelFunc
@@ -98,7 +102,10 @@ func New(opts Options) *Server {
 	if opts.Resources == nil {
 		opts.Resources = newSampler().sample
 	}
-	s := &Server{opts: opts, log: opts.Logger, start: opts.Now()}
+	s := &Server{opts: opts, log: opts.Logger, start: opts.Now(), nodeID: opts.NodeID}
+	if s.nodeID == (id.Node{}) && opts.Network != nil {
+		s.nodeID = opts.Network.Self().Node
+	}
 	s.base, s.hardStop = context.WithCancel(context.Background())
 	s.metrics = newMetrics(opts.Registry, opts.Blobs, opts.Version)
 	r := newRouter()

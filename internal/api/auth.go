@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/onvm-network/onvm/internal/auth"
+	"github.com/onvm-network/onvm/internal/id"
 )
 
 // Authentication. When Options.Auth.Verifier is set, every request except
@@ -28,7 +29,7 @@ import (
 
 // Verifier checks a request's authentication headers (auth.Store).
 type Verifier interface {
-	Verify(method, target string, h auth.Headers) error
+	Verify(node id.Node, method, target string, h auth.Headers) error
 }
 
 // ProjectAdmin manages projects (auth.Store).
@@ -110,7 +111,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		}
 		h, err := auth.ParseHeaders(r.Header)
 		if err == nil {
-			err = v.Verify(r.Method, r.URL.RequestURI(), h)
+			err = v.Verify(s.nodeID, r.Method, r.URL.RequestURI(), h)
 		}
 		if err != nil {
 			s.rejectAuth(w, r, h.ProjectID, err)

@@ -34,6 +34,7 @@ type authNode struct {
 	secret []byte
 	cookie string
 	log    *syncBuffer
+	extra  map[string][]byte // secretOf
 }
 
 type syncBuffer struct {
@@ -67,6 +68,7 @@ func newAuthNode(t *testing.T, cfg auth.Config, modify func(*Options)) *authNode
 	an.testNode = newTestNode(t, func(o *Options) {
 		o.Logger = slog.New(slog.NewTextHandler(an.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		o.Auth = AuthOptions{Verifier: store, Projects: store, Cookie: an.cookie, MaxBody: 1 << 20}
+		o.NodeID = id.Node{0x0e, byte(len(t.Name()))}
 		if modify != nil {
 			modify(o)
 		}
@@ -104,7 +106,7 @@ func (n *authNode) send(t *testing.T, s signedRequest) (*http.Response, Error) {
 		s.signedBody = s.body
 	}
 	h := auth.Headers{ProjectID: s.project, Timestamp: s.ts.UnixMilli(), Nonce: s.nonce, BodySHA256: sha256.Sum256(s.signedBody)}
-	h.Signature = auth.Sign(s.secret, s.method, s.path, h)
+	h.Signature = auth.Sign(s.secret, n.srv.nodeID, s.method, s.path, h)
 	req, _ := http.NewRequest(s.method, n.url+s.path, bytes.NewReader(s.body))
 	auth.SetHeaders(req.Header, h)
 	return n.roundTrip(t, req)
@@ -178,7 +180,7 @@ func TestAuthRejections(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			h := auth.Headers{ProjectID: "p", Timestamp: time.Now().UnixMilli(), Nonce: "nonce-hdr-" + tt.name[:2], BodySHA256: auth.EmptyBodySHA256}
-			h.Signature = auth.Sign(n.secret, "GET", "/auth/check", h)
+			h.Signature = auth.Sign(n.secret, n.srv.nodeID, "GET", "/auth/check", h)
 			req, _ := http.NewRequest("GET", n.url+"/auth/check", nil)
 			auth.SetHeaders(req.Header, h)
 			tt.edit(req.Header)
@@ -276,7 +278,7 @@ func TestAuthOversizeBodyNotBuffered(t *testing.T) {
 	for _, declared := range []bool{true, false} {
 		body := &countingReadCloser{r: io.LimitReader(zeroReader{}, 10*max)}
 		h := auth.Headers{ProjectID: "p", Timestamp: time.Now().UnixMilli(), Nonce: "nonce-big-" + strconv.FormatBool(declared), BodySHA256: auth.EmptyBodySHA256}
-		h.Signature = auth.Sign(n.secret, "POST", "/auth/check", h)
+		h.Signature = auth.Sign(n.secret, n.srv.nodeID, "POST", "/auth/check", h)
 		req := httptest.NewRequest("POST", "/auth/check", body)
 		req.ContentLength = -1
 		if declared {
@@ -467,4 +469,47 @@ func TestCORS(t *testing.T) {
 	if rep.Header.Get("Access-Control-Allow-Origin") != "" {
 		t.Fatal("CORS header without configuration")
 	}
+}
+
+// TestAuthSignatureNamesTheNode: a request signed for one node is refused
+// by another node that holds the same project credentials, and the Go
+// client learns the node id it signs for from /health/liveness.
+func TestAuthSignatureNamesTheNode(t *testing.T) {
+	a := newAuthNode(t, auth.Config{}, nil)
+	b := newAuthNode(t, auth.Config{}, func(o *Options) { o.NodeID = id.Node{0xbb} })
+	if _, _, err := b.store.Create("same", a.secretOf(t, "same")); err != nil {
+		t.Fatal(err)
+	}
+	h := auth.Headers{ProjectID: "same", Timestamp: time.Now().UnixMilli(), Nonce: "nonce-replay-1", BodySHA256: auth.EmptyBodySHA256}
+	h.Signature = auth.Sign(a.secretOf(t, "same"), a.srv.nodeID, "GET", "/auth/check", h)
+	for _, tt := range []struct {
+		n    *authNode
+		want int
+	}{{a, 200}, {b, 401}} {
+		req, _ := http.NewRequest("GET", tt.n.url+"/auth/check", nil)
+		auth.SetHeaders(req.Header, h)
+		if resp, e := tt.n.roundTrip(t, req); resp.StatusCode != tt.want {
+			t.Errorf("node %x: %d %v, want %d", tt.n.srv.nodeID[:1], resp.StatusCode, e, tt.want)
+		}
+	}
+	if _, err := b.client(t).CheckAuth(t.Context()); err != nil {
+		t.Fatalf("client signing for b: %v", err)
+	}
+}
+
+// secretOf creates project p on n once and returns its secret.
+func (n *authNode) secretOf(t *testing.T, p string) []byte {
+	t.Helper()
+	if n.extra == nil {
+		n.extra = map[string][]byte{}
+	}
+	if s, ok := n.extra[p]; ok {
+		return s
+	}
+	_, s, err := n.store.Create(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.extra[p] = s
+	return s
 }

@@ -46,7 +46,7 @@ func TestEarlyRefusalWithoutBody(t *testing.T) {
 	n := newAuthNode(t, auth.Config{}, nil)
 	signed := func(length int64) string {
 		h := auth.Headers{ProjectID: "p", Timestamp: time.Now().UnixMilli(), Nonce: fmt.Sprintf("nonce-early-%d", time.Now().UnixNano()), BodySHA256: sha256.Sum256(nil)}
-		h.Signature = auth.Sign(n.secret, "POST", "/execute", h)
+		h.Signature = auth.Sign(n.secret, n.srv.nodeID, "POST", "/execute", h)
 		hdr := http.Header{}
 		auth.SetHeaders(hdr, h)
 		var b strings.Builder

@@ -8,6 +8,8 @@ import (
 
 	"github.com/pbnjay/memory"
 	"github.com/prometheus/procfs"
+
+	"github.com/onvm-network/onvm/internal/id"
 )
 
 func (s *Server) healthRoutes(r *router) {
@@ -22,6 +24,9 @@ func (s *Server) healthRoutes(r *router) {
 type Liveness struct {
 	Alive bool   `json:"alive"`
 	Mode  string `json:"mode"` // "dev" or "prod"
+	// NodeID is the id that signed requests to this node name in their
+	// canonical string (docs/security.md); public, like the route.
+	NodeID id.Node `json:"node_id"`
 }
 
 // NodeHealth is the response to GET /health/readiness (the original's
@@ -79,7 +84,7 @@ func (s *Server) liveness(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Dev {
 		mode = "dev"
 	}
-	writeJSON(w, http.StatusOK, Liveness{Alive: true, Mode: mode})
+	writeJSON(w, http.StatusOK, Liveness{Alive: true, Mode: mode, NodeID: s.nodeID})
 }
 
 // readiness reports Ready, or Unavailable with 503 once shutdown began.

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+
+	"github.com/onvm-network/onvm/internal/id"
 )
 
 // Request headers of a signed request (canonical MIME form).
@@ -23,8 +25,8 @@ const (
 var SignedHeaders = []string{HeaderProjectID, HeaderTimestamp, HeaderNonce, HeaderContentSHA256, HeaderSignature}
 
 // Scheme is the first line of the canonical string; it changes with any
-// change of the format.
-const Scheme = "ONVM-HMAC-SHA256"
+// change of the format (ONVM-HMAC-SHA256 did not name the node).
+const Scheme = "ONVM2-HMAC-SHA256"
 
 // Limits on header values.
 const (
@@ -110,7 +112,8 @@ func ParseHeaders(h http.Header) (Headers, error) {
 
 // Canonical returns the string that is signed:
 //
-//	ONVM-HMAC-SHA256\n
+//	ONVM2-HMAC-SHA256\n
+//	<node id: 64 lowercase hex digits>\n
 //	<METHOD>\n
 //	<path and query exactly as sent>\n
 //	<project id>\n
@@ -118,10 +121,14 @@ func ParseHeaders(h http.Header) (Headers, error) {
 //	<nonce>\n
 //	<lowercase hex SHA-256 of the body>
 //
-// (no newline after the last line).
-func Canonical(method, target string, h Headers) []byte {
-	b := make([]byte, 0, 256)
+// (no newline after the last line). The node id is the id of the node the
+// request is meant for, so a request signed for one node is refused by
+// every other node holding the same project credentials.
+func Canonical(node id.Node, method, target string, h Headers) []byte {
+	b := make([]byte, 0, 320)
 	b = append(b, Scheme...)
+	b = append(b, '\n')
+	b = hex.AppendEncode(b, node[:])
 	b = append(b, '\n')
 	b = append(b, method...)
 	b = append(b, '\n')
@@ -138,9 +145,9 @@ func Canonical(method, target string, h Headers) []byte {
 }
 
 // Sign returns the HMAC-SHA256 of the canonical string under secret.
-func Sign(secret []byte, method, target string, h Headers) [32]byte {
+func Sign(secret []byte, node id.Node, method, target string, h Headers) [32]byte {
 	m := hmac.New(sha256.New, secret)
-	m.Write(Canonical(method, target, h))
+	m.Write(Canonical(node, method, target, h))
 	var out [32]byte
 	m.Sum(out[:0])
 	return out

@@ -13,7 +13,7 @@ import (
 
 func validHeader() http.Header {
 	h := Headers{ProjectID: "proj-1", Timestamp: 1_700_000_000_000, Nonce: "0123456789abcdef", BodySHA256: sha256.Sum256([]byte("body"))}
-	h.Signature = Sign([]byte("k"), "POST", "/blobs?x=1", h)
+	h.Signature = Sign([]byte("k"), testNode, "POST", "/blobs?x=1", h)
 	hdr := http.Header{}
 	SetHeaders(hdr, h)
 	return hdr
@@ -64,14 +64,14 @@ func TestParseHeaders(t *testing.T) {
 // documents exactly this, and other clients (the TypeScript SDK) match it.
 func TestCanonicalGolden(t *testing.T) {
 	h := Headers{ProjectID: "demo", Timestamp: 1700000000000, Nonce: "n0nce-0001", BodySHA256: EmptyBodySHA256}
-	want := "ONVM-HMAC-SHA256\nGET\n/blobs/abc?x=1\ndemo\n1700000000000\nn0nce-0001\n" +
+	want := "ONVM2-HMAC-SHA256\n4e0de10000000000000000000000000000000000000000000000000000000000\nGET\n/blobs/abc?x=1\ndemo\n1700000000000\nn0nce-0001\n" +
 		"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-	if got := string(Canonical("GET", "/blobs/abc?x=1", h)); got != want {
+	if got := string(Canonical(testNode, "GET", "/blobs/abc?x=1", h)); got != want {
 		t.Fatalf("canonical:\n%s", cmp.Diff(want, got))
 	}
 	secret, _ := hex.DecodeString(strings.Repeat("11", 32))
-	sig := Sign(secret, "GET", "/blobs/abc?x=1", h)
-	const wantSig = "93996cb1a400f5762d9ce9c922726e79d400dd084d8885dae0a8184b6de58f2e"
+	sig := Sign(secret, testNode, "GET", "/blobs/abc?x=1", h)
+	const wantSig = "6114e3edd6514a511805ab09226cf919050ddcb2f41791dfaa7607ea01ffd96f"
 	if got := hex.EncodeToString(sig[:]); got != wantSig {
 		t.Errorf("signature = %s, want %s (update docs/security.md too if the format changed on purpose)", got, wantSig)
 	}
@@ -95,14 +95,14 @@ func FuzzParseHeaders(f *testing.F) {
 			return
 		}
 		// Whatever parses re-encodes to headers that parse to the same value
-		// and whose canonical string has exactly 6 newlines (no injection).
+		// and whose canonical string has exactly 7 newlines (no injection).
 		out := http.Header{}
 		SetHeaders(out, h)
 		back, err := ParseHeaders(out)
 		if err != nil || back != h {
 			t.Fatalf("round trip: %+v -> %+v, %v", h, back, err)
 		}
-		if n := strings.Count(string(Canonical("GET", "/", h)), "\n"); n != 6 {
+		if n := strings.Count(string(Canonical(testNode, "GET", "/", h)), "\n"); n != 7 {
 			t.Fatalf("canonical has %d newlines", n)
 		}
 	})

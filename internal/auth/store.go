@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/onvm-network/onvm/internal/id"
 )
 
 // Config sets the verification rules. The zero value of each field means
@@ -207,11 +209,11 @@ func (s *Store) Revoke(id string) error {
 
 // Verify checks a request's parsed authentication headers (ParseHeaders
 // comes first), in this order: the method is allowed, the project exists, the timestamp is within the skew
-// window, the MAC over Canonical(method, target, h) is right (constant
+// window, the MAC over Canonical(node, method, target, h) is right (constant
 // time), the nonce is fresh (recorded only now, after the MAC verified),
 // and the project's rate limit has a token. The body hash itself is checked
 // by the caller as the body is read (ReadBody, VerifyBody).
-func (s *Store) Verify(method, target string, h Headers) error {
+func (s *Store) Verify(node id.Node, method, target string, h Headers) error {
 	if len(s.cfg.AllowedMethods) > 0 && !slices.ContainsFunc(s.cfg.AllowedMethods, func(m string) bool { return strings.EqualFold(m, method) }) {
 		return fmt.Errorf("%w: %s", ErrMethodDenied, method)
 	}
@@ -228,7 +230,7 @@ func (s *Store) Verify(method, target string, h Headers) error {
 		return fmt.Errorf("%w: x-timestamp is %s from the node's clock (allowed ±%s)",
 			ErrTimestamp, time.Duration(d)*time.Millisecond, s.cfg.Skew)
 	}
-	want := Sign(p.secret, method, target, h)
+	want := Sign(p.secret, node, method, target, h)
 	if !hmac.Equal(want[:], h.Signature[:]) {
 		return ErrBadSignature
 	}

@@ -11,6 +11,8 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/onvm-network/onvm/internal/id"
 )
 
 // clock is a settable test clock.
@@ -52,7 +54,7 @@ func newStore(t *testing.T, cfg Config) (*Store, *clock) {
 // signed builds valid headers for project p at the clock's time.
 func signed(p string, secret []byte, clk *clock, nonce, method, target string, body []byte) Headers {
 	h := Headers{ProjectID: p, Timestamp: clk.Now().UnixMilli(), Nonce: nonce, BodySHA256: sha(body)}
-	h.Signature = Sign(secret, method, target, h)
+	h.Signature = Sign(secret, testNode, method, target, h)
 	return h
 }
 
@@ -159,17 +161,17 @@ func TestVerify(t *testing.T) {
 		}, ErrBadSignature},
 		{"stale", func() Headers {
 			h := Headers{ProjectID: "p", Timestamp: clk.Now().Add(-61 * time.Second).UnixMilli(), Nonce: "nonce-old-1", BodySHA256: sha(body)}
-			h.Signature = Sign(secret, "POST", "/x", h)
+			h.Signature = Sign(secret, testNode, "POST", "/x", h)
 			return h
 		}, ErrTimestamp},
 		{"future", func() Headers {
 			h := Headers{ProjectID: "p", Timestamp: clk.Now().Add(61 * time.Second).UnixMilli(), Nonce: "nonce-fut-1", BodySHA256: sha(body)}
-			h.Signature = Sign(secret, "POST", "/x", h)
+			h.Signature = Sign(secret, testNode, "POST", "/x", h)
 			return h
 		}, ErrTimestamp},
 		{"edge of window", func() Headers {
 			h := Headers{ProjectID: "p", Timestamp: clk.Now().Add(-time.Minute).UnixMilli(), Nonce: "nonce-edg-1", BodySHA256: sha(body)}
-			h.Signature = Sign(secret, "POST", "/x", h)
+			h.Signature = Sign(secret, testNode, "POST", "/x", h)
 			return h
 		}, nil},
 	}
@@ -178,7 +180,7 @@ func TestVerify(t *testing.T) {
 			h := tt.h()
 			target := "/x"
 			method := "POST"
-			if err := s.Verify(method, target, h); !errors.Is(err, tt.want) {
+			if err := s.Verify(testNode, method, target, h); !errors.Is(err, tt.want) {
 				t.Fatalf("Verify = %v, want %v", err, tt.want)
 			}
 		})
@@ -189,20 +191,20 @@ func TestVerifyReplay(t *testing.T) {
 	s, clk := newStore(t, Config{Skew: time.Minute, NonceTTL: time.Second})
 	_, secret, _ := s.Create("p", nil)
 	h := signed("p", secret, clk, "nonce-0001", "GET", "/", nil)
-	if err := s.Verify("GET", "/", h); err != nil {
+	if err := s.Verify(testNode, "GET", "/", h); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Verify("GET", "/", h); !errors.Is(err, ErrReplay) {
+	if err := s.Verify(testNode, "GET", "/", h); !errors.Is(err, ErrReplay) {
 		t.Fatalf("replay = %v", err)
 	}
 	// NonceTTL (1s) is shorter than the window: the nonce is still kept
 	// while the timestamp is acceptable.
 	clk.Add(59 * time.Second)
-	if err := s.Verify("GET", "/", h); !errors.Is(err, ErrReplay) {
+	if err := s.Verify(testNode, "GET", "/", h); !errors.Is(err, ErrReplay) {
 		t.Fatalf("replay late in the window = %v", err)
 	}
 	clk.Add(2 * time.Second)
-	if err := s.Verify("GET", "/", h); !errors.Is(err, ErrTimestamp) {
+	if err := s.Verify(testNode, "GET", "/", h); !errors.Is(err, ErrTimestamp) {
 		t.Fatalf("replay after the window = %v", err)
 	}
 }
@@ -214,19 +216,19 @@ func TestInvalidMACsDoNotFloodNonceCache(t *testing.T) {
 	s, clk := newStore(t, Config{NonceCapacity: 4})
 	_, secret, _ := s.Create("p", nil)
 	real := signed("p", secret, clk, "real-nonce", "POST", "/execute", []byte("x"))
-	if err := s.Verify("POST", "/execute", real); err != nil {
+	if err := s.Verify(testNode, "POST", "/execute", real); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 1000 {
 		junk := signed("p", make([]byte, 32), clk, fmt.Sprintf("junk-%06d", i), "POST", "/execute", nil)
-		if err := s.Verify("POST", "/execute", junk); !errors.Is(err, ErrBadSignature) {
+		if err := s.Verify(testNode, "POST", "/execute", junk); !errors.Is(err, ErrBadSignature) {
 			t.Fatalf("junk %d = %v", i, err)
 		}
 	}
 	if n := s.projects["p"].nonces.len(); n != 1 {
 		t.Fatalf("nonce cache holds %d entries, want 1", n)
 	}
-	if err := s.Verify("POST", "/execute", real); !errors.Is(err, ErrReplay) {
+	if err := s.Verify(testNode, "POST", "/execute", real); !errors.Is(err, ErrReplay) {
 		t.Fatalf("replay after flood = %v, want ErrReplay", err)
 	}
 }
@@ -238,21 +240,21 @@ func TestNonceCacheFullRefuses(t *testing.T) {
 	_, a, _ := s.Create("a", nil)
 	_, b, _ := s.Create("b", nil)
 	for i := range 3 {
-		if err := s.Verify("GET", "/", signed("a", a, clk, fmt.Sprintf("nonce-a-%d", i), "GET", "/", nil)); err != nil {
+		if err := s.Verify(testNode, "GET", "/", signed("a", a, clk, fmt.Sprintf("nonce-a-%d", i), "GET", "/", nil)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := s.Verify("GET", "/", signed("a", a, clk, "nonce-a-9", "GET", "/", nil)); !errors.Is(err, ErrNonceCacheFull) {
+	if err := s.Verify(testNode, "GET", "/", signed("a", a, clk, "nonce-a-9", "GET", "/", nil)); !errors.Is(err, ErrNonceCacheFull) {
 		t.Fatalf("over capacity = %v", err)
 	}
-	if err := s.Verify("GET", "/", signed("a", a, clk, "nonce-a-0", "GET", "/", nil)); !errors.Is(err, ErrReplay) {
+	if err := s.Verify(testNode, "GET", "/", signed("a", a, clk, "nonce-a-0", "GET", "/", nil)); !errors.Is(err, ErrReplay) {
 		t.Fatalf("first nonce forgotten: %v", err)
 	}
-	if err := s.Verify("GET", "/", signed("b", b, clk, "nonce-b-0", "GET", "/", nil)); err != nil {
+	if err := s.Verify(testNode, "GET", "/", signed("b", b, clk, "nonce-b-0", "GET", "/", nil)); err != nil {
 		t.Fatalf("project b blocked by a's cache: %v", err)
 	}
 	clk.Add(11 * time.Minute) // past the TTL: entries expire, room again
-	if err := s.Verify("GET", "/", signed("a", a, clk, "nonce-a-9", "GET", "/", nil)); err != nil {
+	if err := s.Verify(testNode, "GET", "/", signed("a", a, clk, "nonce-a-9", "GET", "/", nil)); err != nil {
 		t.Fatalf("after expiry = %v", err)
 	}
 }
@@ -277,7 +279,7 @@ func TestRateLimitPerProject(t *testing.T) {
 			n := 0
 			try := func(p string, key []byte) error {
 				n++
-				return s.Verify("GET", "/", signed(p, key, clk, fmt.Sprintf("nonce-%06d", n), "GET", "/", nil))
+				return s.Verify(testNode, "GET", "/", signed(p, key, clk, fmt.Sprintf("nonce-%06d", n), "GET", "/", nil))
 			}
 			for i := range tt.admitted {
 				if err := try("a", a); err != nil {
@@ -301,10 +303,10 @@ func TestRateLimitPerProject(t *testing.T) {
 func TestAllowedMethods(t *testing.T) {
 	s, clk := newStore(t, Config{AllowedMethods: []string{"get"}})
 	_, a, _ := s.Create("a", nil)
-	if err := s.Verify("GET", "/", signed("a", a, clk, "nonce-get-1", "GET", "/", nil)); err != nil {
+	if err := s.Verify(testNode, "GET", "/", signed("a", a, clk, "nonce-get-1", "GET", "/", nil)); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Verify("POST", "/", signed("a", a, clk, "nonce-pst-1", "POST", "/", nil)); !errors.Is(err, ErrMethodDenied) {
+	if err := s.Verify(testNode, "POST", "/", signed("a", a, clk, "nonce-pst-1", "POST", "/", nil)); !errors.Is(err, ErrMethodDenied) {
 		t.Fatalf("POST = %v", err)
 	}
 }
@@ -318,7 +320,7 @@ func TestVerifyConcurrentReplayAdmitsOne(t *testing.T) {
 	admitted := 0
 	for range 16 {
 		ok.Go(func() {
-			if s.Verify("GET", "/", h) == nil {
+			if s.Verify(testNode, "GET", "/", h) == nil {
 				mu.Lock()
 				admitted++
 				mu.Unlock()
@@ -364,3 +366,6 @@ func FuzzOpenRecord(f *testing.F) {
 		}
 	})
 }
+
+// testNode is the node the store tests' requests are signed for.
+var testNode = id.Node{0x4e, 0x0d, 0xe1}
