@@ -88,7 +88,7 @@ type RPCAuth struct {
 	SkewMs         int64    `toml:"skew_ms" env:"ONVM_RPC_AUTH_SKEW_MS" doc:"How far x-timestamp may be from the node's clock, either way, in milliseconds."`
 	NonceTTLMs     int64    `toml:"nonce_ttl_ms" env:"ONVM_RPC_AUTH_NONCE_TTL_MS" doc:"Least time a used nonce is remembered, in milliseconds; a nonce is always kept until its timestamp leaves the skew window, so a smaller value cannot enable a replay."`
 	NonceCapacity  int      `toml:"nonce_capacity" env:"ONVM_RPC_AUTH_NONCE_CAPACITY" doc:"Nonces remembered per project; a project that used this many within the window gets 429 until they expire (entries are never evicted early)."`
-	RatePerMinute  int      `toml:"rate_limit_per_minute" env:"ONVM_RPC_AUTH_RATE_LIMIT_PER_MINUTE" doc:"Sustained requests per minute per project (token bucket); 0 means no limit. Any rate of 1 or more works."`
+	RatePerMinute  int      `toml:"rate_limit_per_minute" env:"ONVM_RPC_AUTH_RATE_LIMIT_PER_MINUTE" doc:"Sustained signed requests per minute per project (token bucket), every route counted; 0 means no limit. Any rate of 1 or more works."`
 	RateBurst      int      `toml:"rate_limit_burst" env:"ONVM_RPC_AUTH_RATE_LIMIT_BURST" doc:"Requests a project may make at once before the rate applies; 0 means max(1, rate_limit_per_minute/30)."`
 	AllowedMethods []string `toml:"allowed_methods" env:"ONVM_RPC_AUTH_ALLOWED_METHODS" doc:"When not empty, the only HTTP methods accepted on authenticated routes (others get 405)."`
 	MaxBodySize    int64    `toml:"max_body_size" env:"ONVM_RPC_AUTH_MAX_BODY_SIZE" doc:"Largest body of an authenticated non-streaming request, in bytes; it is buffered to check its hash before the handler runs. Blob uploads stream and are bounded by rpc.max_blob_size instead."`
@@ -138,7 +138,7 @@ func Default() Config {
 			SkewMs:         300_000,
 			NonceTTLMs:     600_000,
 			NonceCapacity:  100_000,
-			RatePerMinute:  0,
+			RatePerMinute:  1200, // 20 a second per project; see docs/security.md "Limits"
 			RateBurst:      0,
 			AllowedMethods: []string{},
 			MaxBodySize:    32 << 20,

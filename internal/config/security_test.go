@@ -112,3 +112,16 @@ func TestSecurityValidate(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestDefaultsThrottle: a production node throttles each project out of
+// the box; only an explicit 0 turns the limit off.
+func TestDefaultsThrottle(t *testing.T) {
+	c := Default()
+	if c.RPCAuth.RatePerMinute <= 0 {
+		t.Fatalf("default rpc_auth.rate_limit_per_minute = %d, want a limit", c.RPCAuth.RatePerMinute)
+	}
+	off, err := Parse([]byte("[rpc_auth]\nrate_limit_per_minute = 0\n"), "off")
+	if err != nil || off.RPCAuth.RatePerMinute != 0 {
+		t.Fatalf("explicit 0: %v, %d", err, off.RPCAuth.RatePerMinute)
+	}
+}
