@@ -5,6 +5,7 @@
 //
 //	go run ./bench/compilebench                 the default table of shapes and sizes
 //	go run ./bench/compilebench -shape nest -n 100000   one measurement
+//	go run ./bench/compilebench -interpreter    compile with the interpreter, as deploy-time validation does
 //
 // It prints, per line: shape, size, module bytes, instrument ms, compile ms (wazero's
 // compiler engine, as nodes use), peak RSS growth over the process before instrumenting
@@ -32,6 +33,7 @@ func main() {
 	timeout := flag.Duration("timeout", 60*time.Second, "per measurement")
 	file := flag.String("file", "", "measure this module instead")
 	flag.IntVar(&nestDepth, "depth", meter.MaxNesting, "nestfuncs: the depth of each function")
+	flag.BoolVar(&interpreter, "interpreter", false, "compile with the interpreter (deploy-time validation) instead of the compiler")
 	flag.Parse()
 	if *file != "" {
 		os.Exit(measureFile(*file))
@@ -49,8 +51,8 @@ func main() {
 		{"bigcode", []int{meter.MaxCodeSize/meter.MaxFunctionSize - 1, 11}},
 		{"funcs", []int{meter.MaxFunctions, 100_000}},
 		{"nest", []int{meter.MaxNesting, 100_000}},
-		// n functions nested meter.MaxNesting deep, up to the code size limit.
-		{"nestfuncs", []int{meter.MaxCodeSize / (3*meter.MaxNesting + 8), 1000}},
+		// n functions nested meter.MaxNesting deep, up to the nesting work limit and past it.
+		{"nestfuncs", []int{meter.MaxNestingWork / (meter.MaxNesting * meter.MaxNesting), 871}},
 		{"locals", []int{meter.MaxTotalLocals / meter.MaxLocals, 1000}},
 	}
 	fmt.Printf("# %s %d cores; shape size bytes instrument_ms compile_ms rss_growth_mib outcome\n",
@@ -58,7 +60,7 @@ func main() {
 	for _, row := range table {
 		for _, size := range row.sizes {
 			ctx, cancel := context.WithTimeout(context.Background(), *timeout)
-			cmd := exec.CommandContext(ctx, os.Args[0], "-shape", row.shape, "-n", fmt.Sprint(size))
+			cmd := exec.CommandContext(ctx, os.Args[0], "-shape", row.shape, "-n", fmt.Sprint(size), fmt.Sprintf("-interpreter=%t", interpreter))
 			cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 			if err := cmd.Run(); err != nil && ctx.Err() != nil {
 				fmt.Printf("%s %d - - - - timeout after %v\n", row.shape, size, *timeout)
@@ -68,7 +70,10 @@ func main() {
 	}
 }
 
-var nestDepth int
+var (
+	nestDepth   int
+	interpreter bool
+)
 
 func numCPU() int {
 	b, _ := os.ReadFile("/proc/cpuinfo")
@@ -110,7 +115,11 @@ func run(shape string, n int, wasm []byte) int {
 		return 0
 	}
 	ctx := context.Background()
-	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigCompiler())
+	rc := wazero.NewRuntimeConfigCompiler()
+	if interpreter {
+		rc = wazero.NewRuntimeConfigInterpreter()
+	}
+	rt := wazero.NewRuntimeWithConfig(ctx, rc)
 	start = time.Now()
 	_, err = rt.CompileModule(ctx, out)
 	compile := time.Since(start)
