@@ -24,7 +24,7 @@ import (
 // left behind is re-driven in acceptance order, so an accepted operation is
 // never lost; only the operation in flight at a crash can be applied twice,
 // which Handler.Apply tolerates by being idempotent.
-func (d *DAG) accept(ctx context.Context, v *Vertex, local bool) (rejection, err error) {
+func (d *DAG) accept(ctx context.Context, v *Vertex, local bool, taken [][]byte) (rejection, err error) {
 	h := v.ID()
 	if err := d.checkParents(v); err != nil {
 		if errors.Is(err, errBadParents) {
@@ -87,6 +87,11 @@ func (d *DAG) accept(ctx context.Context, v *Vertex, local bool) (rejection, err
 	}
 	if handled {
 		set(key(pfxUnappl, be64(pos)), be64(0))
+	}
+	for _, k := range taken { // outbox entries this vertex carries
+		if err == nil {
+			err = b.Delete(k, nil)
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("accept vertex %s: %w", h, err)
@@ -245,6 +250,12 @@ func (d *DAG) Propose(ctx context.Context, ops []Op) (v *Vertex, dropped []error
 	if err := d.redrive(ctx); err != nil {
 		return nil, nil, err
 	}
+	return d.proposeLocked(ctx, ops, nil)
+}
+
+// proposeLocked is Propose with mu held and the re-drive done; taken are
+// outbox keys deleted in the vertex's commit batch.
+func (d *DAG) proposeLocked(ctx context.Context, ops []Op, taken [][]byte) (v *Vertex, dropped []error, err error) {
 	d.view.RLock()
 	seq := d.vv[d.self] + 1
 	others := make([]id.Hash, 0, len(d.heads))
@@ -286,7 +297,7 @@ func (d *DAG) Propose(ctx context.Context, ops []Op) (v *Vertex, dropped []error
 		return nil, dropped, fmt.Errorf("propose: %w", err)
 	}
 	v.verified = true
-	rej, err := d.accept(ctx, v, true)
+	rej, err := d.accept(ctx, v, true, taken)
 	if err != nil {
 		return nil, dropped, fmt.Errorf("propose: %w", err)
 	}

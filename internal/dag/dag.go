@@ -60,6 +60,7 @@ type DAG struct {
 	now   func() time.Time
 
 	onInvalidOp func(author id.Node, kind string, err error)
+	outbox      *Outbox
 
 	mu       sync.Mutex // serialises insertion, proposal and application
 	backlog  bool       // some accepted vertex is not fully applied
@@ -143,6 +144,10 @@ func Open(ctx context.Context, cfg Config) (*DAG, error) {
 	d.pending = newPending(per, total)
 	d.metas, _ = lru.New[id.Hash, meta](metaCacheSize)
 	if err := d.load(); err != nil {
+		return nil, fmt.Errorf("open dag: %w", err)
+	}
+	var err error
+	if d.outbox, err = newOutbox(d); err != nil {
 		return nil, fmt.Errorf("open dag: %w", err)
 	}
 	d.backlog = true
@@ -350,7 +355,7 @@ func (d *DAG) insert(ctx context.Context, src Source, v *Vertex, res *Result) er
 	for len(queue) > 0 {
 		e := queue[0]
 		queue = queue[1:]
-		rej, err := d.accept(ctx, e.v, false)
+		rej, err := d.accept(ctx, e.v, false, nil)
 		if err != nil {
 			return err
 		}

@@ -47,6 +47,7 @@ type proposeFunc func(ctx context.Context, ops []Op) (*Vertex, []error, error)
 // when at least one operation is queued, at once when a vertex's worth is.
 type Proposer struct {
 	propose  proposeFunc
+	next     func(ctx context.Context) (*Vertex, []error, error) // DAG.ProposeNext; nil: no outbox
 	validate func(Op) error
 	cfg      ProposerConfig
 
@@ -75,7 +76,9 @@ func NewProposer(d *DAG, cfg ProposerConfig) (*Proposer, error) {
 		}
 		return nil
 	}
-	return newProposer(d.Propose, validate, cfg), nil
+	p := newProposer(d.Propose, validate, cfg)
+	p.next = d.ProposeNext
+	return p, nil
 }
 
 func newProposer(propose proposeFunc, validate func(Op) error, cfg ProposerConfig) *Proposer {
@@ -151,32 +154,50 @@ func (p *Proposer) Run(ctx context.Context) error {
 	}
 }
 
-// Flush emits everything queued now, in as many vertices as needed. On a
-// proposal error the operations not yet emitted stay queued.
+// Flush emits everything queued now and everything in the DAG's outbox,
+// in as many vertices as needed. On a proposal error the operations not
+// yet emitted stay queued (outbox entries stay in the outbox).
 func (p *Proposer) Flush(ctx context.Context) error {
 	p.emitMu.Lock()
 	defer p.emitMu.Unlock()
 	for {
 		batch := p.take()
 		if len(batch) == 0 {
-			return nil
+			break
 		}
 		v, dropped, err := p.propose(ctx, batch)
-		for _, e := range dropped {
-			p.cfg.Logger.Warn("operation dropped", "err", e)
-			if p.cfg.OnDropped != nil {
-				p.cfg.OnDropped(e)
-			}
-		}
+		p.report(dropped)
 		if err != nil {
 			if !errors.Is(err, ErrInvalidVertex) {
 				p.requeue(batch)
 			}
 			return err
 		}
-		if v != nil && p.cfg.Announce != nil {
-			p.cfg.Announce(ctx, v)
+		p.announce(ctx, v)
+	}
+	for p.next != nil {
+		v, dropped, err := p.next(ctx)
+		p.report(dropped)
+		if err != nil || v == nil {
+			return err
 		}
+		p.announce(ctx, v)
+	}
+	return nil
+}
+
+func (p *Proposer) report(dropped []error) {
+	for _, e := range dropped {
+		p.cfg.Logger.Warn("operation dropped", "err", e)
+		if p.cfg.OnDropped != nil {
+			p.cfg.OnDropped(e)
+		}
+	}
+}
+
+func (p *Proposer) announce(ctx context.Context, v *Vertex) {
+	if v != nil && p.cfg.Announce != nil {
+		p.cfg.Announce(ctx, v)
 	}
 }
 

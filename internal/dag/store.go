@@ -36,6 +36,7 @@ var (
 	pfxHead   = []byte("d/h/")
 	pfxClock  = []byte("d/c/")
 	pfxUnappl = []byte("d/u/")
+	pfxOutbox = []byte("d/q/") // seq → encoded operation awaiting proposal
 )
 
 func key(prefix []byte, parts ...[]byte) []byte {
