@@ -6,8 +6,11 @@
 // validation, version vectors) and a thin shell around it (DAG: the pebble
 // store under the "d/" prefix, the pending buffer for vertices whose parents
 // have not arrived, equivocation evidence, and the pipeline that hands every
-// accepted operation to its kind's Handler exactly once, in causal order).
-// Proposer batches a node's own operations into one vertex per slot.
+// accepted operation to its kind's Handler in causal order — at least once:
+// the operation in flight at a crash is applied again, so handlers are
+// idempotent). Outbox holds the node's own operations, staged in their
+// producers' commit batches, until a vertex carries them; Proposer batches
+// them into one vertex per slot.
 //
 // What an operation means is not this package's business: the node registers
 // a Handler per Kind (see Registry) and the typed bodies live in package
