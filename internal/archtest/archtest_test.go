@@ -67,6 +67,7 @@ var layer = map[string]int{
 	"docker/entrypoint":              9,
 	"internal/archtest":              9,
 	"bench/blobbench":                9,
+	"bench/compilebench":             9,
 }
 
 // publicAllowed lists the only internal packages public packages may use.
