@@ -31,19 +31,11 @@ func (r *Runtime) Run(ctx context.Context, c Call) (*Result, error) {
 	if kind := interruptKind(ctx); kind != 0 {
 		return nil, newError(kind, ctx.Err(), "not started: %v", ctx.Err())
 	}
-	// The timeout runs from here: a first call's compilation (or its wait
-	// for another call's) counts against it, so Timeout holds for every
-	// call. Compilation itself cannot be interrupted; the module limits
-	// bound it (meter.CheckLimits).
-	start := time.Now()
 	e, err := r.modules.get(ctx, call.CodeHash, call.Code)
 	if err != nil {
 		return nil, newError(KindInvalidModule, err, "compile program %s: %s", call.CodeHash, firstLine(err))
 	}
 	defer r.modules.release(e)
-	if took := time.Since(start); call.Timeout > 0 && took >= call.Timeout {
-		return nil, newError(KindTimeout, nil, "stopped after the %v timeout: compiling the module took %v", call.Timeout, took.Round(time.Millisecond))
-	}
 
 	def, ok := e.info.funcs[call.Entrypoint]
 	if !ok {
@@ -59,7 +51,7 @@ func (r *Runtime) Run(ctx context.Context, c Call) (*Result, error) {
 		return nil, newError(KindOutOfMemory, nil, "module needs %d pages of memory, the limit is %d bytes", e.info.memoryMin, call.MemoryLimit)
 	}
 
-	x := &execution{r: r, s: newCallState(&call), entry: e, conv: conv, start: start}
+	x := &execution{r: r, s: newCallState(&call), entry: e, conv: conv}
 	if !e.info.alloc {
 		x.s.mem.reserve = inputPages(len(call.Input), conv) * pageSize
 	}
@@ -88,7 +80,6 @@ type execution struct {
 	depth api.MutableGlobal
 	cp    api.MutableGlobal
 	ctx   context.Context // carries the call state (and, to instantiate, the memory allocator)
-	start time.Time       // when Run began: the timeout counts from it
 }
 
 func (x *execution) run(ctx context.Context) (out []byte, err error) {
@@ -230,10 +221,7 @@ func (x *execution) initializeInPlace(ctx context.Context) error {
 func (x *execution) arm(ctx context.Context) {
 	var deadline time.Time
 	if t := x.s.call.Timeout; t > 0 {
-		if x.start.IsZero() {
-			x.start = time.Now()
-		}
-		deadline = x.start.Add(t)
+		deadline = time.Now().Add(t)
 	}
 	x.s.fuel.arm(ctx, x.r.interval, deadline)
 }
