@@ -236,8 +236,7 @@ func (d *DAG) redrive(ctx context.Context) error {
 // ops, and returns it for announcement. Operations that fail their
 // stateless validator are left out and reported in dropped (the vertex is
 // nil if none is left); the others are decided when applied, as on every
-// node. The vertex is durable (synced) before
-// Propose returns.
+// node. The vertex is durable (synced) before Propose returns.
 func (d *DAG) Propose(ctx context.Context, ops []Op) (v *Vertex, dropped []error, err error) {
 	if d.key == nil {
 		return nil, nil, ErrNoKey
@@ -250,12 +249,25 @@ func (d *DAG) Propose(ctx context.Context, ops []Op) (v *Vertex, dropped []error
 	if err := d.redrive(ctx); err != nil {
 		return nil, nil, err
 	}
-	return d.proposeLocked(ctx, ops, nil)
+	var kept []Op
+	for _, op := range ops {
+		if err := d.checkLocal(op); err != nil {
+			dropped = append(dropped, err)
+			continue
+		}
+		kept = append(kept, op)
+	}
+	if len(kept) == 0 {
+		return nil, dropped, nil
+	}
+	v, err = d.proposeLocked(ctx, kept, nil)
+	return v, dropped, err
 }
 
-// proposeLocked is Propose with mu held and the re-drive done; taken are
-// outbox keys deleted in the vertex's commit batch.
-func (d *DAG) proposeLocked(ctx context.Context, ops []Op, taken [][]byte) (v *Vertex, dropped []error, err error) {
+// proposeLocked makes, signs, stores and applies the node's next vertex
+// carrying ops, which passed checkLocal; mu is held and the re-drive done.
+// taken are outbox keys deleted in the vertex's commit batch.
+func (d *DAG) proposeLocked(ctx context.Context, ops []Op, taken [][]byte) (*Vertex, error) {
 	d.view.RLock()
 	seq := d.vv[d.self] + 1
 	others := make([]id.Hash, 0, len(d.heads))
@@ -270,7 +282,7 @@ func (d *DAG) proposeLocked(ctx context.Context, ops []Op, taken [][]byte) (v *V
 	if seq > 1 {
 		prev, ok, err := get(d.db, key(pfxAuthor, d.self[:], be64(seq-1)))
 		if err != nil || !ok {
-			return nil, nil, fmt.Errorf("propose: own vertex %d missing: %v", seq-1, err)
+			return nil, fmt.Errorf("propose: own vertex %d missing: %v", seq-1, err)
 		}
 		parents = append(parents, id.Hash(prev))
 	}
@@ -278,49 +290,43 @@ func (d *DAG) proposeLocked(ctx context.Context, ops []Op, taken [][]byte) (v *V
 	if len(parents) == 0 {
 		parents = nil
 	}
-	v = &Vertex{Author: d.self, Seq: seq, Parents: parents, Timestamp: max(d.now().UnixMilli(), 1)}
-	var kept []Op
-	for _, op := range ops {
-		probe := *v
-		probe.Ops = []Op{op}
-		if err := d.checkLocal(&probe, op); err != nil {
-			dropped = append(dropped, err)
-			continue
-		}
-		kept = append(kept, op)
-	}
-	if len(kept) == 0 {
-		return nil, dropped, nil
-	}
-	v.Ops = kept
+	v := &Vertex{Author: d.self, Seq: seq, Parents: parents, Ops: ops, Timestamp: max(d.now().UnixMilli(), 1)}
 	if err := v.Sign(d.key); err != nil {
-		return nil, dropped, fmt.Errorf("propose: %w", err)
+		return nil, fmt.Errorf("propose: %w", err)
 	}
 	v.verified = true
 	rej, err := d.accept(ctx, v, true, taken)
 	if err != nil {
-		return nil, dropped, fmt.Errorf("propose: %w", err)
+		return nil, fmt.Errorf("propose: %w", err)
 	}
 	if rej != nil {
-		return nil, dropped, fmt.Errorf("propose: own vertex rejected: %w", rej)
+		return nil, fmt.Errorf("propose: own vertex rejected: %w", rej)
 	}
-	return v, dropped, nil
+	return v, nil
 }
 
-// checkLocal runs op's stateless validator for a proposal. probe is the
-// vertex being built, unsigned (its ID is zero).
-func (d *DAG) checkLocal(probe *Vertex, op Op) error {
+// checkShape checks what any operation of this node's must be: of a
+// registered kind, with a body of 1 to MaxOpSize bytes.
+func (d *DAG) checkShape(op Op) (KindSpec, error) {
 	s, ok := d.kinds[op.Kind]
 	if !ok {
-		return fmt.Errorf("propose: %w: %d", ErrUnknownKind, op.Kind)
+		return s, fmt.Errorf("propose: %w: %d", ErrUnknownKind, op.Kind)
 	}
 	if len(op.Body) == 0 || len(op.Body) > MaxOpSize {
-		return fmt.Errorf("propose %s: %w: body of %d bytes", s.Name, ErrInvalidOp, len(op.Body))
+		return s, fmt.Errorf("propose %s: %w: body of %d bytes", s.Name, ErrInvalidOp, len(op.Body))
 	}
-	if s.Validate != nil {
-		if err := s.Validate(op, probe); err != nil {
-			return fmt.Errorf("propose %s: %w: %w", s.Name, ErrInvalidOp, err)
-		}
+	return s, nil
+}
+
+// checkLocal checks op's shape and runs its kind's stateless validator as
+// for a vertex of this node's (validators read only the author).
+func (d *DAG) checkLocal(op Op) error {
+	s, err := d.checkShape(op)
+	if err != nil || s.Validate == nil {
+		return err
+	}
+	if err := s.Validate(op, &Vertex{Author: d.self, Seq: 1, Timestamp: 1}); err != nil {
+		return fmt.Errorf("propose %s: %w: %w", s.Name, ErrInvalidOp, err)
 	}
 	return nil
 }

@@ -60,7 +60,7 @@ func newOutbox(d *DAG) (*Outbox, error) {
 // exists once b commits; entries of batches that never commit leave only a
 // gap in the sequence.
 func (o *Outbox) Stage(b *pebble.Batch, op Op) error {
-	if err := o.d.checkLocal(&Vertex{Author: o.d.self, Seq: 1, Timestamp: 1}, op); err != nil {
+	if err := o.d.checkLocal(op); err != nil {
 		return fmt.Errorf("stage operation: %w", err)
 	}
 	v, err := codec.Marshal(outboxEntry(op))
@@ -93,8 +93,10 @@ func (d *DAG) Outbox() *Outbox { return d.outbox }
 // ProposeNext makes, signs, stores and applies the node's next vertex from
 // the oldest outbox entries (as many as fit one vertex), deleting them in
 // the vertex's commit batch, and returns it for announcement; nil when the
-// outbox is empty. An entry that no longer passes its validator (a kind
-// redefined by an upgrade) is dropped and reported in dropped.
+// outbox is empty. Entries passed their validator when staged; one that
+// no longer decodes to an operation of a registered kind within the size
+// limit (a damaged record, a kind an upgrade removed) is dropped and
+// reported in dropped.
 func (d *DAG) ProposeNext(ctx context.Context) (v *Vertex, dropped []error, err error) {
 	if d.key == nil {
 		return nil, nil, ErrNoKey
@@ -110,7 +112,6 @@ func (d *DAG) ProposeNext(ctx context.Context) (v *Vertex, dropped []error, err 
 		bad   [][]byte
 		size  int
 	)
-	probe := &Vertex{Author: d.self, Seq: 1, Timestamp: 1}
 	err = scan(d.db, pfxOutbox, upper(pfxOutbox), func(k, val []byte) (bool, error) {
 		k = bytes.Clone(k) // valid only during the call
 		var e outboxEntry
@@ -118,7 +119,7 @@ func (d *DAG) ProposeNext(ctx context.Context) (v *Vertex, dropped []error, err 
 		if err := codec.Unmarshal(val, &e); err == nil {
 			op = Op(e)
 		}
-		if err := d.checkLocal(probe, op); err != nil {
+		if _, err := d.checkShape(op); err != nil {
 			dropped = append(dropped, fmt.Errorf("outbox entry %x: %w", k[len(pfxOutbox):], err))
 			bad = append(bad, k)
 			return true, nil
@@ -141,6 +142,6 @@ func (d *DAG) ProposeNext(ctx context.Context) (v *Vertex, dropped []error, err 
 	if len(ops) == 0 {
 		return nil, dropped, nil
 	}
-	v, more, err := d.proposeLocked(ctx, ops, taken)
-	return v, append(dropped, more...), err
+	v, err = d.proposeLocked(ctx, ops, taken)
+	return v, dropped, err
 }

@@ -63,20 +63,7 @@ func NewProposer(d *DAG, cfg ProposerConfig) (*Proposer, error) {
 	if d.key == nil {
 		return nil, ErrNoKey
 	}
-	validate := func(op Op) error {
-		probe := &Vertex{Author: d.self, Seq: 1, Timestamp: 1}
-		s, ok := d.kinds[op.Kind]
-		if !ok {
-			return fmt.Errorf("submit operation: %w: %d", ErrUnknownKind, op.Kind)
-		}
-		if s.Validate != nil {
-			if err := s.Validate(op, probe); err != nil {
-				return fmt.Errorf("submit %s: %w: %w", s.Name, ErrInvalidOp, err)
-			}
-		}
-		return nil
-	}
-	p := newProposer(d.Propose, validate, cfg)
+	p := newProposer(d.Propose, d.checkLocal, cfg)
 	p.next = d.ProposeNext
 	return p, nil
 }
