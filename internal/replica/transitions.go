@@ -24,16 +24,17 @@ import (
 // from (chain.ApplyFinalized).
 type transitionHandler struct{ r *Replica }
 
-// Apply verifies a transition's aggregate signature against the committee
-// of a manifest of its program that the DAG delivered and applies it, or
-// keeps it (n/w/) while the program's code is still being fetched. The
-// manifest travels before any honest transition of its program (the
-// executor saw it, so it is in the vertex's causal past or earlier in the
-// same vertex); a transition with no manifest yet is kept too rather than
-// refused, so that the verdict never depends on the order in which a node
-// applied concurrent vertices: it is verified when the manifest arrives.
-// One that does not verify is refused (dag.ErrInvalidOp) and its author
-// blamed.
+// Apply applies a transition of an installed program through
+// chain.ApplyFinalized, which verifies it against the catalog's manifest,
+// or keeps it (n/w/) while the program's code is still being fetched,
+// after verifying its aggregate signature against the committee of any
+// manifest of the program the DAG delivered. The manifest travels before
+// any honest transition of its program (the executor saw it, so it is in
+// the vertex's causal past or earlier in the same vertex); a transition
+// with no manifest yet is kept too rather than refused, so that the
+// verdict never depends on the order in which a node applied concurrent
+// vertices: it is verified when the manifest arrives. One that does not
+// verify is refused (dag.ErrInvalidOp) and its author blamed.
 func (h transitionHandler) Apply(ctx context.Context, o dag.Op, v *dag.Vertex) error {
 	r := h.r
 	t, err := op.DecodeTransition(o)
@@ -46,28 +47,41 @@ func (h transitionHandler) Apply(ctx context.Context, o dag.Op, v *dag.Vertex) e
 			return err
 		}
 	}
-	ms, err := r.manifestsSeen(rc.Program)
+	installed, err := r.inCatalog(rc.Program)
 	if err != nil {
 		return err
 	}
-	if len(ms) > 0 {
-		if err := verifyAny(t, ms); err != nil {
-			r.m.transitions.WithLabelValues("invalid").Inc()
-			return fmt.Errorf("%w: %w", dag.ErrInvalidOp, err)
+	if !installed {
+		ms, err := r.manifestsSeen(rc.Program)
+		if err != nil {
+			return err
 		}
-	}
-	r.progMu.Lock()
-	_, err = r.chain.Catalog().Get(rc.Program)
-	if errors.Is(err, program.ErrNotFound) {
-		err = r.wait(rc, o.Body)
+		if len(ms) > 0 {
+			if err := verifyAny(t, ms); err != nil {
+				r.m.transitions.WithLabelValues("invalid").Inc()
+				return fmt.Errorf("%w: %w", dag.ErrInvalidOp, err)
+			}
+		}
+		r.progMu.Lock()
+		if installed, err = r.inCatalog(rc.Program); err == nil && !installed {
+			err = r.wait(rc, o.Body)
+		}
 		r.progMu.Unlock()
-		return err
-	}
-	r.progMu.Unlock()
-	if err != nil {
-		return err
+		if err != nil || !installed {
+			return err
+		}
+		// Installed meanwhile: apply it now.
 	}
 	return r.applyTransition(ctx, t, o.Body)
+}
+
+// inCatalog reports whether p's manifest is in the catalog.
+func (r *Replica) inCatalog(p id.Program) (bool, error) {
+	_, err := r.chain.Catalog().Get(p)
+	if errors.Is(err, program.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // verifyAny checks t's aggregate signature against the committee of any
@@ -85,10 +99,11 @@ func verifyAny(t *op.Transition, ms []*program.Manifest) error {
 	return fmt.Errorf("transition of %s height %d: %w", rc.Program, rc.Height, errors.Join(errs...))
 }
 
-// applyTransition applies t and counts the result. It fails only when the
-// node is closing; a transition that cannot be applied now for a local
-// reason waits (n/w/) for the next sweep, and one that does not verify is
-// counted and dropped: the DAG keeps it as evidence.
+// applyTransition applies t and counts the result. A transition that
+// cannot be applied now for a local reason waits (n/w/) for the next
+// sweep; one that does not verify is counted and refused with an error
+// wrapping dag.ErrInvalidOp (the DAG keeps it as evidence). Any other
+// error means the node is closing.
 func (r *Replica) applyTransition(ctx context.Context, t *op.Transition, body []byte) error {
 	rc := &t.Receipt.Receipt
 	st, err := r.chain.ApplyFinalized(ctx, toChain(t))
@@ -103,7 +118,7 @@ func (r *Replica) applyTransition(ctx context.Context, t *op.Transition, body []
 		return err
 	case errors.Is(err, chain.ErrInvalidTransition):
 		r.m.transitions.WithLabelValues("invalid").Inc()
-		r.log.Warn("replicated transition refused", "program", rc.Program.String(), "height", rc.Height, "err", err)
+		return fmt.Errorf("%w: %w", dag.ErrInvalidOp, err)
 	case errors.Is(err, chain.ErrConflict):
 		r.m.transitions.WithLabelValues("conflict").Inc()
 		r.log.Error("conflicting transition", "program", rc.Program.String(), "height", rc.Height, "err", err)
@@ -151,7 +166,10 @@ func (r *Replica) drainWaiting(ctx context.Context, p id.Program) error {
 		if err != nil {
 			continue
 		}
-		if err := r.applyTransition(ctx, t, w.body); err != nil {
+		switch err := r.applyTransition(ctx, t, w.body); {
+		case errors.Is(err, dag.ErrInvalidOp):
+			r.log.Warn("kept transition refused", "program", p.String(), "height", t.Receipt.Receipt.Height, "err", err)
+		case err != nil:
 			return err
 		}
 	}
