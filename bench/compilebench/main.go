@@ -13,6 +13,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -163,13 +164,7 @@ func build(shape string, n int) ([]byte, error) {
 			bodies = append(bodies, b)
 		}
 	case "nestfuncs":
-		b := []byte{0}
-		for range nestDepth {
-			b = append(b, 0x02, 0x40)
-		}
-		for range nestDepth + 1 {
-			b = append(b, 0x0b)
-		}
+		b := nested(nestDepth)
 		for range n {
 			bodies = append(bodies, b)
 		}
@@ -179,14 +174,7 @@ func build(shape string, n int) ([]byte, error) {
 			bodies = append(bodies, body)
 		}
 	case "nest":
-		b := []byte{0}
-		for range n {
-			b = append(b, 0x02, 0x40)
-		}
-		for range n + 1 {
-			b = append(b, 0x0b)
-		}
-		bodies = [][]byte{b}
+		bodies = [][]byte{nested(n)}
 	case "locals":
 		body := wasmbin.AppendU32([]byte{1}, meter.MaxLocals)
 		body = append(body, wasmbin.I64, 0x0b)
@@ -203,4 +191,10 @@ func build(shape string, n int) ([]byte, error) {
 	m.Set(wasmbin.SecFunction, fs)
 	m.Set(wasmbin.SecCode, wasmbin.EncodeCode(bodies))
 	return m.Encode(), nil
+}
+
+// nested is a function body of depth nested empty blocks.
+func nested(depth int) []byte {
+	b := append([]byte{0}, bytes.Repeat([]byte{0x02, 0x40}, depth)...)
+	return append(b, bytes.Repeat([]byte{0x0b}, depth+1)...)
 }

@@ -227,10 +227,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 
 // wasmStatus maps a runtime failure: a module rejected at deploy or a
 // malformed call is 400 (a module over a module limit with the code
-// module_limit_<limit>, e.g. module_limit_function_size); the guest's own failures (trap, out of fuel, out
-// of memory, call depth, output or state writes too large) are 422 with the
-// runtime's kind as the code; the node's wall-clock limit is 504; a
-// cancelled call 503.
+// module_limit_<limit>, e.g. module_limit_function_size); the guest's own
+// failures (trap, out of fuel, out of memory, call depth, output or state
+// writes too large) are 422 with the runtime's kind as the code; the
+// node's wall-clock limit is 504; a cancelled call 503.
 func wasmStatus(err error) (int, string, string) {
 	kind := wasm.KindOf(err)
 	msg := kind.String()
