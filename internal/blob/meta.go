@@ -75,12 +75,24 @@ func (s *Store) getRecord(b id.Blob) (r record, found bool, err error) {
 	return r, err == nil, err
 }
 
+// putRecord writes b's record, synced; a complete one in one batch with
+// what OnComplete stages.
 func (s *Store) putRecord(b id.Blob, r record) error {
 	v, err := codec.Marshal(r)
 	if err != nil {
 		return fmt.Errorf("encode record of %s: %w", b, err)
 	}
-	if err := s.db.Set(metaKey(b), v, pebble.Sync); err != nil {
+	batch := s.db.NewBatch()
+	defer batch.Close()
+	if err := batch.Set(metaKey(b), v, nil); err != nil {
+		return fmt.Errorf("write record of %s: %w", b, err)
+	}
+	if r.Complete && s.onComplete != nil {
+		if err := s.onComplete(batch, r.info(b)); err != nil {
+			return fmt.Errorf("write record of %s: %w", b, err)
+		}
+	}
+	if err := batch.Commit(pebble.Sync); err != nil {
 		return fmt.Errorf("write record of %s: %w", b, noSpace(err))
 	}
 	return nil

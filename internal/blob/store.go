@@ -48,6 +48,12 @@ type Options struct {
 	DB *pebble.DB
 	// MaxSize is the largest blob accepted; 0 means DefaultMaxSize.
 	MaxSize int64
+	// OnComplete, when set, adds to the batch that writes the record
+	// making a blob complete here (a Put, or a committed import): the
+	// replica stages the blob's announcement there, so that the store holds
+	// a complete blob exactly when the network will hear of it. An error
+	// fails the Put or the import, and nothing is written.
+	OnComplete func(b *pebble.Batch, info Info) error
 	// Logger receives recovery and corruption reports; nil discards them.
 	Logger *slog.Logger
 }
@@ -68,6 +74,8 @@ type Store struct {
 	db  *pebble.DB
 	max int64
 	log *slog.Logger
+
+	onComplete func(*pebble.Batch, Info) error
 
 	locks [256]sync.Mutex // per-id commit locks, striped by the id's first byte
 
@@ -101,6 +109,8 @@ func Open(opts Options) (*Store, error) {
 		max:     opts.MaxSize,
 		log:     opts.Logger,
 		imports: make(map[id.Blob]*Import),
+
+		onComplete: opts.OnComplete,
 	}
 	if s.max == 0 {
 		s.max = DefaultMaxSize

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/cockroachdb/pebble/v2"
+
 	"github.com/onvm-network/onvm/internal/id"
 	"github.com/onvm-network/onvm/internal/program"
 	"github.com/onvm-network/onvm/internal/state"
@@ -107,7 +109,11 @@ func (e *Engine) Deploy(ctx context.Context, req DeployRequest) (m *program.Mani
 	if err != nil {
 		return nil, false, fmt.Errorf("deploy %s: %w", p, err)
 	}
-	stored, created, err := e.catalog.Put(ctx, signed)
+	// The manifest's operation is staged with the catalog entry: a deploy
+	// acknowledged is a deploy the network will hear of, crash or not.
+	stored, created, err := e.catalog.PutWith(ctx, signed, func(b *pebble.Batch) error {
+		return e.opts.Outbox.StageDeploy(b, signed)
+	})
 	if errors.Is(err, program.ErrConflict) {
 		return stored, false, nil // a concurrent deploy of the same id won
 	}

@@ -23,5 +23,6 @@
 //
 // The package does not speak HTTP, does not talk to peers and does not
 // know about the DAG: the network layer calls ApplyFinalized and
-// Transitions, and learns of local commits through the Publisher hook.
+// Transitions, and learns of local commits through the Outbox they stage
+// their operations in.
 package chain

@@ -29,14 +29,23 @@ type BlobStore interface {
 	Open(ctx context.Context, b id.Blob) (*blob.Reader, error)
 }
 
-// Publisher learns of every transition committed by local execution, after
-// it is durable, so that the replication layer can publish it. Calls for
-// one program may arrive out of height order when executions overlap, and a
-// crash between the commit and the call loses the call: a publisher
-// reconciles with Head and Transitions when it starts.
-type Publisher interface {
-	TransitionCommitted(t *Transition)
+// Outbox takes the operations that tell the network of this node's
+// commits: the manifest of each program deployed here and each transition
+// this node finalizes. Each is staged in the batch of the commit it
+// reports, so it is durable exactly when the commit is and a crash can
+// lose neither without the other; an operation that could never travel is
+// refused, and the commit with it. The replication layer stages them in
+// the DAG's outbox (replica.Outgoing).
+type Outbox interface {
+	StageDeploy(b *pebble.Batch, m *program.Manifest) error
+	StageTransition(b *pebble.Batch, t *Transition) error
 }
+
+// noOutbox is the Outbox of an engine that publishes nothing.
+type noOutbox struct{}
+
+func (noOutbox) StageDeploy(*pebble.Batch, *program.Manifest) error { return nil }
+func (noOutbox) StageTransition(*pebble.Batch, *Transition) error   { return nil }
 
 // Limits bound executions. Zero values select the defaults.
 type Limits struct {
@@ -104,7 +113,7 @@ type Options struct {
 	// CodeCacheBytes bounds the in-memory cache of instrumented code; 0 =
 	// 256 MiB.
 	CodeCacheBytes int64
-	Publisher      Publisher // nil: none
+	Outbox         Outbox // nil: publishes nothing (an engine on its own)
 	Now            func() time.Time
 	Logger         *slog.Logger
 }
@@ -152,6 +161,9 @@ func New(opts Options) (*Engine, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Outbox == nil {
+		opts.Outbox = noOutbox{}
 	}
 	if opts.MaxAhead == 0 {
 		opts.MaxAhead = 1024

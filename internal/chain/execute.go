@@ -205,14 +205,10 @@ func (e *Engine) executeOnce(ctx context.Context, req Request, c *programChain, 
 	return e.answer(p, t, res, b)
 }
 
-// answer waits for the transition's WAL sync, tells the publisher and
-// returns the outcome.
+// answer waits for the transition's WAL sync and returns the outcome.
 func (e *Engine) answer(p id.Program, t *Transition, res *wasm.Result, b *pebble.Batch) (*Outcome, bool, error) {
 	if err := b.SyncWait(); err != nil {
 		return nil, false, fmt.Errorf("execute %s height %d: sync: %w", p, t.Receipt.Receipt.Height, err)
-	}
-	if e.opts.Publisher != nil {
-		e.opts.Publisher.TransitionCommitted(t)
 	}
 	return &Outcome{Output: res.Output, FuelUsed: res.FuelUsed, Logs: res.Logs, Receipt: &t.Receipt}, false, nil
 }
@@ -277,6 +273,9 @@ func (e *Engine) seal(p id.Program, body *program.Body, member int, st *staged, 
 	agg := e.finalize(&body.Committee, member, st.receipt)
 	t := &Transition{Receipt: *agg, Writes: st.writes, HasOutput: true, Output: res.Output}
 	if err := stage(b, t, res.Logs, st.head); err != nil {
+		return nil, err
+	}
+	if err := e.opts.Outbox.StageTransition(b, t); err != nil {
 		return nil, err
 	}
 	after := func(bool) {}

@@ -307,8 +307,10 @@ func (d *DAG) proposeLocked(ctx context.Context, ops []Op, taken [][]byte) (*Ver
 
 // checkShape checks what any operation of this node's must be: of a
 // registered kind, with a body of 1 to MaxOpSize bytes.
-func (d *DAG) checkShape(op Op) (KindSpec, error) {
-	s, ok := d.kinds[op.Kind]
+func (d *DAG) checkShape(op Op) (KindSpec, error) { return checkShape(d.kinds, op) }
+
+func checkShape(kinds map[Kind]KindSpec, op Op) (KindSpec, error) {
+	s, ok := kinds[op.Kind]
 	if !ok {
 		return s, fmt.Errorf("propose: %w: %d", ErrUnknownKind, op.Kind)
 	}
@@ -320,12 +322,14 @@ func (d *DAG) checkShape(op Op) (KindSpec, error) {
 
 // checkLocal checks op's shape and runs its kind's stateless validator as
 // for a vertex of this node's (validators read only the author).
-func (d *DAG) checkLocal(op Op) error {
-	s, err := d.checkShape(op)
+func (d *DAG) checkLocal(op Op) error { return checkLocal(d.kinds, d.self, op) }
+
+func checkLocal(kinds map[Kind]KindSpec, self id.Node, op Op) error {
+	s, err := checkShape(kinds, op)
 	if err != nil || s.Validate == nil {
 		return err
 	}
-	if err := s.Validate(op, &Vertex{Author: d.self, Seq: 1, Timestamp: 1}); err != nil {
+	if err := s.Validate(op, &Vertex{Author: self, Seq: 1, Timestamp: 1}); err != nil {
 		return fmt.Errorf("propose %s: %w: %w", s.Name, ErrInvalidOp, err)
 	}
 	return nil

@@ -47,6 +47,10 @@ type Config struct {
 	// with the author of its vertex (who signed it and is to blame). It
 	// runs on the applying goroutine and must not block.
 	OnInvalidOp func(author id.Node, kind string, err error)
+	// Outbox is the node's outbox (NewOutbox over DB, with this node as
+	// its author); nil opens one. Components that stage operations share
+	// it with the DAG that proposes them.
+	Outbox *Outbox
 }
 
 // DAG is the node's replica of the operation DAG. Add, AddRaw and Propose
@@ -146,9 +150,14 @@ func Open(ctx context.Context, cfg Config) (*DAG, error) {
 	if err := d.load(); err != nil {
 		return nil, fmt.Errorf("open dag: %w", err)
 	}
-	var err error
-	if d.outbox, err = newOutbox(d); err != nil {
-		return nil, fmt.Errorf("open dag: %w", err)
+	d.outbox = cfg.Outbox
+	if d.outbox == nil {
+		var err error
+		if d.outbox, err = NewOutbox(d.db, cfg.Registry, d.self); err != nil {
+			return nil, fmt.Errorf("open dag: %w", err)
+		}
+	} else if d.outbox.db != d.db || d.outbox.self != d.self {
+		return nil, errors.New("open dag: the outbox belongs to another database or node")
 	}
 	d.backlog = true
 	d.mu.Lock()

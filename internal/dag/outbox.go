@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/onvm-network/onvm/internal/codec"
+	"github.com/onvm-network/onvm/internal/id"
 )
 
 // The outbox holds the node's own operations between the commit that
@@ -27,19 +29,27 @@ type outboxEntry struct {
 	Body []byte `cbor:"2,keyasint"`
 }
 
-// Outbox stages operations for the node's next vertices. Get it with
-// DAG.Outbox; it is safe for concurrent use.
+// Outbox stages operations for the node's next vertices. It is safe for
+// concurrent use. Components that commit what they publish get it at
+// construction (NewOutbox), before the DAG whose handlers need them opens;
+// the DAG drains the same outbox (Config.Outbox).
 type Outbox struct {
-	d    *DAG
-	mu   sync.Mutex
-	next uint64 // sequence of the next staged entry
+	db    *pebble.DB
+	kinds map[Kind]KindSpec
+	self  id.Node
+	mu    sync.Mutex
+	next  uint64 // sequence of the next staged entry
 }
 
-// newOutbox loads the outbox of d: the next sequence follows the last
-// stored entry.
-func newOutbox(d *DAG) (*Outbox, error) {
-	o := &Outbox{d: d, next: 1}
-	it, err := d.db.NewIter(&pebble.IterOptions{LowerBound: pfxOutbox, UpperBound: upper(pfxOutbox)})
+// NewOutbox loads the outbox stored in db, whose operations are checked
+// against reg's kinds as operations of a vertex by self. The next
+// sequence follows the last stored entry.
+func NewOutbox(db *pebble.DB, reg *Registry, self id.Node) (*Outbox, error) {
+	if db == nil || reg == nil {
+		return nil, errors.New("open outbox: DB and Registry are required")
+	}
+	o := &Outbox{db: db, kinds: reg.clone(), self: self, next: 1}
+	it, err := db.NewIter(&pebble.IterOptions{LowerBound: pfxOutbox, UpperBound: upper(pfxOutbox)})
 	if err != nil {
 		return nil, fmt.Errorf("open outbox: %w", err)
 	}
@@ -60,7 +70,7 @@ func newOutbox(d *DAG) (*Outbox, error) {
 // exists once b commits; entries of batches that never commit leave only a
 // gap in the sequence.
 func (o *Outbox) Stage(b *pebble.Batch, op Op) error {
-	if err := o.d.checkLocal(op); err != nil {
+	if err := checkLocal(o.kinds, o.self, op); err != nil {
 		return fmt.Errorf("stage operation: %w", err)
 	}
 	v, err := codec.Marshal(outboxEntry(op))
@@ -80,7 +90,7 @@ func (o *Outbox) Stage(b *pebble.Batch, op Op) error {
 // Len returns how many operations wait in the outbox.
 func (o *Outbox) Len() (int, error) {
 	n := 0
-	err := scan(o.d.db, pfxOutbox, upper(pfxOutbox), func(_, _ []byte) (bool, error) {
+	err := scan(o.db, pfxOutbox, upper(pfxOutbox), func(_, _ []byte) (bool, error) {
 		n++
 		return true, nil
 	})

@@ -17,7 +17,7 @@
 // never commits state and never reports completed.
 //
 // The package must not speak HTTP, talk to peers or know the DAG: terminal
-// records leave through the Replicator hook, records from peers come in
-// through Import, which accepts only verified terminal records and never
-// executes them.
+// records leave through the Outbox, staged in their commit batch; records
+// from peers come in through Import, which accepts only verified terminal
+// records and never executes them.
 package job

@@ -17,7 +17,6 @@ import (
 //	j/l/<job><seq>                 the job's log entries
 //	j/x/<job>                      a peer's signed terminal record (imported)
 //	j/m/<lane>                     persisted totals for /health/metrics
-//	j/o/<job>                      a terminal record not yet handed to the replicator
 //	j/i/<job>                      a small input's bytes (inline)
 //	j/w/<seq><kind><job>           an input or output still to copy into the blob store
 const (
@@ -29,7 +28,6 @@ const (
 	nsLog     = "j/l/"
 	nsSigned  = "j/x/"
 	nsMetrics = "j/m/"
-	nsOutbox  = "j/o/"
 	nsInput   = "j/i/"
 	nsCopy    = "j/w/"
 )
@@ -37,8 +35,6 @@ const (
 func recordKey(j id.Job) []byte { return append([]byte(nsRecord), j[:]...) }
 
 func signedKey(j id.Job) []byte { return append([]byte(nsSigned), j[:]...) }
-
-func outboxKey(j id.Job) []byte { return append([]byte(nsOutbox), j[:]...) }
 
 func inputKey(j id.Job) []byte { return append([]byte(nsInput), j[:]...) }
 

@@ -86,76 +86,22 @@ func (s *Service) signedRecord(j *Job) (*op.JobRecord, error) {
 }
 
 // stageTerminal stages what every terminal transition of j commits
-// besides its record: the lane's totals and, with a replicator, an outbox
-// entry that stays until the replicator was handed the record — so a
-// crash between the commit and that call is made good at the next start
-// (republishOutbox), without republishing everything every time.
+// besides its record: the lane's totals and, with an outbox, the signed
+// record's operation, so that the record is published exactly when the
+// terminal state is durable.
 func (s *Service) stageTerminal(b *pebble.Batch, l *lane, j *Job) (undo func(), err error) {
-	if s.opts.Replicator != nil && !j.Imported {
+	if s.opts.Outbox != nil && !j.Imported {
 		if _, ok := opStatus(j.Status); ok {
-			if err := b.Set(outboxKey(j.ID), nil, nil); err != nil {
+			rec, err := s.signedRecord(j)
+			if err != nil {
+				return nil, err
+			}
+			if err := s.opts.Outbox.StageJobRecord(b, rec); err != nil {
 				return nil, err
 			}
 		}
 	}
 	return l.stage(b, j)
-}
-
-// replicate hands a terminal record to the replicator and clears its
-// outbox entry.
-func (s *Service) replicate(j *Job) {
-	if s.opts.Replicator == nil || j.Imported {
-		return
-	}
-	if _, ok := opStatus(j.Status); !ok {
-		return
-	}
-	rec, err := s.signedRecord(j)
-	if err != nil {
-		s.log.Error("sign job record", "job", j.ID, "err", err)
-		return
-	}
-	s.opts.Replicator.JobRecorded(rec)
-	if err := s.db.Delete(outboxKey(j.ID), pebble.NoSync); err != nil {
-		s.log.Warn("clear job outbox", "job", j.ID, "err", err)
-	}
-}
-
-// republishOutbox hands the replicator the terminal records whose call a
-// crash lost (their outbox entries survived).
-func (s *Service) republishOutbox() error {
-	if s.opts.Replicator == nil {
-		return nil
-	}
-	lo := []byte(nsOutbox)
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: prefixEnd(lo)})
-	if err != nil {
-		return err
-	}
-	var ids []id.Job
-	for it.First(); it.Valid(); it.Next() {
-		if k := it.Key(); len(k) == len(lo)+32 {
-			ids = append(ids, id.Job(k[len(lo):]))
-		}
-	}
-	if err := errorsJoin(it.Error(), it.Close()); err != nil {
-		return err
-	}
-	for _, j := range ids {
-		cur, ok, err := load(s.db, j)
-		if err != nil {
-			return err
-		}
-		if ok {
-			s.replicate(cur)
-		} else if err := s.db.Delete(outboxKey(j), pebble.NoSync); err != nil {
-			return err
-		}
-	}
-	if len(ids) > 0 {
-		s.log.Info("republished job records a restart interrupted", "jobs", len(ids))
-	}
-	return nil
 }
 
 // Import stores a peer's terminal job record so that this node answers

@@ -12,9 +12,11 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/onvm-network/onvm/internal/blob"
+	"github.com/onvm-network/onvm/internal/codec"
 	"github.com/onvm-network/onvm/internal/dag/op"
 	"github.com/onvm-network/onvm/internal/id"
 	"github.com/onvm-network/onvm/internal/wasm"
@@ -244,16 +246,16 @@ func TestLogsBounded(t *testing.T) {
 	}
 }
 
-// TestReplication: terminal records reach the replicator signed and
-// verifiable; Import accepts a peer's terminal record (never running it)
-// and refuses forged or non-terminal ones.
+// TestReplication: terminal records are staged in the outbox in the batch
+// of the terminal state, signed and verifiable; Import accepts a peer's
+// terminal record (never running it) and refuses forged or non-terminal
+// ones.
 func TestReplication(t *testing.T) {
-	recorded := make(chan *op.JobRecord, 4)
-	rep := replicatorFunc(func(r *op.JobRecord) { recorded <- r })
-	f := newFakeEnv(t, nil, func(o *Options) { o.Replicator = rep })
+	box := &outboxRecorder{db: nil}
+	f := newFakeEnv(t, nil, func(o *Options) { box.db = o.DB; o.Outbox = box })
 	j := f.wait(t, f.submit(t, "r").ID, terminal)
-	if r := <-recorded; r.Job != j.ID || r.Status != op.JobSucceeded || r.Verify() != nil || r.Output != j.Output {
-		t.Fatalf("replicated %+v", r)
+	if rs := box.committed(t); len(rs) != 1 || rs[0].Job != j.ID || rs[0].Status != op.JobSucceeded || rs[0].Verify() != nil || rs[0].Output != j.Output {
+		t.Fatalf("staged records %+v", rs)
 	}
 
 	peerKey := ed25519.NewKeyFromSeed([]byte("a peer's seed, thirty-two bytes!"))
@@ -302,27 +304,40 @@ func TestReplication(t *testing.T) {
 	if _, _, err := f.svc.Output(t.Context(), rec.Job); !errors.Is(err, blob.ErrNotFound) {
 		t.Fatalf("output of an imported job whose blob is elsewhere: %v", err)
 	}
-	// The outbox was cleared; a crash after a commit and before the call
-	// leaves an entry, and the next start hands the record over again.
-	f.close(t) // waits for the workers, so for the replicator calls
-	if n, _ := countPrefix(f.db, []byte(nsOutbox)); n != 0 {
-		t.Fatalf("%d outbox entries after the calls", n)
-	}
-	if err := f.db.Set(outboxKey(j.ID), nil, nil); err != nil {
-		t.Fatal(err)
-	}
-	f.open(t)
-	if r := <-recorded; r.Job != j.ID || r.Verify() != nil {
-		t.Fatalf("after restart the replicator got %+v", r)
-	}
-	if n, _ := countPrefix(f.db, []byte(nsOutbox)); n != 0 { // Open republishes before it returns
-		t.Fatalf("%d outbox entries after the restart", n)
+	// Imported records are not staged again: the peer published them.
+	if rs := box.committed(t); len(rs) != 1 {
+		t.Fatalf("%d records staged after the import", len(rs))
 	}
 }
 
-type replicatorFunc func(*op.JobRecord)
+// outboxRecorder stages each record under a key of its own in the batch
+// it is given, so that committed reads back exactly the records whose
+// batches committed.
+type outboxRecorder struct{ db *pebble.DB }
 
-func (f replicatorFunc) JobRecorded(r *op.JobRecord) { f(r) }
+const recorderPrefix = "test/outbox/"
+
+func (o *outboxRecorder) StageJobRecord(b *pebble.Batch, rec *op.JobRecord) error {
+	return b.Set(append([]byte(recorderPrefix), rec.Job[:]...), codec.MustMarshal(rec), nil)
+}
+
+func (o *outboxRecorder) committed(t *testing.T) []*op.JobRecord {
+	t.Helper()
+	it, err := o.db.NewIter(&pebble.IterOptions{LowerBound: []byte(recorderPrefix), UpperBound: prefixEnd([]byte(recorderPrefix))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer it.Close()
+	var out []*op.JobRecord
+	for it.First(); it.Valid(); it.Next() {
+		var rec op.JobRecord
+		if err := codec.Unmarshal(it.Value(), &rec); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, &rec)
+	}
+	return out
+}
 
 // TestListAndWait: pages in creation order, filters by status and
 // program, and a long-poll that wakes on the change.

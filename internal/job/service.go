@@ -38,13 +38,13 @@ type BlobStore interface {
 	Open(ctx context.Context, b id.Blob) (*blob.Reader, error)
 }
 
-// Replicator learns of every terminal record of a job this node ran or
-// cancelled, signed, after it is durable, so that the replication layer
-// can publish it (the DAG's job_record operation). It must not block. A
-// crash between the commit and the call loses the call: a replicator
-// reconciles with List and Record when it starts.
-type Replicator interface {
-	JobRecorded(rec *op.JobRecord)
+// Outbox takes the signed terminal record of every job this node ran or
+// cancelled, staged in the batch that commits the terminal state, so that
+// the record is published exactly when the state is durable, crash or not
+// (the replication layer stages the DAG's job_record operation;
+// replica.Outgoing). An error fails the commit.
+type Outbox interface {
+	StageJobRecord(b *pebble.Batch, rec *op.JobRecord) error
 }
 
 // attemptsPerGuest is how many attempts may be in flight per guest slot:
@@ -80,7 +80,7 @@ type Options struct {
 	// commits. 0 = DefaultInlineMax (64 KiB).
 	InlineMax int
 
-	Replicator Replicator            // nil: none
+	Outbox     Outbox                // nil: records are not published
 	Registerer prometheus.Registerer // nil: metrics are not registered
 	Now        func() time.Time      // nil: time.Now
 	Rand       func() float64        // backoff jitter in [0,1); nil: math/rand/v2
@@ -187,9 +187,6 @@ func Open(ctx context.Context, opts Options) (*Service, error) {
 		return nil, err
 	}
 	if err := s.recover(); err != nil {
-		return nil, err
-	}
-	if err := s.republishOutbox(); err != nil {
 		return nil, err
 	}
 	s.metrics = newPromMetrics(opts.Registerer, s)

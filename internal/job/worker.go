@@ -334,7 +334,6 @@ func (s *Service) finished(from Status, j *Job, elapsed time.Duration) {
 			}
 		}
 	}
-	s.replicate(j)
 	s.watch.notify(j.ID)
 }
 

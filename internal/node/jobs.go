@@ -20,7 +20,7 @@ func (n *Node) openJobs(ctx context.Context) (err error) {
 		Backoff:     job.Backoff{Base: n.opts.Config.Jobs.RetryBase, Max: n.opts.Config.Jobs.RetryMax},
 		MaxOutput:   n.opts.Config.Jobs.MaxOutput,
 		MaxLogBytes: n.opts.Config.Jobs.MaxLogBytes,
-		Replicator:  n.replica,
+		Outbox:      n.out,
 		Registerer:  n.reg,
 		Logger:      n.log.With("component", "job"),
 	})

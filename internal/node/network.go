@@ -13,20 +13,15 @@ import (
 	"github.com/onvm-network/onvm/internal/wasm"
 )
 
-// openNetwork wires the program engine, the replication layer, the DAG,
-// the libp2p host and the network services, in that order: the replica's
-// handlers must be registered before the DAG opens (Open applies what a
-// crash left unapplied), and the network needs the DAG. Close stops them
-// in reverse: replica, network, host, engine.
+// openNetwork wires the validator set, the program engine, the
+// replication layer, the DAG, the libp2p host and the network services, in
+// that order: each is built with everything it needs. The replica's
+// handlers must exist before the DAG opens (Open applies what a crash left
+// unapplied), and the network needs the DAG. Close stops them in reverse:
+// replica, network, host, engine.
 func (n *Node) openNetwork(ctx context.Context, rt *wasm.Runtime, states *state.Store) (err error) {
 	cfg := n.opts.Config
-	n.replica, err = replica.New(replica.Options{
-		DB: n.db, Blobs: n.blobs, Keys: n.keys,
-		SyncMode:   cfg.Storage.BlobSyncMode,
-		MinPeers:   cfg.Network.MinPeers,
-		Registerer: n.reg,
-		Logger:     n.log.With("component", "replica"),
-	})
+	vals, err := replica.OpenValidators(n.db, replica.SelfValidator(n.keys))
 	if err != nil {
 		return err
 	}
@@ -34,7 +29,7 @@ func (n *Node) openNetwork(ctx context.Context, rt *wasm.Runtime, states *state.
 	n.chain, err = chain.New(chain.Options{
 		DB: n.db, State: states, Catalog: program.NewCatalog(n.db, chain.BlobCode{Blobs: n.blobs}),
 		Blobs: n.blobs, Runtime: rt, Keys: n.keys, CommitteeSize: ex.CommitteeSize,
-		Validators: n.replica.Validators, Publisher: n.replica,
+		Validators: vals.List, Outbox: n.out,
 		Limits: chain.Limits{DefaultFuel: uint64(ex.DefaultFuel), MaxFuel: uint64(ex.MaxFuel),
 			DefaultTimeout: ex.Timeout, MaxTimeout: ex.MaxTimeout, MaxInput: int(ex.MaxInput)},
 		Logger: n.log.With("component", "chain"),
@@ -43,13 +38,23 @@ func (n *Node) openNetwork(ctx context.Context, rt *wasm.Runtime, states *state.
 		return err
 	}
 	n.closers = append(n.closers, n.chain.Close)
-	n.replica.Bind(n.chain)
+	n.replica, err = replica.New(replica.Options{
+		DB: n.db, Blobs: n.blobs, Keys: n.keys,
+		Chain: n.chain, Validators: vals, Outgoing: n.out,
+		SyncMode:   cfg.Storage.BlobSyncMode,
+		MinPeers:   cfg.Network.MinPeers,
+		Registerer: n.reg,
+		Logger:     n.log.With("component", "replica"),
+	})
+	if err != nil {
+		return err
+	}
 
 	// New starts a node even under a cancelled context (Run then returns at
 	// once): the DAG's re-drive and the network's start must not fail on it.
 	ctx = context.WithoutCancel(ctx)
 	scores := p2p.NewScores() // shared: the DAG blames the authors of refused operations in it
-	n.dag, err = dag.Open(ctx, dag.Config{DB: n.db, Registry: n.replica.Registry(), Key: n.keys.Ed25519,
+	n.dag, err = dag.Open(ctx, dag.Config{DB: n.db, Registry: n.replica.Registry(), Key: n.keys.Ed25519, Outbox: n.outbox,
 		OnInvalidOp: scores.BlameAuthor, Logger: n.log.With("component", "dag")})
 	if err != nil {
 		return err

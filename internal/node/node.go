@@ -29,6 +29,7 @@ import (
 	"github.com/onvm-network/onvm/internal/chain"
 	"github.com/onvm-network/onvm/internal/config"
 	"github.com/onvm-network/onvm/internal/dag"
+	"github.com/onvm-network/onvm/internal/dag/op"
 	"github.com/onvm-network/onvm/internal/id"
 	"github.com/onvm-network/onvm/internal/identity"
 	"github.com/onvm-network/onvm/internal/job"
@@ -77,6 +78,8 @@ type Node struct {
 	host    host.Host
 	net     *p2p.Network
 	prop    *dag.Proposer
+	outbox  *dag.Outbox
+	out     *replica.Outgoing // stages this node's operations in outbox
 	jobs    *job.Service
 	api     *api.Server
 	ln      net.Listener
@@ -120,11 +123,21 @@ func New(ctx context.Context, opts Options) (_ *Node, err error) {
 	}
 	n.closers = append(n.closers, n.db.Close)
 
+	// Every component that commits something the network must hear of
+	// stages its operation in the outbox in the same batch (see
+	// replica.Outgoing); the DAG proposes from it.
+	n.outbox, err = dag.NewOutbox(n.db, op.Registry(), n.keys.Node())
+	if err != nil {
+		return nil, err
+	}
+	n.out = replica.NewOutgoing(n.outbox, n.keys.Node(), n.reg)
+
 	n.blobs, err = blob.Open(blob.Options{
-		Dir:     filepath.Join(opts.DataDir, BlobDir),
-		DB:      n.db,
-		MaxSize: cfg.RPC.MaxBlobSize,
-		Logger:  n.log.With("component", "blob"),
+		Dir:        filepath.Join(opts.DataDir, BlobDir),
+		DB:         n.db,
+		MaxSize:    cfg.RPC.MaxBlobSize,
+		OnComplete: n.out.StageBlob,
+		Logger:     n.log.With("component", "blob"),
 	})
 	if err != nil {
 		return nil, err

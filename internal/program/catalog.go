@@ -61,6 +61,14 @@ func catalogKey(p id.Program) []byte {
 // returns created false; a different manifest for a stored program id is
 // ErrConflict, returned with the stored one.
 func (c *Catalog) Put(ctx context.Context, m *Manifest) (stored *Manifest, created bool, err error) {
+	return c.PutWith(ctx, m, nil)
+}
+
+// PutWith is Put that, when it stores m, first lets stage add to the
+// batch that stores it (the deployer's outbox entry), so that both are
+// committed, synced, or neither. stage does not run when m is already
+// stored or conflicts; nil stages nothing.
+func (c *Catalog) PutWith(ctx context.Context, m *Manifest, stage func(*pebble.Batch) error) (stored *Manifest, created bool, err error) {
 	enc := m.Encode()
 	dm, err := Decode(enc) // the canonical bytes must decode and verify
 	if err != nil {
@@ -89,7 +97,17 @@ func (c *Catalog) Put(ctx context.Context, m *Manifest) (stored *Manifest, creat
 	case !errors.Is(err, ErrNotFound):
 		return nil, false, err
 	}
-	if err := c.db.Set(catalogKey(p), enc, pebble.Sync); err != nil {
+	b := c.db.NewBatch()
+	defer b.Close()
+	if err := b.Set(catalogKey(p), enc, nil); err != nil {
+		return nil, false, fmt.Errorf("store manifest %s: %w", p, err)
+	}
+	if stage != nil {
+		if err := stage(b); err != nil {
+			return nil, false, fmt.Errorf("store manifest %s: %w", p, err)
+		}
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
 		return nil, false, fmt.Errorf("store manifest %s: %w", p, err)
 	}
 	c.cache.Add(p, dm)

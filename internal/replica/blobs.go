@@ -62,6 +62,7 @@ func (h blobHandler) Apply(_ context.Context, o dag.Op, _ *dag.Vertex) error {
 		}
 	}
 	if bp.Publisher == r.self {
+		r.provide(id.Hash(bp.Blob), false)
 		return nil
 	}
 	r.fetches.forget(bp.Blob)
@@ -91,37 +92,13 @@ type Blobs struct{ r *Replica }
 // Blobs returns the replicating view of the blob store.
 func (r *Replica) Blobs() *Blobs { return &Blobs{r} }
 
-// Put stores the bytes and publishes the blob (blob_published and a DHT
-// provider record). The blob is stored even when publishing fails (a full
-// proposer queue): the error says so, and storing it again publishes it,
-// as does the next start of the replica (announceStored), which also
-// covers a crash between storing and publishing.
+// Put stores the bytes. The blob store stages the blob's announcement
+// (blob_published) in the batch that makes it complete
+// (blob.Options.OnComplete), so a blob stored is a blob the network will
+// hear of, and the DHT provider record follows when this node's vertex
+// carrying it is applied.
 func (b *Blobs) Put(ctx context.Context, rd io.Reader, mime string) (blob.Info, bool, error) {
-	info, existed, err := b.r.blobs.Put(ctx, rd, mime)
-	if err != nil {
-		return info, existed, err
-	}
-	if err := b.r.publishBlob(info); err != nil {
-		return info, existed, fmt.Errorf("put blob %s: stored but not published: %w", info.ID, err)
-	}
-	return info, existed, nil
-}
-
-// publishBlob announces a complete local blob unless this node already
-// did.
-func (r *Replica) publishBlob(info blob.Info) error {
-	if mine, err := r.publishedBy(info.ID, r.self); err != nil || mine {
-		return err
-	}
-	o, err := op.BlobPublished{Blob: info.ID, Size: info.Size, Mime: info.MIME, Publisher: r.self}.Op()
-	if err != nil {
-		return err
-	}
-	if err := r.submit(o, "blob_published"); err != nil {
-		return err
-	}
-	r.provide(id.Hash(info.ID), false)
-	return nil
+	return b.r.blobs.Put(ctx, rd, mime)
 }
 
 // Stat describes blob b: the local record, else what blob_published said

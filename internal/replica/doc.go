@@ -2,12 +2,14 @@
 // node's local operations into operations of the DAG and gives peers'
 // operations their effect on the node's stores.
 //
-// Outgoing, through the DAG's Proposer: an upload becomes blob_published
-// (Blobs.Put, and at start every stored blob this node never announced), a
-// deploy program_deployed (Programs.Deploy), a committed
-// transition transition (Replica.TransitionCommitted, the chain's
-// Publisher), a terminal job job_record (Replica.JobRecorded, the job
-// service's Replicator), and the node's BLS key validator_registered, once.
+// Outgoing, through the DAG's outbox: every commit that the network must
+// hear of stages its operation in its own commit batch (Outgoing), so
+// that a crash can lose neither without the other and nothing is ever
+// republished: a blob made complete here becomes blob_published (the blob
+// store's OnComplete), a deploy program_deployed and a committed
+// transition transition (the chain's Outbox), a terminal job job_record
+// (the job service's Outbox), and the node's BLS key validator_registered,
+// once. The proposer carries the outbox into the node's vertices.
 //
 // Incoming, as one dag.Handler per kind: blob metadata and provider hints
 // (and, in full sync mode, a background fetch), manifests verified against
@@ -26,9 +28,8 @@
 //
 // The package owns the "n/" prefix of the node's database (bookkeeping
 // only: published blob metadata, validators, manifests awaiting their
-// code, transitions awaiting their manifest, what this node has
-// published). It reads one other key range: the ids of the blob store's
-// records, which the blob store has no iterator for (announce.go). It must not speak HTTP, must not execute anything a peer
+// code, transitions awaiting their manifest, job records awaiting the job
+// service). It must not speak HTTP, must not execute anything a peer
 // sent except a forwarded request from a known validator, and must not
 // trust a peer's bytes before the store or the verifier that owns them has
 // checked them.

@@ -14,6 +14,7 @@ import (
 	"github.com/onvm-network/onvm/internal/chain"
 	"github.com/onvm-network/onvm/internal/dag"
 	"github.com/onvm-network/onvm/internal/dag/dagtest"
+	"github.com/onvm-network/onvm/internal/dag/op"
 	"github.com/onvm-network/onvm/internal/identity"
 	"github.com/onvm-network/onvm/internal/p2p"
 	"github.com/onvm-network/onvm/internal/program"
@@ -30,6 +31,7 @@ type testNode struct {
 	blobs *blob.Store
 	r     *Replica
 	d     *dag.DAG
+	box   *dag.Outbox
 	prop  *dag.Proposer
 }
 
@@ -38,17 +40,21 @@ func newTestNode(t *testing.T, i int, cfg dag.ProposerConfig) *testNode {
 	t.Helper()
 	ctx := context.WithoutCancel(t.Context())
 	n := &testNode{db: dagtest.DB(t)}
-	var err error
-	if n.blobs, err = blob.Open(blob.Options{Dir: filepath.Join(t.TempDir(), "blobs"), DB: n.db}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = n.blobs.Close() })
 	sk, err := bls.GenerateKey(bytes.NewReader(bytes.Repeat([]byte{byte(i + 1)}, 64)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	keys := &identity.Keys{Ed25519: dagtest.Key(i), BLS: sk}
-	if n.r, err = New(Options{DB: n.db, Blobs: n.blobs, Keys: keys, SyncMode: SyncMetadata}); err != nil {
+	if n.box, err = dag.NewOutbox(n.db, op.Registry(), keys.Node()); err != nil {
+		t.Fatal(err)
+	}
+	out := NewOutgoing(n.box, keys.Node(), nil)
+	if n.blobs, err = blob.Open(blob.Options{Dir: filepath.Join(t.TempDir(), "blobs"), DB: n.db, OnComplete: out.StageBlob}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = n.blobs.Close() })
+	vals, err := OpenValidators(n.db, SelfValidator(keys))
+	if err != nil {
 		t.Fatal(err)
 	}
 	rt, err := wasm.New(ctx, wasm.Config{})
@@ -62,14 +68,16 @@ func newTestNode(t *testing.T, i int, cfg dag.ProposerConfig) *testNode {
 	}
 	eng, err := chain.New(chain.Options{
 		DB: n.db, State: states, Catalog: program.NewCatalog(n.db, chain.BlobCode{Blobs: n.blobs}),
-		Blobs: n.blobs, Runtime: rt, Keys: keys, Validators: n.r.Validators, Publisher: n.r,
+		Blobs: n.blobs, Runtime: rt, Keys: keys, Validators: vals.List, Outbox: out,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = eng.Close() })
-	n.r.Bind(eng)
-	if n.d, err = dag.Open(ctx, dag.Config{DB: n.db, Registry: n.r.Registry(), Key: keys.Ed25519}); err != nil {
+	if n.r, err = New(Options{DB: n.db, Blobs: n.blobs, Keys: keys, Chain: eng, Validators: vals, Outgoing: out, SyncMode: SyncMetadata}); err != nil {
+		t.Fatal(err)
+	}
+	if n.d, err = dag.Open(ctx, dag.Config{DB: n.db, Registry: n.r.Registry(), Key: keys.Ed25519, Outbox: n.box}); err != nil {
 		t.Fatal(err)
 	}
 	h, err := p2p.NewNetworkHost(p2p.NetworkHostConfig{Key: keys.Ed25519, Listen: []string{"/ip4/127.0.0.1/tcp/0"}, DisableNATTraversal: true})

@@ -72,17 +72,3 @@ func (r *Replica) importWaitingJobs(ctx context.Context) error {
 		return true, r.db.Delete(k, pebble.NoSync)
 	})
 }
-
-// JobRecorded publishes a terminal record of a job this node ran: the job
-// service's Replicator. It must not block; a full proposer queue loses
-// the record for now (logged), and the job service's reconciliation at
-// start publishes it again.
-func (r *Replica) JobRecorded(rec *op.JobRecord) {
-	o, err := rec.Op()
-	if err == nil {
-		err = r.submit(o, "job_record")
-	}
-	if err != nil {
-		r.log.Warn("job record not published", "job", id.Hash(rec.Job).String(), "err", err)
-	}
-}

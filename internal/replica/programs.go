@@ -48,7 +48,12 @@ func (h programHandler) Apply(_ context.Context, o dag.Op, v *dag.Vertex) error 
 		return fmt.Errorf("store manifest %s: %w", p, err)
 	}
 	if v.Author == r.self {
-		return r.db.Set(key(pfxDeployed, p[:]), nil, pebble.NoSync)
+		// This node's deploy, now in its own vertex: offer the program
+		// and its code in the DHT.
+		r.provide(id.Hash(p), true)
+		r.provide(id.Hash(m.Body.CodeBlob), false)
+		r.provide(id.Hash(m.Body.Instrumented), false)
+		return nil
 	}
 	if r.net != nil {
 		r.net.Providers().AddNode(id.Hash(m.Body.CodeBlob), m.Body.Deployer)
@@ -291,32 +296,6 @@ type Programs struct {
 
 // Programs returns the replicating view of the chain engine.
 func (r *Replica) Programs() *Programs { return &Programs{Engine: r.chain, r: r} }
-
-// Deploy deploys a module here and publishes its manifest.
-func (x *Programs) Deploy(ctx context.Context, req chain.DeployRequest) (*program.Manifest, bool, error) {
-	m, created, err := x.Engine.Deploy(ctx, req)
-	if err != nil {
-		return m, created, err
-	}
-	if m.Body.Deployer != x.r.self {
-		return m, created, nil // deployed by a peer before; its manifest is in the DAG
-	}
-	p := m.Body.Program
-	if _, published, err := get(x.r.db, key(pfxDeployed, p[:])); err != nil || published {
-		return m, created, err
-	}
-	o, err := op.ProgramDeployed(m)
-	if err == nil {
-		err = x.r.submit(o, "program_deployed")
-	}
-	if err != nil {
-		return m, created, fmt.Errorf("deploy %s: stored but not published: %w", p, err)
-	}
-	x.r.provide(id.Hash(p), true)
-	x.r.provide(id.Hash(m.Body.CodeBlob), false)
-	x.r.provide(id.Hash(m.Body.Instrumented), false)
-	return m, created, nil
-}
 
 // Manifest returns p's manifest; ErrProgramPending while its code is being
 // fetched and verified.

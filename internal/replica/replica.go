@@ -13,7 +13,6 @@ import (
 
 	"github.com/onvm-network/onvm/internal/blob"
 	"github.com/onvm-network/onvm/internal/chain"
-	"github.com/onvm-network/onvm/internal/consensus"
 	"github.com/onvm-network/onvm/internal/dag"
 	"github.com/onvm-network/onvm/internal/dag/op"
 	"github.com/onvm-network/onvm/internal/id"
@@ -53,11 +52,17 @@ type JobImporter interface {
 	Import(ctx context.Context, rec *op.JobRecord) (created bool, err error)
 }
 
-// Options configure a Replica. DB, Blobs and Keys are required.
+// Options configure a Replica. DB, Blobs, Keys, Chain, Validators and
+// Outgoing are required.
 type Options struct {
 	DB    *pebble.DB // the node database; the replica owns the "n/" keys
 	Blobs *blob.Store
 	Keys  *identity.Keys
+	// Chain is the program engine, built with Outgoing as its Outbox and
+	// Validators' list as its committee source.
+	Chain      *chain.Engine
+	Validators *ValidatorSet
+	Outgoing   *Outgoing
 	// SyncMode is SyncFull (default) or SyncMetadata.
 	SyncMode string
 	// MinPeers gates executions: below it Execute fails with
@@ -73,16 +78,16 @@ type Options struct {
 	FetchRate   float64
 	MaxOnDemand int
 	// SweepInterval is how often work left behind is retried: blobs to
-	// fetch in full mode, manifests awaiting code, transitions to publish
-	// (defaultSweepInterval).
+	// fetch in full mode, manifests awaiting code, transitions awaiting
+	// their manifest (defaultSweepInterval).
 	SweepInterval time.Duration
 	Registerer    prometheus.Registerer // nil: metrics are not registered
 	Logger        *slog.Logger
 }
 
 // Replica connects the node's stores to the DAG and the network. Build it
-// with New, Bind the chain engine, open the DAG with Registry, then Attach
-// the DAG, network and proposer, and Start it.
+// with New, open the DAG with Registry, then Attach the DAG, network and
+// proposer, and Start it.
 type Replica struct {
 	opts  Options
 	db    *pebble.DB
@@ -92,7 +97,8 @@ type Replica struct {
 	log   *slog.Logger
 	m     *metrics
 
-	chain *chain.Engine // set by Bind
+	chain *chain.Engine
+	out   *Outgoing
 
 	// Set by Attach; nil before (handlers re-driven by dag.Open run
 	// without a network, and leave network work to the sweeps).
@@ -103,16 +109,12 @@ type Replica struct {
 	jobsMu sync.RWMutex
 	jobs   JobImporter
 
-	vals      validatorSet
+	vals      *ValidatorSet
 	progMu    sync.Mutex    // orders catalog installs against transitions waiting for them
 	installed chan struct{} // closed and replaced at each install; guarded by progMu
 	fetches   *fetcher
 	verify    *workQueue[id.Program]
-	dirty     *workQueue[id.Program] // programs with transitions to publish
 	provides  *workQueue[provideItem]
-	// announceRetry is how long announceStored waits on a full proposer
-	// queue (defaultAnnounceRetry; tests shorten it before Start).
-	announceRetry time.Duration
 
 	ctx     context.Context
 	cancel  context.CancelFunc
@@ -124,8 +126,8 @@ type Replica struct {
 
 // New returns a replica over the node's database and blob store.
 func New(opts Options) (*Replica, error) {
-	if opts.DB == nil || opts.Blobs == nil || opts.Keys == nil {
-		return nil, errors.New("replica: DB, Blobs and Keys are required")
+	if opts.DB == nil || opts.Blobs == nil || opts.Keys == nil || opts.Chain == nil || opts.Validators == nil || opts.Outgoing == nil {
+		return nil, errors.New("replica: DB, Blobs, Keys, Chain, Validators and Outgoing are required")
 	}
 	if opts.SyncMode == "" {
 		opts.SyncMode = SyncFull
@@ -154,22 +156,15 @@ func New(opts Options) (*Replica, error) {
 	r := &Replica{
 		opts: opts, db: opts.DB, blobs: opts.Blobs, keys: opts.Keys, self: opts.Keys.Node(),
 		log: opts.Logger, m: newMetrics(opts.Registerer),
-		verify: newWorkQueue[id.Program](defaultFetchQueue), dirty: newWorkQueue[id.Program](defaultFetchQueue),
-		provides:      newWorkQueue[provideItem](defaultFetchQueue),
-		announceRetry: defaultAnnounceRetry,
+		chain: opts.Chain, out: opts.Outgoing, vals: opts.Validators,
+		verify:   newWorkQueue[id.Program](defaultFetchQueue),
+		provides: newWorkQueue[provideItem](defaultFetchQueue),
 	}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	r.installed = make(chan struct{})
 	r.fetches = newFetcher(r)
-	if err := r.vals.load(r.db, r.selfValidator()); err != nil {
-		return nil, fmt.Errorf("replica: %w", err)
-	}
 	return r, nil
 }
-
-// Bind gives the replica the chain engine, which was built with the
-// replica as its Publisher and Validators. Call it before the DAG opens.
-func (r *Replica) Bind(e *chain.Engine) { r.chain = e }
 
 // Registry returns the operation registry with this replica's handlers,
 // for dag.Open.
@@ -197,7 +192,6 @@ func (r *Replica) Attach(d *dag.DAG, n *p2p.Network, prop *dag.Proposer) {
 	n.Exec().Handle(r.serveForward)
 	r.fetches.start()
 	r.spawn(r.verifyLoop)
-	r.spawn(r.publishLoop)
 	r.spawn(r.sweepLoop)
 	r.spawn(r.provideLoop)
 }
@@ -240,25 +234,6 @@ func (r *Replica) spawn(f func()) bool {
 // Self returns this node's id.
 func (r *Replica) Self() id.Node { return r.self }
 
-// selfValidator is this node as a validator: its BLS key and proof of
-// possession.
-func (r *Replica) selfValidator() consensus.Validator {
-	return consensus.Validator{Node: r.self, BLSKey: r.keys.BLS.PublicKey(), Proof: r.keys.BLS.Prove()}
-}
-
-// submit queues a local operation for the next vertex.
-func (r *Replica) submit(o dag.Op, kind string) error {
-	if r.prop == nil {
-		return fmt.Errorf("publish %s: %w", kind, p2p.ErrUnavailable)
-	}
-	if err := r.prop.Submit(o); err != nil {
-		r.m.published.WithLabelValues(kind, "refused").Inc()
-		return fmt.Errorf("publish %s: %w", kind, err)
-	}
-	r.m.published.WithLabelValues(kind, "queued").Inc()
-	return nil
-}
-
 // gate is the --min-peers check.
 func (r *Replica) gate() error {
 	if r.opts.MinPeers <= 0 {
@@ -275,7 +250,7 @@ func (r *Replica) gate() error {
 func (r *Replica) Gate() error { return r.gate() }
 
 // sweepLoop retries what was left behind: blobs to fetch in full mode,
-// manifests awaiting code, transitions this node has not published.
+// manifests awaiting code, transitions awaiting their manifest.
 func (r *Replica) sweepLoop() {
 	t := time.NewTicker(r.opts.SweepInterval)
 	defer t.Stop()

@@ -23,10 +23,9 @@ type StartOptions struct {
 
 // Start runs the proposer until the replica closes, after recovering this
 // node's own chain of vertices when it may have lost it, then registers
-// the node as a validator (once), queues the transitions a crash kept
-// from being published and starts a pass that announces the stored blobs
-// a crash kept from being announced (announceStored). It returns at once;
-// the work runs in the background.
+// the node as a validator (once). It returns at once; the work runs in the
+// background. What a crash left in the outbox goes out in the first
+// vertices: nothing needs republishing.
 //
 // Why wait: a node that lost its database but kept its key would start
 // again at sequence 1, and its new vertices would equivocate with the old
@@ -34,7 +33,7 @@ type StartOptions struct {
 // vertices therefore first completes a sync session with a peer (which
 // brings its old vertices back, if any) — or gives up after FirstSyncWait,
 // which a node joining for the first time does when nobody answers.
-// Operations submitted meanwhile wait in the proposer's queue.
+// Operations staged meanwhile wait in the outbox.
 func (r *Replica) Start(opts StartOptions) {
 	if opts.FirstSyncWait <= 0 {
 		opts.FirstSyncWait = DefaultFirstSyncWait
@@ -49,10 +48,6 @@ func (r *Replica) Start(opts StartOptions) {
 		if err := r.register(); err != nil {
 			r.log.Warn("validator registration not published", "err", err)
 		}
-		if err := r.reconcile(); err != nil {
-			r.log.Warn("reconcile published transitions", "err", err)
-		}
-		r.spawn(r.announceStored)
 		if err := r.prop.Run(r.ctx); err != nil && r.ctx.Err() == nil {
 			r.log.Error("proposer stopped", "err", err)
 		}

@@ -22,8 +22,6 @@ import (
 //	n/x/<manifest id>                  → why the manifest was refused
 //	n/w/<program><height><receipt id>  → transition op body awaiting its manifest
 //	n/j/<job>                          → job_record op body awaiting a job service
-//	n/p/<program>                      → highest height of the program this node published
-//	n/d/<program>                      → ∅: this node's manifest of the program is in the DAG
 const (
 	pfxBlob      = "n/b/"
 	pfxValidator = "n/v/"
@@ -32,8 +30,6 @@ const (
 	pfxRefused   = "n/x/"
 	pfxWaiting   = "n/w/"
 	pfxJob       = "n/j/"
-	pfxPublished = "n/p/"
-	pfxDeployed  = "n/d/"
 )
 
 func key(prefix string, parts ...[]byte) []byte {

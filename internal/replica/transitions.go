@@ -2,10 +2,8 @@ package replica
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -42,11 +40,6 @@ func (h transitionHandler) Apply(ctx context.Context, o dag.Op, v *dag.Vertex) e
 		return fmt.Errorf("%w: %w", dag.ErrInvalidOp, err) // validated before acceptance: cannot happen
 	}
 	rc := &t.Receipt.Receipt
-	if v.Author == r.self {
-		if err := r.markPublished(rc.Program, rc.Height); err != nil {
-			return err
-		}
-	}
 	installed, err := r.inCatalog(rc.Program)
 	if err != nil {
 		return err
@@ -247,132 +240,6 @@ func (r *Replica) manifestsSeen(p id.Program) ([]*program.Manifest, error) {
 		return true, nil
 	})
 	return out, err
-}
-
-// TransitionCommitted publishes a transition this node committed: the
-// chain's Publisher. A full proposer queue marks the program for the
-// publish loop, which catches up from the chain's records.
-func (r *Replica) TransitionCommitted(t *chain.Transition) {
-	p := t.Receipt.Receipt.Program
-	if err := r.publishTransition(t); err != nil && !errors.Is(err, errUnpublishable) {
-		r.log.Warn("transition not published yet", "program", p.String(), "height", t.Receipt.Receipt.Height, "err", err)
-		r.dirty.add(p)
-	}
-}
-
-// errUnpublishable marks a transition that cannot be an operation (its
-// writes exceed the operation size): retrying cannot help.
-var errUnpublishable = errors.New("transition cannot be published")
-
-func (r *Replica) publishTransition(t *chain.Transition) error {
-	o, err := toOp(t).Op()
-	if err != nil {
-		rc := &t.Receipt.Receipt
-		r.m.published.WithLabelValues("transition", "unpublishable").Inc()
-		r.log.Error("transition cannot be published; peers will not apply it", "program", rc.Program.String(), "height", rc.Height, "err", err)
-		return fmt.Errorf("%w: %w", errUnpublishable, err)
-	}
-	return r.submit(o, "transition")
-}
-
-// markPublished records that this node's vertex carries p's transition at
-// height h.
-func (r *Replica) markPublished(p id.Program, h uint64) error {
-	if cur, _ := r.publishedHeight(p); cur >= h {
-		return nil
-	}
-	return r.db.Set(key(pfxPublished, p[:]), be64(h), pebble.NoSync)
-}
-
-func (r *Replica) publishedHeight(p id.Program) (uint64, error) {
-	v, ok, err := get(r.db, key(pfxPublished, p[:]))
-	if err != nil || !ok || len(v) != 8 {
-		return 0, err
-	}
-	return binary.BigEndian.Uint64(v), nil
-}
-
-// publishLoop publishes the transitions of dirty programs that this node
-// executed and its vertices do not carry yet.
-func (r *Replica) publishLoop() {
-	for {
-		p, ok := r.dirty.take()
-		if !ok {
-			select {
-			case <-r.ctx.Done():
-				return
-			case <-r.dirty.ready:
-				continue
-			}
-		}
-		if err := r.catchUp(p); err != nil && r.ctx.Err() == nil {
-			r.log.Warn("publish transitions", "program", p.String(), "err", err)
-			// The proposer's queue is full: give it time to drain.
-			t := time.NewTimer(time.Second)
-			select {
-			case <-r.ctx.Done():
-				t.Stop()
-				return
-			case <-t.C:
-			}
-		}
-	}
-}
-
-// catchUp publishes p's transitions above its published height that this
-// node executed.
-func (r *Replica) catchUp(p id.Program) error {
-	from, err := r.publishedHeight(p)
-	if err != nil {
-		return err
-	}
-	for next := from + 1; next != 0; {
-		ts, n, err := r.chain.Transitions(p, next, 64)
-		if err != nil {
-			return err
-		}
-		for _, t := range ts {
-			if t.Receipt.Receipt.Executor != r.self {
-				continue
-			}
-			if err := r.publishTransition(t); err != nil && !errors.Is(err, errUnpublishable) {
-				r.dirty.add(p)
-				return err
-			}
-		}
-		next = n
-	}
-	return nil
-}
-
-// reconcile queues, at start, every program this node may have executed
-// transitions of that its vertices do not carry (a crash between commit
-// and publication loses the Publisher call).
-func (r *Replica) reconcile() error {
-	var after *id.Program
-	for {
-		ms, more, err := r.chain.Programs(after, program.MaxListLimit)
-		if err != nil {
-			return err
-		}
-		for _, m := range ms {
-			p := m.Body.Program
-			if m.Body.Committee.Index(r.self) < 0 {
-				continue
-			}
-			head, err := r.chain.Head(p)
-			if err != nil {
-				return err
-			}
-			if pub, err := r.publishedHeight(p); err == nil && head.Height > pub {
-				r.dirty.add(p)
-			}
-		}
-		if !more || len(ms) == 0 {
-			return nil
-		}
-		after = &ms[len(ms)-1].Body.Program
-	}
 }
 
 // toChain converts a replicated transition to the chain's form.

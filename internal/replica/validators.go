@@ -14,21 +14,27 @@ import (
 	"github.com/onvm-network/onvm/internal/dag"
 	"github.com/onvm-network/onvm/internal/dag/op"
 	"github.com/onvm-network/onvm/internal/id"
+	"github.com/onvm-network/onvm/internal/identity"
 )
 
-// validatorSet is the set of registered validators committees are chosen
+// ValidatorSet is the set of registered validators committees are chosen
 // from: every validator_registered operation applied, plus this node. A
 // node that registered two keys keeps the lower one, so the set does not
-// depend on the order the registrations arrived in.
-type validatorSet struct {
+// depend on the order the registrations arrived in. It is built before
+// the chain engine, which chooses committees from it, and the replica,
+// whose handler grows it.
+type ValidatorSet struct {
+	db   *pebble.DB
 	mu   sync.RWMutex
 	self consensus.Validator
 	m    map[id.Node]consensus.Validator
 }
 
-func (s *validatorSet) load(db *pebble.DB, self consensus.Validator) error {
-	s.self, s.m = self, make(map[id.Node]consensus.Validator)
-	return scan(db, []byte(pfxValidator), func(_, v []byte) (bool, error) {
+// OpenValidators loads the validator set stored in db; self is this node
+// as a validator (SelfValidator).
+func OpenValidators(db *pebble.DB, self consensus.Validator) (*ValidatorSet, error) {
+	s := &ValidatorSet{db: db, self: self, m: make(map[id.Node]consensus.Validator)}
+	err := scan(db, []byte(pfxValidator), func(_, v []byte) (bool, error) {
 		var val consensus.Validator
 		if err := codec.Unmarshal(v, &val); err != nil {
 			return false, fmt.Errorf("load validators: %w", err)
@@ -36,25 +42,36 @@ func (s *validatorSet) load(db *pebble.DB, self consensus.Validator) error {
 		s.m[val.Node] = val
 		return true, nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// SelfValidator is the node of keys as a validator: its BLS key and proof
+// of possession.
+func SelfValidator(keys *identity.Keys) consensus.Validator {
+	return consensus.Validator{Node: keys.Node(), BLSKey: keys.BLS.PublicKey(), Proof: keys.BLS.Prove()}
 }
 
 // add records v (whose proof of possession verified); it reports whether
 // the set changed.
-func (s *validatorSet) add(db *pebble.DB, v consensus.Validator) (bool, error) {
+func (s *ValidatorSet) add(v consensus.Validator) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if old, ok := s.m[v.Node]; ok && bytes.Compare(old.BLSKey[:], v.BLSKey[:]) <= 0 {
 		return false, nil
 	}
-	if err := db.Set(key(pfxValidator, v.Node[:]), codec.MustMarshal(&v), pebble.NoSync); err != nil {
+	if err := s.db.Set(key(pfxValidator, v.Node[:]), codec.MustMarshal(&v), pebble.NoSync); err != nil {
 		return false, fmt.Errorf("store validator %s: %w", v.Node, err)
 	}
 	s.m[v.Node] = v
 	return true, nil
 }
 
-// list returns the validators in node id order, this node included.
-func (s *validatorSet) list() []consensus.Validator {
+// List returns the validators in node id order, this node included:
+// chain.Options.Validators.
+func (s *ValidatorSet) List() []consensus.Validator {
 	s.mu.RLock()
 	out := make([]consensus.Validator, 0, len(s.m)+1)
 	for _, v := range s.m {
@@ -70,36 +87,44 @@ func (s *validatorSet) list() []consensus.Validator {
 }
 
 // has reports whether n registered as a validator.
-func (s *validatorSet) has(n id.Node) bool {
+func (s *ValidatorSet) has(n id.Node) bool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	_, ok := s.m[n]
 	return ok
 }
 
+// registered reports whether this node's registration, with its current
+// key, was applied.
+func (s *ValidatorSet) registered() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	have, ok := s.m[s.self.Node]
+	return ok && have.BLSKey == s.self.BLSKey
+}
+
 // Validators returns the registered validator set, in node id order, this
 // node always included: chain.Options.Validators.
-func (r *Replica) Validators() []consensus.Validator { return r.vals.list() }
+func (r *Replica) Validators() []consensus.Validator { return r.vals.List() }
 
 // IsValidator reports whether node n registered as a validator: who may
 // forward executions to this node (p2p.ExecConfig.Allow).
 func (r *Replica) IsValidator(n id.Node) bool { return n != r.self && r.vals.has(n) }
 
 // register publishes this node's validator registration unless the DAG
-// already holds it.
+// already holds it. A crash before its vertex leaves it in the outbox; a
+// start before the vertex is applied may stage it a second time, which
+// the set ignores.
 func (r *Replica) register() error {
-	self := r.selfValidator()
-	r.vals.mu.RLock()
-	have, ok := r.vals.m[r.self]
-	r.vals.mu.RUnlock()
-	if ok && have.BLSKey == self.BLSKey {
+	if r.vals.registered() {
 		return nil
 	}
-	o, err := op.ValidatorRegistered(self)
-	if err != nil {
+	b := r.db.NewBatch()
+	defer b.Close()
+	if err := r.out.StageValidator(b, r.vals.self); err != nil {
 		return err
 	}
-	return r.submit(o, "validator_registered")
+	return b.Commit(pebble.Sync)
 }
 
 // validatorHandler applies validator_registered: the proof of possession
@@ -111,7 +136,7 @@ func (h validatorHandler) Apply(_ context.Context, o dag.Op, _ *dag.Vertex) erro
 	if err != nil {
 		return fmt.Errorf("%w: %w", dag.ErrInvalidOp, err) // validated before acceptance: cannot happen
 	}
-	if _, err := h.r.vals.add(h.r.db, *v); err != nil {
+	if _, err := h.r.vals.add(*v); err != nil {
 		return err
 	}
 	return nil

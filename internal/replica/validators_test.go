@@ -25,25 +25,25 @@ func TestValidatorSetOrderIndependent(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var s validatorSet
-		if err := s.load(db, self); err != nil {
+		s, err := OpenValidators(db, self)
+		if err != nil {
 			t.Fatal(err)
 		}
 		for _, i := range order {
-			if _, err := s.add(db, regs[i]); err != nil {
+			if _, err := s.add(regs[i]); err != nil {
 				t.Fatal(err)
 			}
 		}
-		got := s.list()
+		got := s.List()
 		if len(got) != 3 {
 			t.Fatalf("order %v: %d validators, want 3 (two registered, and this node)", order, len(got))
 		}
 		// Reloading from the store gives the same set.
-		var again validatorSet
-		if err := again.load(db, self); err != nil {
+		again, err := OpenValidators(db, self)
+		if err != nil {
 			t.Fatal(err)
 		}
-		if !equal(got, again.list()) {
+		if !equal(got, again.List()) {
 			t.Fatalf("order %v: reloaded set differs", order)
 		}
 		db.Close()

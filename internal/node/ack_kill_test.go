@@ -1,0 +1,117 @@
+package node_test
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/onvm-network/onvm/client"
+	"github.com/onvm-network/onvm/internal/nodeproc"
+)
+
+// TestAcknowledgedSurvivesKill: whatever a node acknowledged — a deploy,
+// an execution, a blob upload, a job submission — reaches its peers even
+// when the node is killed with SIGKILL the moment it answered, and
+// restarted. Node A is killed after each round; node B, its peer, must end
+// up knowing every program, receipt, blob and job A acknowledged.
+func TestAcknowledgedSurvivesKill(t *testing.T) {
+	bin := nodeproc.Build(t)
+	code, err := os.ReadFile(filepath.Join("..", "..", "examples", "kvstore", "kvstore.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := nodeproc.Start(t, bin, t.TempDir())
+	peers, err := b.Client.Peers(t.Context())
+	if err != nil || len(peers.Self.Addrs) == 0 {
+		t.Fatalf("peers of B: %+v %v", peers, err)
+	}
+	dirA := t.TempDir()
+	startA := func() *nodeproc.Proc {
+		return nodeproc.StartWith(t, bin, dirA, nodeproc.Options{Args: []string{"--bootnode", peers.Self.Addrs[0]}})
+	}
+	kill := func(p *nodeproc.Proc) {
+		t.Helper()
+		if err := p.Cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		<-p.Done
+	}
+
+	var programs, receipts, blobs, jobs []string
+	a := startA()
+	const rounds = 3
+	for i := range rounds {
+		// A deploy, killed at once.
+		prog, err := a.Client.Deploy(t.Context(), client.DeployRequest{Wasm: code, Entrypoint: "onvm_main", Salt: fmt.Appendf(nil, "round %d", i)})
+		if err != nil {
+			t.Fatalf("round %d: deploy: %v", i, err)
+		}
+		programs = append(programs, prog.ID)
+		kill(a)
+		a = startA()
+
+		// An execution of the program, killed at once.
+		in := fmt.Sprintf(`{"op":"put","key":"k%d","data_base64":"dmFsdWU="}`, i)
+		res, err := a.Client.Execute(t.Context(), client.ExecuteRequest{ProgramID: prog.ID, Input: []byte(in)})
+		if err != nil {
+			t.Fatalf("round %d: execute: %v", i, err)
+		}
+		receipts = append(receipts, res.ReceiptID)
+		kill(a)
+		a = startA()
+
+		// A blob upload and a job submission, killed at once.
+		data := fmt.Appendf(nil, "blob of round %d", i)
+		ref, err := a.Client.UploadBlob(t.Context(), bytes.NewReader(data), int64(len(data)), "text/plain")
+		if err != nil {
+			t.Fatalf("round %d: upload: %v", i, err)
+		}
+		blobs = append(blobs, ref.ID)
+		job, err := a.Client.SubmitJob(t.Context(), client.SubmitJobRequest{
+			RequestID: fmt.Sprintf("job-%d", i), ProgramID: prog.ID, Input: []byte(`{"op":"stats"}`)})
+		if err != nil {
+			t.Fatalf("round %d: submit job: %v", i, err)
+		}
+		jobs = append(jobs, job.JobID)
+		kill(a)
+		a = startA()
+	}
+
+	// B hears of everything A acknowledged.
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		var missing []string
+		for _, p := range programs {
+			if _, err := b.Client.Program(t.Context(), p); err != nil {
+				missing = append(missing, "program "+p+": "+err.Error())
+			}
+		}
+		for _, r := range receipts {
+			if _, err := b.Client.Receipt(t.Context(), r); err != nil {
+				missing = append(missing, "receipt "+r+": "+err.Error())
+			}
+		}
+		for _, x := range blobs {
+			if _, err := b.Client.BlobInfo(t.Context(), x); err != nil {
+				missing = append(missing, "blob "+x+": "+err.Error())
+			}
+		}
+		for _, j := range jobs {
+			if got, err := b.Client.Job(t.Context(), j); err != nil || got.Status != "completed" {
+				missing = append(missing, fmt.Sprintf("job %s: %+v %v", j, got, err))
+			}
+		}
+		if len(missing) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after kill -9 following each acknowledgement, B is missing %d of %d:\n%q",
+				len(missing), len(programs)+len(receipts)+len(blobs)+len(jobs), missing)
+		}
+		time.Sleep(200 * time.Millisecond) // polling with a deadline, not synchronising
+	}
+}
