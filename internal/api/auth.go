@@ -77,7 +77,7 @@ func (s *Server) isPublic(r *http.Request) bool {
 	if p != cleanPath(p) {
 		return false
 	}
-	return publicRoutes[p] || (s.opts.Auth.PublicMetrics && metricsRoutes[p]) || strings.HasPrefix(p, adminPrefix)
+	return publicRoutes[p] || (s.opts.Auth.PublicMetrics && metricsRoutes[p]) || strings.HasPrefix(p, adminPrefix) || s.isUIPublic(p)
 }
 
 // cleanPath is the path http.ServeMux would route p to: rooted, with . and

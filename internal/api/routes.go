@@ -16,6 +16,7 @@ func (s *Server) routes(r *router) {
 	s.authRoutes(r)
 	s.peerRoutes(r)
 	s.dagRoutes(r)
+	s.uiRoutes(r)
 	r.fallback(s)
 }
 

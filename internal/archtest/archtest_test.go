@@ -40,6 +40,10 @@ var layer = map[string]int{
 	"internal/job":         5,
 	"internal/replica":     5,
 
+	"internal/ui":       5,
+	"internal/ui/build": 5,
+	"internal/ui/gen":   6,
+
 	"internal/api":  6,
 	"internal/node": 7,
 	"internal/cli":  8,

@@ -51,6 +51,7 @@ type RPC struct {
 	TLSCert     string   `toml:"tls_cert" env:"ONVM_RPC_TLS_CERT" doc:"PEM certificate (chain) file; with tls_key the API serves HTTPS only. Relative to the data directory unless absolute. Empty: plain HTTP."`
 	TLSKey      string   `toml:"tls_key" env:"ONVM_RPC_TLS_KEY" doc:"PEM private key file of tls_cert (mode 0600). Relative to the data directory unless absolute."`
 	CORSOrigins []string `toml:"cors_allowed_origins" env:"ONVM_RPC_CORS_ORIGINS" doc:"Browser origins (exact scheme://host[:port]) allowed to call the API cross-origin; preflights are answered for them only and credentials are never allowed. Empty: no CORS headers at all."`
+	UI          bool     `toml:"ui" env:"ONVM_RPC_UI" doc:"Serve the web dashboard at /ui/ (GET / redirects there, /explorer to its blob view) and the OpenAPI document at /openapi.json. The dashboard is static files embedded in the binary; the API calls it makes are signed like any other client's."`
 }
 
 // Storage configures local storage.
@@ -128,6 +129,7 @@ func Default() Config {
 			MaxHeaderBytes:    64 << 10,
 			ShutdownGrace:     10 * time.Second,
 			CORSOrigins:       []string{},
+			UI:                true,
 		},
 		Storage: Storage{BlobSyncMode: SyncFull},
 		Jobs: Jobs{MaxConcurrent: 0, MaxPending: 100_000, RetryBase: time.Second, RetryMax: 5 * time.Minute,
