@@ -18,6 +18,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/onvm-network/onvm/client/wire"
 )
 
 // Request signing. A client built WithCredentials signs every request it
@@ -167,9 +169,7 @@ func (s *signer) nodeID(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("client: learn node id: %w", err)
 	}
 	defer resp.Body.Close()
-	var l struct {
-		NodeID string `json:"node_id"`
-	}
+	var l wire.Liveness
 	if resp.StatusCode != http.StatusOK {
 		return "", fmt.Errorf("client: learn node id: GET /health/liveness: HTTP %d", resp.StatusCode)
 	}

@@ -8,7 +8,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"time"
+
+	"github.com/onvm-network/onvm/client/wire"
 )
 
 // Project administration. These calls use the node's admin routes, which
@@ -19,28 +20,16 @@ import (
 // headerAdminCookie carries the cookie.
 const headerAdminCookie = "X-Admin-Cookie"
 
-// Project is a registered project; the secret is never listed.
-type Project struct {
-	ProjectID string    `json:"project_id"`
-	CreatedAt time.Time `json:"created_at"`
-}
-
 // CreateProject registers a project. Empty id and nil secret make the
 // node pick random ones. The returned credentials are the only time the
 // secret is shown.
 func (c *Client) CreateProject(ctx context.Context, cookie, projectID string, secret []byte) (Credentials, error) {
-	body := map[string]string{}
-	if projectID != "" {
-		body["project_id"] = projectID
-	}
+	body := wire.NewProject{ProjectID: projectID}
 	if secret != nil {
-		body["project_secret"] = hex.EncodeToString(secret)
+		body.ProjectSecret = hex.EncodeToString(secret)
 	}
 	b, _ := json.Marshal(body)
-	var out struct {
-		ProjectID     string `json:"project_id"`
-		ProjectSecret string `json:"project_secret"`
-	}
+	var out wire.CreatedProject
 	if err := c.admin(ctx, http.MethodPost, "/admin/projects", cookie, b, &out); err != nil {
 		return Credentials{}, err
 	}
@@ -53,9 +42,7 @@ func (c *Client) CreateProject(ctx context.Context, cookie, projectID string, se
 
 // ListProjects returns the node's projects.
 func (c *Client) ListProjects(ctx context.Context, cookie string) ([]Project, error) {
-	var out struct {
-		Projects []Project `json:"projects"`
-	}
+	var out wire.ProjectList
 	err := c.admin(ctx, http.MethodGet, "/admin/projects", cookie, nil, &out)
 	return out.Projects, err
 }
@@ -86,13 +73,6 @@ func (c *Client) admin(ctx context.Context, method, path, cookie string, body []
 		return fmt.Errorf("%s %s: decode response: %w", method, path, err)
 	}
 	return nil
-}
-
-// AuthCheck is the node's answer to GET /auth/check.
-type AuthCheck struct {
-	OK        bool   `json:"ok"`
-	Auth      string `json:"auth"` // "enabled" or "disabled"
-	ProjectID string `json:"project_id,omitempty"`
 }
 
 // CheckAuth sends a signed GET /auth/check: nil error means the node

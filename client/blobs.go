@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"time"
 
 	"github.com/zeebo/blake3"
 
@@ -18,23 +17,6 @@ import (
 
 // ErrMismatch means the bytes received do not hash to the requested id.
 var ErrMismatch = errors.New("client: blob content does not match its id")
-
-// BlobRef is the result of an upload.
-type BlobRef struct {
-	ID      string `json:"id"` // "blob" + 64 hex
-	Size    int64  `json:"size"`
-	Created bool   `json:"-"` // the node did not have these bytes before
-}
-
-// BlobInfo is a blob's metadata.
-type BlobInfo struct {
-	ID        string    `json:"id"`
-	Size      int64     `json:"size"`
-	MIME      string    `json:"mime"`
-	Groups    int       `json:"groups"`
-	Complete  bool      `json:"complete"`
-	CreatedAt time.Time `json:"created_at"`
-}
 
 // UploadBlob streams r to the node as a blob of the given MIME type. size is
 // the number of bytes r yields, or -1 if unknown (chunked upload).

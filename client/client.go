@@ -23,6 +23,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/onvm-network/onvm/client/wire"
 )
 
 // DefaultRPC is the address clients use when given none.
@@ -144,12 +146,7 @@ func (c *Client) do(req *http.Request) (*http.Response, error) {
 // a prefix of the body.
 func decodeError(resp *http.Response) error {
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	var body struct {
-		Error struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
-		} `json:"error"`
-	}
+	var body wire.ErrorBody
 	e := &Error{Status: resp.StatusCode}
 	if json.Unmarshal(b, &body) == nil && body.Error.Code != "" {
 		e.Code, e.Message = body.Error.Code, body.Error.Message

@@ -8,33 +8,6 @@ import (
 	"strings"
 )
 
-// Liveness is the answer of /health/liveness.
-type Liveness struct {
-	Alive  bool   `json:"alive"`
-	Mode   string `json:"mode"`
-	NodeID string `json:"node_id"` // what signed requests name
-}
-
-// Readiness is the answer of /health/readiness.
-type Readiness struct {
-	Status    string `json:"status"`
-	Timestamp int64  `json:"timestamp"`
-	Capacity  struct {
-		MaxConcurrentJobs int    `json:"max_concurrent_jobs"`
-		CurrentJobs       int    `json:"current_jobs"`
-		QueueDepth        int    `json:"queue_depth"`
-		CPUCores          int    `json:"cpu_cores"`
-		TotalMemoryBytes  uint64 `json:"total_memory_bytes"`
-	} `json:"capacity"`
-	Resources struct {
-		CPUPercent      float64 `json:"cpu_percent"`
-		MemoryUsedBytes uint64  `json:"memory_used_bytes"`
-		MemoryPercent   float64 `json:"memory_percent"`
-		ActiveJobs      int     `json:"active_jobs"`
-	} `json:"resources"`
-	Version string `json:"version"`
-}
-
 // Health calls GET /health and returns nil when the node answers "ok".
 func (c *Client) Health(ctx context.Context) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/health", nil)

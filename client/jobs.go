@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/onvm-network/onvm/client/wire"
 	"github.com/onvm-network/onvm/internal/id"
 )
 
@@ -30,89 +31,12 @@ type SubmitJobRequest struct {
 	Metadata    map[string]string
 }
 
-// SubmitJobResult is the answer to a submission; Created is false when the
-// request id named an existing job with the same payload.
-type SubmitJobResult struct {
-	JobID   string `json:"job_id"`
-	Status  string `json:"status"`
-	Created bool   `json:"-"`
-}
-
-// Job is a job as the node reports it (GET /jobs/{id}).
-type Job struct {
-	JobID         string            `json:"job_id"`
-	RequestID     string            `json:"request_id"`
-	ProgramID     string            `json:"program_id"`
-	Status        string            `json:"status"`
-	FuelConsumed  uint64            `json:"fuel_consumed"`
-	CreatedAt     int64             `json:"created_at"`
-	StartedAt     *int64            `json:"started_at"`
-	CompletedAt   *int64            `json:"completed_at"`
-	DurationMS    *int64            `json:"duration_ms"`
-	RetryCount    uint32            `json:"retry_count"`
-	ErrorMessage  *string           `json:"error_message"`
-	Metadata      map[string]string `json:"metadata"`
-	FailureReason *string           `json:"failure_reason"`
-	NextAttemptAt *int64            `json:"next_attempt_at"`
-	ReceiptID     *string           `json:"receipt_id"`
-	OutputBlobID  *string           `json:"output_blob_id"`
-	InputBlobID   *string           `json:"input_blob_id"`
-	MaxRetries    uint32            `json:"max_retries"`
-	Attempts      uint32            `json:"attempts"`
-	TimeoutMS     int64             `json:"timeout_ms"`
-	FuelLimit     uint64            `json:"fuel_limit"`
-	TTLMS         int64             `json:"ttl_ms"`
-	Executor      *string           `json:"executor,omitempty"`
-}
-
-// Terminal reports whether the job reached a final state.
-func (j *Job) Terminal() bool {
-	switch j.Status {
-	case "completed", "failed", "cancelled", "timed_out", "expired":
-		return true
-	}
-	return false
-}
-
-// JobOutput is the output of a completed job.
-type JobOutput struct {
-	JobID        string  `json:"job_id"`
-	OutputBase64 string  `json:"output_base64"`
-	Size         int     `json:"size"`
-	OutputBlobID *string `json:"output_blob_id"`
-}
-
-// Output decodes OutputBase64.
-func (o *JobOutput) Output() ([]byte, error) { return base64.StdEncoding.DecodeString(o.OutputBase64) }
-
-// JobLog is one entry of a job's log.
-type JobLog struct {
-	Timestamp int64  `json:"timestamp"`
-	Level     string `json:"level"`
-	Source    string `json:"source"`
-	Message   string `json:"message"`
-	Attempt   uint32 `json:"attempt,omitempty"`
-}
-
-// JobLogs is the log of a job.
-type JobLogs struct {
-	JobID string   `json:"job_id"`
-	Logs  []JobLog `json:"logs"`
-}
-
 // JobQuery selects a page of GET /jobs.
 type JobQuery struct {
-	Status    string // "" for any
-	ProgramID string // "" for any
-	Cursor    string // a previous page's NextCursor
-	Limit     int    // 0: the node's default (100)
-}
-
-// JobPage is one page of jobs in creation order.
-type JobPage struct {
-	Jobs       []Job   `json:"jobs"`
-	Total      int     `json:"total"`
-	NextCursor *string `json:"next_cursor"`
+	Status    JobStatus // "" for any
+	ProgramID string    // "" for any
+	Cursor    string    // a previous page's NextCursor
+	Limit     int       // 0: the node's default (100)
 }
 
 // SubmitJob submits a job.
@@ -121,22 +45,21 @@ func (c *Client) SubmitJob(ctx context.Context, r SubmitJobRequest) (*SubmitJobR
 	if err != nil {
 		return nil, err
 	}
-	body := map[string]any{"request_id": r.RequestID, "program_id": pid.String(), "timeout_ms": r.TimeoutMS,
-		"fuel_limit": r.FuelLimit, "ttl_ms": r.TTLMS}
+	body := wire.SubmitJobRequest{RequestID: r.RequestID, ProgramID: pid.String(), TimeoutMS: r.TimeoutMS,
+		FuelLimit: r.FuelLimit, TTLMS: r.TTLMS, MaxRetries: r.MaxRetries}
 	if r.InputBlobID != "" {
 		b, err := id.ParseBlob(r.InputBlobID)
 		if err != nil {
 			return nil, err
 		}
-		body["input_blob_id"] = b.String()
+		s := b.String()
+		body.InputBlobID = &s
 	} else if r.Input != nil {
-		body["input_base64"] = base64.StdEncoding.EncodeToString(r.Input)
-	}
-	if r.MaxRetries != nil {
-		body["max_retries"] = *r.MaxRetries
+		s := base64.StdEncoding.EncodeToString(r.Input)
+		body.InputBase64 = &s
 	}
 	if len(r.Metadata) > 0 {
-		body["metadata"] = r.Metadata
+		body.Metadata = r.Metadata
 	}
 	var res SubmitJobResult
 	code, err := c.sendJSON(ctx, http.MethodPost, "/jobs", body, &res)
@@ -168,14 +91,14 @@ func (c *Client) Job(ctx context.Context, jobID string) (*Job, error) {
 // WaitJob long-polls a job: the node answers when the job is terminal, or
 // when its status differs from seen (the status the caller last saw; ""
 // to wait for a terminal state only), or after wait (at most 60s).
-func (c *Client) WaitJob(ctx context.Context, jobID, seen string, wait time.Duration) (*Job, error) {
+func (c *Client) WaitJob(ctx context.Context, jobID string, seen JobStatus, wait time.Duration) (*Job, error) {
 	p, err := jobPath(jobID)
 	if err != nil {
 		return nil, err
 	}
 	q := url.Values{"wait": {strconv.FormatInt(wait.Milliseconds(), 10)}}
 	if seen != "" {
-		q.Set("status", seen)
+		q.Set("status", string(seen))
 	}
 	var j Job
 	return &j, c.getJSON(ctx, p+"?"+q.Encode(), &j)
@@ -220,7 +143,7 @@ func (c *Client) CancelJob(ctx context.Context, jobID string) (*Job, error) {
 func (c *Client) Jobs(ctx context.Context, q JobQuery) (*JobPage, error) {
 	v := url.Values{}
 	if q.Status != "" {
-		v.Set("status", q.Status)
+		v.Set("status", string(q.Status))
 	}
 	if q.ProgramID != "" {
 		pid, err := id.ParseProgram(q.ProgramID)

@@ -14,56 +14,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/onvm-network/onvm/client/wire"
 	"github.com/onvm-network/onvm/internal/id"
 )
-
-// Member is one committee member.
-type Member struct {
-	Node         string `json:"node"`
-	Weight       uint64 `json:"weight"`
-	BLSPublicKey string `json:"bls_public_key"`
-}
-
-// Committee is a program's committee (GET /programs/{id}/committee).
-type Committee struct {
-	ProgramID          string   `json:"program_id"`
-	Epoch              uint64   `json:"epoch"`
-	AggregatePublicKey string   `json:"aggregate_public_key,omitempty"`
-	Members            []Member `json:"members"`
-	Threshold          uint64   `json:"threshold"`
-}
-
-// Manifest is a program's signed manifest; CBORBase64 is its canonical
-// encoding, which the signature covers.
-type Manifest struct {
-	ManifestID       string    `json:"manifest_id"`
-	ProgramID        string    `json:"program_id"`
-	Version          uint64    `json:"version"`
-	Deployer         string    `json:"deployer"`
-	Entrypoints      []string  `json:"entrypoints"`
-	WasmEnvHash      string    `json:"wasm_env_hash"`
-	CodeBlob         string    `json:"code_blob"`
-	CodeSize         int64     `json:"code_size"`
-	InstrumentedBlob string    `json:"instrumented_blob"`
-	SaltBase64       string    `json:"salt_base64"`
-	BlobRefs         []string  `json:"blob_refs"`
-	InitialRoot      string    `json:"initial_state_root"`
-	Committee        Committee `json:"committee"`
-	TimestampMS      int64     `json:"timestamp_ms"`
-	Signature        string    `json:"signature"`
-	CBORBase64       string    `json:"cbor_base64"`
-}
-
-// Program describes a deployed program (GET /programs/{id}).
-type Program struct {
-	ID         string   `json:"id"`
-	Publisher  string   `json:"publisher"`
-	Size       int64    `json:"size"`
-	Entrypoint string   `json:"entrypoint"`
-	BlobRefs   []string `json:"blob_refs"`
-	Manifest   Manifest `json:"manifest"`
-	Created    bool     `json:"-"` // set by Deploy: the node had no such program before
-}
 
 // DeployRequest describes a deployment. Exactly one of Wasm and CodeBlob
 // is set.
@@ -79,14 +32,15 @@ type DeployRequest struct {
 // program id is BLAKE3(wasm ‖ salt); deploying the same module with the
 // same salt again returns the existing program with Created false.
 func (c *Client) Deploy(ctx context.Context, d DeployRequest) (*Program, error) {
-	body := map[string]any{"entrypoint": d.Entrypoint, "blob_refs": nonNilStrings(d.BlobRefs)}
+	body := wire.DeployRequest{Entrypoint: d.Entrypoint, BlobRefs: nonNilStrings(d.BlobRefs)}
 	if d.CodeBlob != "" {
-		body["code_blob"] = d.CodeBlob
+		body.CodeBlob = d.CodeBlob
 	} else {
-		body["wasm_base64"] = base64.StdEncoding.EncodeToString(d.Wasm)
+		body.WasmBase64 = base64.StdEncoding.EncodeToString(d.Wasm)
 	}
 	if d.Salt != nil {
-		body["salt_base64"] = base64.StdEncoding.EncodeToString(d.Salt)
+		s := base64.StdEncoding.EncodeToString(d.Salt)
+		body.SaltBase64 = &s
 	}
 	b, err := json.Marshal(body)
 	if err != nil {
@@ -147,25 +101,6 @@ func (c *Client) Program(ctx context.Context, program string) (*Program, error) 
 	return &p, c.getJSON(ctx, path, &p)
 }
 
-// CatalogEntry is one program of the catalog.
-type CatalogEntry struct {
-	ProgramID    string  `json:"program_id"`
-	Version      uint64  `json:"version"`
-	InitialRoot  string  `json:"initial_state_root"`
-	DAGParent    *string `json:"dag_parent"`
-	CodeManifest string  `json:"code_manifest"`
-	CodeBlob     string  `json:"code_blob"`
-	Entrypoint   string  `json:"entrypoint"`
-	Deployer     string  `json:"deployer"`
-	TimestampMS  int64   `json:"timestamp_ms"`
-}
-
-// CatalogPage is one page of GET /program-catalog.
-type CatalogPage struct {
-	Programs   []CatalogEntry `json:"programs"`
-	NextCursor *string        `json:"next_cursor"`
-}
-
 // Catalog returns a page of deployed programs in id order, after cursor
 // (a previous page's NextCursor; "" for the first). limit 0 means the
 // node's default.
@@ -196,17 +131,6 @@ func (c *Client) Committee(ctx context.Context, program string) (*Committee, err
 	}
 	var cm Committee
 	return &cm, c.getJSON(ctx, path+"/committee", &cm)
-}
-
-// StateRoot is a program's state root, with a key's value and proof.
-type StateRoot struct {
-	ProgramID string   `json:"program_id"`
-	Root      string   `json:"root"`
-	Height    *uint64  `json:"height"`
-	Proof     []string `json:"proof"`
-	ValueHex  *string  `json:"value_hex"`
-	Present   *bool    `json:"present,omitempty"`
-	KeyHex    *string  `json:"key_hex,omitempty"`
 }
 
 // StateQuery selects a historical root: Height (after that transition) or
@@ -258,30 +182,6 @@ type ExecuteRequest struct {
 	TimeoutMS int64  // 0: the node's default
 }
 
-// Log is one guest log entry.
-type Log struct {
-	Source  string `json:"source"`
-	Level   uint8  `json:"level"`
-	Message string `json:"message"`
-}
-
-// ExecuteResult is a successful execution: a committed state transition.
-type ExecuteResult struct {
-	ReturnBase64 string `json:"return_base64"`
-	Fuel         uint64 `json:"fuel"`
-	ReceiptID    string `json:"receipt_id"`
-	Height       uint64 `json:"height"`
-	StateRoot    string `json:"state_root"`
-	RequestID    string `json:"request_id"`
-	Replayed     bool   `json:"replayed"`
-	Logs         []Log  `json:"logs"`
-}
-
-// Output decodes ReturnBase64.
-func (r *ExecuteResult) Output() ([]byte, error) {
-	return base64.StdEncoding.DecodeString(r.ReturnBase64)
-}
-
 // ExecError is a failed execution: the node's error (code trap,
 // out_of_fuel, timeout, …) with the fuel the guest used and its logs.
 // errors.As(err, **Error) also matches it.
@@ -301,9 +201,9 @@ func (c *Client) Execute(ctx context.Context, x ExecuteRequest) (*ExecuteResult,
 	if err != nil {
 		return nil, err
 	}
-	b, err := json.Marshal(map[string]any{
-		"program_id": pid.String(), "input_base64": base64.StdEncoding.EncodeToString(x.Input),
-		"request_id": x.RequestID, "fuel_limit": x.FuelLimit, "timeout_ms": x.TimeoutMS,
+	b, err := json.Marshal(wire.ExecuteRequest{
+		ProgramID: pid.String(), InputBase64: base64.StdEncoding.EncodeToString(x.Input),
+		RequestID: x.RequestID, FuelLimit: x.FuelLimit, TimeoutMS: x.TimeoutMS,
 	})
 	if err != nil {
 		return nil, err
@@ -339,36 +239,9 @@ func execError(resp *http.Response, body []byte) error {
 	if !errors.As(decodeError(resp), &ce) {
 		return decodeError(resp)
 	}
-	var extra struct {
-		Error struct {
-			FuelUsed *uint64 `json:"fuel_used"`
-			Logs     []Log   `json:"logs"`
-		} `json:"error"`
-	}
+	var extra wire.ErrorBody
 	_ = json.Unmarshal(body, &extra)
 	return &ExecError{Err: ce, FuelUsed: extra.Error.FuelUsed, Logs: extra.Error.Logs}
-}
-
-// ReceiptSummary is one receipt of a program's receipt list.
-type ReceiptSummary struct {
-	ProgramID    string `json:"program_id"`
-	Height       uint64 `json:"height"`
-	StateRootIn  string `json:"state_root_in"`
-	StateRootOut string `json:"state_root_out"`
-	WriteDigest  string `json:"write_digest"`
-	GasUsed      uint64 `json:"gas_used"`
-	Fuel         uint64 `json:"fuel"`
-	SignerBitmap string `json:"signer_bitmap"`
-	Epoch        uint64 `json:"committee_epoch"`
-	ReceiptID    string `json:"receipt_id"`
-	RequestID    string `json:"request_id"`
-	TimestampMS  int64  `json:"timestamp"`
-}
-
-// ReceiptPage is one page of GET /programs/{id}/receipts.
-type ReceiptPage struct {
-	Receipts   []ReceiptSummary `json:"receipts"`
-	NextCursor *string          `json:"next_cursor"`
 }
 
 // Receipts returns a page of a program's receipts in height order from
@@ -380,32 +253,6 @@ func (c *Client) Receipts(ctx context.Context, program, cursor string, limit int
 	}
 	var p ReceiptPage
 	return &p, c.getJSON(ctx, path+"/receipts"+pageQuery(cursor, limit), &p)
-}
-
-// Receipt is a full aggregated receipt (GET /receipts/{id}). CBORBase64 is
-// its canonical encoding: verify it against the committee's keys.
-type Receipt struct {
-	ReceiptID          string  `json:"receipt_id"`
-	ProgramID          string  `json:"program_id"`
-	Height             uint64  `json:"height"`
-	StateRootIn        string  `json:"state_root_in"`
-	StateRootOut       string  `json:"state_root_out"`
-	InputHash          string  `json:"input_hash"`
-	RequestID          string  `json:"request_id"`
-	Fuel               uint64  `json:"fuel"`
-	GasUsed            uint64  `json:"gas_used"`
-	WriteDigest        string  `json:"write_digest"`
-	OutputHash         string  `json:"output_hash"`
-	CodeHash           string  `json:"code_hash"`
-	WasmEnvHash        string  `json:"wasm_env_hash"`
-	TimestampMS        int64   `json:"timestamp"`
-	Executor           string  `json:"executor"`
-	Epoch              uint64  `json:"committee_epoch"`
-	SignerBitmap       string  `json:"signer_bitmap"`
-	AggregateSignature string  `json:"aggregate_signature"`
-	WriteCount         int     `json:"write_count"`
-	OutputBase64       *string `json:"output_base64"`
-	CBORBase64         string  `json:"cbor_base64"`
 }
 
 // Receipt returns a receipt by id (64 hex).

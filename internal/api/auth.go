@@ -7,6 +7,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/onvm-network/onvm/client/wire"
 	"github.com/onvm-network/onvm/internal/auth"
 	"github.com/onvm-network/onvm/internal/id"
 )
@@ -157,19 +158,12 @@ func (s *Server) authRoutes(r *router) {
 	s.adminRoutes(r)
 }
 
-// AuthCheck is the response to GET /auth/check.
-type AuthCheck struct {
-	OK        bool   `json:"ok"`
-	Auth      string `json:"auth"` // "enabled" or "disabled"
-	ProjectID string `json:"project_id,omitempty"`
-}
-
 // authCheck answers a request that passed the middleware: with auth on it
 // names the project whose signature verified.
 func (s *Server) authCheck(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Auth.Verifier == nil {
-		writeJSON(w, http.StatusOK, AuthCheck{OK: true, Auth: "disabled"})
+		writeJSON(w, http.StatusOK, wire.AuthCheck{OK: true, Auth: "disabled"})
 		return
 	}
-	writeJSON(w, http.StatusOK, AuthCheck{OK: true, Auth: "enabled", ProjectID: r.Header.Get(auth.HeaderProjectID)})
+	writeJSON(w, http.StatusOK, wire.AuthCheck{OK: true, Auth: "enabled", ProjectID: r.Header.Get(auth.HeaderProjectID)})
 }

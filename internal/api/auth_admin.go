@@ -7,8 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"time"
 
+	"github.com/onvm-network/onvm/client/wire"
 	"github.com/onvm-network/onvm/internal/auth"
 )
 
@@ -22,7 +22,7 @@ const adminPrefix = "/admin/"
 // maxAdminBody bounds an admin request body.
 const maxAdminBody = 4 << 10
 
-var errAdminDenied = &requestError{status: http.StatusForbidden, code: "forbidden",
+var errAdminDenied = &requestError{status: http.StatusForbidden, code: wire.CodeForbidden,
 	msg: "admin routes need the admin cookie of this node's data directory and a loopback connection", err: auth.ErrAdminDenied}
 
 func (s *Server) adminRoutes(r *router) {
@@ -55,49 +55,30 @@ func isLoopback(remote string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// ProjectList is the response to GET /admin/projects.
-type ProjectList struct {
-	Projects []auth.Project `json:"projects"`
-}
-
-// NewProject is the request of POST /admin/projects; both fields are
-// optional (random when absent).
-type NewProject struct {
-	ProjectID     string `json:"project_id,omitempty"`
-	ProjectSecret string `json:"project_secret,omitempty"` // 64 hex digits
-}
-
-// CreatedProject is the response to POST /admin/projects: the only answer
-// that ever carries a project secret.
-type CreatedProject struct {
-	ProjectID     string    `json:"project_id"`
-	ProjectSecret string    `json:"project_secret"`
-	CreatedAt     time.Time `json:"created_at"`
-}
-
-// RevokedProject is the response to DELETE /admin/projects/{id}.
-type RevokedProject struct {
-	ProjectID string `json:"project_id"`
-	Revoked   bool   `json:"revoked"`
-}
-
 func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, ProjectList{Projects: s.opts.Auth.Projects.List()})
+	out := wire.ProjectList{}
+	if ps := s.opts.Auth.Projects.List(); ps != nil {
+		out.Projects = make([]wire.Project, len(ps))
+		for i, p := range ps {
+			out.Projects[i] = wire.Project{ProjectID: p.ID, CreatedAt: p.CreatedAt}
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) createProject(w http.ResponseWriter, r *http.Request) {
-	var req NewProject
+	var req wire.NewProject
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxAdminBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil && !errors.Is(err, io.EOF) {
-		s.writeError(w, r, badRequest("invalid_json", "body must be {\"project_id\"?, \"project_secret\"?}", nil))
+		s.writeError(w, r, badRequest(wire.CodeInvalidJSON, "body must be {\"project_id\"?, \"project_secret\"?}", nil))
 		return
 	}
 	var secret []byte
 	if req.ProjectSecret != "" {
 		b, err := hex.DecodeString(req.ProjectSecret)
 		if err != nil || len(b) != auth.SecretSize {
-			s.writeError(w, r, badRequest("invalid_project", "project_secret must be 64 hex digits", nil))
+			s.writeError(w, r, badRequest(wire.CodeInvalidProject, "project_secret must be 64 hex digits", nil))
 			return
 		}
 		secret = b
@@ -108,7 +89,7 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("project created", "project", p.ID)
-	writeJSON(w, http.StatusCreated, CreatedProject{ProjectID: p.ID, ProjectSecret: hex.EncodeToString(secret), CreatedAt: p.CreatedAt})
+	writeJSON(w, http.StatusCreated, wire.CreatedProject{ProjectID: p.ID, ProjectSecret: hex.EncodeToString(secret), CreatedAt: p.CreatedAt})
 }
 
 func (s *Server) revokeProject(w http.ResponseWriter, r *http.Request) {
@@ -118,5 +99,5 @@ func (s *Server) revokeProject(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("project revoked", "project", id)
-	writeJSON(w, http.StatusOK, RevokedProject{ProjectID: id, Revoked: true})
+	writeJSON(w, http.StatusOK, wire.RevokedProject{ProjectID: id, Revoked: true})
 }

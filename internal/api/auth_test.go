@@ -22,6 +22,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/onvm-network/onvm/client"
+	"github.com/onvm-network/onvm/client/wire"
 	"github.com/onvm-network/onvm/internal/auth"
 	"github.com/onvm-network/onvm/internal/id"
 )
@@ -88,7 +89,7 @@ type signedRequest struct {
 	nonce        string
 }
 
-func (n *authNode) send(t *testing.T, s signedRequest) (*http.Response, Error) {
+func (n *authNode) send(t *testing.T, s signedRequest) (*http.Response, wire.ErrorDetail) {
 	t.Helper()
 	if s.project == "" {
 		s.project = "p"
@@ -112,7 +113,7 @@ func (n *authNode) send(t *testing.T, s signedRequest) (*http.Response, Error) {
 	return n.roundTrip(t, req)
 }
 
-func (n *authNode) roundTrip(t *testing.T, req *http.Request) (*http.Response, Error) {
+func (n *authNode) roundTrip(t *testing.T, req *http.Request) (*http.Response, wire.ErrorDetail) {
 	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -120,7 +121,7 @@ func (n *authNode) roundTrip(t *testing.T, req *http.Request) (*http.Response, E
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	var e errorBody
+	var e wire.ErrorBody
 	_ = json.Unmarshal(b, &e)
 	return resp, e.Error
 }
@@ -358,7 +359,7 @@ func TestAdminRoutes(t *testing.T) {
 	}
 
 	resp, b := admin("POST", "/admin/projects", n.cookie, `{"project_id":"team-a"}`)
-	var created CreatedProject
+	var created wire.CreatedProject
 	if resp.StatusCode != 201 || json.Unmarshal(b, &created) != nil || created.ProjectID != "team-a" || len(created.ProjectSecret) != 64 {
 		t.Fatalf("create: %d %s", resp.StatusCode, b)
 	}
@@ -376,7 +377,7 @@ func TestAdminRoutes(t *testing.T) {
 		t.Fatalf("random project: %d %s", resp.StatusCode, b)
 	}
 	resp, b = admin("GET", "/admin/projects", n.cookie, "")
-	var list ProjectList
+	var list wire.ProjectList
 	if resp.StatusCode != 200 || json.Unmarshal(b, &list) != nil || len(list.Projects) != 3 || strings.Contains(string(b), created.ProjectSecret) {
 		t.Fatalf("list: %d %s", resp.StatusCode, b)
 	}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/onvm-network/onvm/client/wire"
 	"github.com/onvm-network/onvm/internal/blob"
 	"github.com/onvm-network/onvm/internal/id"
 )
@@ -16,22 +17,6 @@ func (s *Server) blobRoutes(r *router) {
 	r.handle(http.MethodPost, "/blobs", s.putBlob)
 	r.handle(http.MethodGet, "/blobs/{id}", s.getBlob)
 	r.handle(http.MethodGet, "/blobs/{id}/info", s.blobInfo)
-}
-
-// BlobRef is the response to POST /blobs.
-type BlobRef struct {
-	ID   id.Blob `json:"id"`
-	Size int64   `json:"size"`
-}
-
-// BlobInfo is the response to GET /blobs/{id}/info.
-type BlobInfo struct {
-	ID        id.Blob   `json:"id"`
-	Size      int64     `json:"size"`
-	MIME      string    `json:"mime"`
-	Groups    int       `json:"groups"`
-	Complete  bool      `json:"complete"`
-	CreatedAt time.Time `json:"created_at"`
 }
 
 // defaultMIME is served for blobs stored without a type.
@@ -66,7 +51,7 @@ func (s *Server) putBlob(w http.ResponseWriter, r *http.Request) {
 	if existed {
 		code = http.StatusOK
 	}
-	writeJSON(w, code, BlobRef{ID: info.ID, Size: info.Size})
+	writeJSON(w, code, wire.BlobRef{ID: info.ID.String(), Size: info.Size})
 }
 
 // uploadMIME returns the blob's media type from x-mime, else Content-Type,
@@ -80,11 +65,11 @@ func uploadMIME(r *http.Request) (string, error) {
 		return defaultMIME, nil
 	}
 	if len(v) > 255 {
-		return "", badRequest("invalid_mime", "media type longer than 255 bytes", nil)
+		return "", badRequest(wire.CodeInvalidMIME, "media type longer than 255 bytes", nil)
 	}
 	base, params, err := mime.ParseMediaType(v)
 	if err != nil {
-		return "", badRequest("invalid_mime", "malformed media type", err)
+		return "", badRequest(wire.CodeInvalidMIME, "malformed media type", err)
 	}
 	return mime.FormatMediaType(base, params), nil
 }
@@ -160,8 +145,8 @@ func (s *Server) blobInfo(w http.ResponseWriter, r *http.Request) {
 	if info.MIME == "" {
 		info.MIME = defaultMIME
 	}
-	writeJSON(w, http.StatusOK, BlobInfo{
-		ID: info.ID, Size: info.Size, MIME: info.MIME, Groups: info.Groups,
+	writeJSON(w, http.StatusOK, wire.BlobInfo{
+		ID: info.ID.String(), Size: info.Size, MIME: info.MIME, Groups: info.Groups,
 		Complete: info.Complete, CreatedAt: info.CreatedAt.UTC(),
 	})
 }

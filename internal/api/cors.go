@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/onvm-network/onvm/client/wire"
 	"github.com/onvm-network/onvm/internal/auth"
 )
 
@@ -15,7 +16,7 @@ import (
 // HTTP auth) are never allowed: requests authenticate with signed headers.
 // Unlisted origins get no CORS headers, and their preflights a 403.
 
-var errCORSDenied = &requestError{status: http.StatusForbidden, code: "cors_denied", msg: "origin not in rpc.cors_allowed_origins"}
+var errCORSDenied = &requestError{status: http.StatusForbidden, code: wire.CodeCORSDenied, msg: "origin not in rpc.cors_allowed_origins"}
 
 // corsAllowHeaders are the request headers a browser client may send.
 var corsAllowHeaders = strings.Join([]string{

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/onvm-network/onvm/client/wire"
 	"github.com/onvm-network/onvm/internal/auth"
 	"github.com/onvm-network/onvm/internal/blob"
 	"github.com/onvm-network/onvm/internal/chain"
@@ -20,21 +21,6 @@ import (
 	"github.com/onvm-network/onvm/internal/state"
 	"github.com/onvm-network/onvm/internal/wasm"
 )
-
-// Error is the body of every error response:
-// {"error":{"code":"…","message":"…"}}.
-type Error struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	// FuelUsed and Logs describe a failed execution (codes trap,
-	// out_of_fuel, timeout, …): the fuel it consumed and what it logged.
-	FuelUsed *uint64    `json:"fuel_used,omitempty"`
-	Logs     []wasm.Log `json:"logs,omitempty"`
-}
-
-type errorBody struct {
-	Error Error `json:"error"`
-}
 
 // requestError is an error the API itself detects in a request; its message
 // is shown to the client.
@@ -55,8 +41,8 @@ func (e *requestError) Error() string {
 func (e *requestError) Unwrap() error { return e.err }
 
 var (
-	errNoRoute          = &requestError{status: http.StatusNotFound, code: "not_found", msg: "no such route"}
-	errMethodNotAllowed = &requestError{status: http.StatusMethodNotAllowed, code: "method_not_allowed", msg: "method not allowed on this route"}
+	errNoRoute          = &requestError{status: http.StatusNotFound, code: wire.CodeNotFound, msg: "no such route"}
+	errMethodNotAllowed = &requestError{status: http.StatusMethodNotAllowed, code: wire.CodeMethodNotAllowed, msg: "method not allowed on this route"}
 )
 
 // statusError is a bare HTTP status decided by net/http (412, 416).
@@ -64,9 +50,9 @@ func statusError(code int) error {
 	name := "http_" + strconv.Itoa(code)
 	switch code {
 	case http.StatusRequestedRangeNotSatisfiable:
-		name = "range_not_satisfiable"
+		name = wire.CodeRangeNotSatisfiable
 	case http.StatusPreconditionFailed:
-		name = "precondition_failed"
+		name = wire.CodePreconditionFailed
 	}
 	return &requestError{status: code, code: name, msg: strings.ToLower(http.StatusText(code))}
 }
@@ -78,7 +64,7 @@ func badRequest(code, msg string, err error) error {
 // errUploadAborted wraps a failure to read the request body: the client went
 // away or stalled. Nothing was stored.
 func errUploadAborted(err error) error {
-	return &requestError{status: http.StatusBadRequest, code: "upload_aborted", msg: "request body could not be read", err: err}
+	return &requestError{status: http.StatusBadRequest, code: wire.CodeUploadAborted, msg: "request body could not be read", err: err}
 }
 
 // status maps err to an HTTP status, a stable code and the message the client
@@ -89,94 +75,94 @@ func status(err error) (int, string, string) {
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &mbe), errors.Is(err, blob.ErrTooLarge):
-		return http.StatusRequestEntityTooLarge, "too_large", "blob is larger than the node accepts (rpc.max_blob_size)"
+		return http.StatusRequestEntityTooLarge, wire.CodeTooLarge, "blob is larger than the node accepts (rpc.max_blob_size)"
 	case errors.Is(err, auth.ErrRateLimited), errors.Is(err, auth.ErrNonceCacheFull):
-		return http.StatusTooManyRequests, "rate_limited", err.Error()
+		return http.StatusTooManyRequests, wire.CodeRateLimited, err.Error()
 	case errors.Is(err, auth.ErrBodyTooLarge):
-		return http.StatusRequestEntityTooLarge, "too_large", err.Error()
+		return http.StatusRequestEntityTooLarge, wire.CodeTooLarge, err.Error()
 	case errors.Is(err, auth.ErrMethodDenied):
-		return http.StatusMethodNotAllowed, "method_not_allowed", err.Error()
+		return http.StatusMethodNotAllowed, wire.CodeMethodNotAllowed, err.Error()
 	case errors.Is(err, auth.ErrProjectExists):
-		return http.StatusConflict, "project_exists", "a project with this id exists; revoke it first to replace its secret"
+		return http.StatusConflict, wire.CodeProjectExists, "a project with this id exists; revoke it first to replace its secret"
 	case errors.Is(err, auth.ErrProjectNotFound):
-		return http.StatusNotFound, "not_found", "project not found"
+		return http.StatusNotFound, wire.CodeNotFound, "project not found"
 	case errors.Is(err, auth.ErrInvalidProject):
-		return http.StatusBadRequest, "invalid_project", err.Error()
+		return http.StatusBadRequest, wire.CodeInvalidProject, err.Error()
 	case authCode(err) != "":
 		return http.StatusUnauthorized, authCode(err), err.Error()
 	case errors.As(err, &re):
-		if re.code == "upload_aborted" {
+		if re.code == wire.CodeUploadAborted {
 			return re.status, re.code, re.msg
 		}
 		return re.status, re.code, re.Error()
 	case errors.Is(err, id.ErrSyntax):
-		return http.StatusBadRequest, "invalid_id", err.Error()
+		return http.StatusBadRequest, wire.CodeInvalidID, err.Error()
 	case errors.Is(err, blob.ErrNotFound):
-		return http.StatusNotFound, "not_found", "blob not found"
+		return http.StatusNotFound, wire.CodeNotFound, "blob not found"
 	case errors.Is(err, blob.ErrIncomplete):
-		return http.StatusNotFound, "incomplete", "blob is known but its bytes are not all stored on this node"
+		return http.StatusNotFound, wire.CodeIncomplete, "blob is known but its bytes are not all stored on this node"
 	case errors.Is(err, blob.ErrNoSpace):
-		return http.StatusInsufficientStorage, "insufficient_storage", "not enough disk space to store the blob"
+		return http.StatusInsufficientStorage, wire.CodeInsufficientStorage, "not enough disk space to store the blob"
 	case errors.Is(err, blob.ErrCorrupt):
-		return http.StatusInternalServerError, "corrupt", "stored blob data failed verification"
+		return http.StatusInternalServerError, wire.CodeCorrupt, "stored blob data failed verification"
 	case errors.Is(err, blob.ErrBusy):
-		return http.StatusConflict, "busy", "the blob is being written by another request; retry"
+		return http.StatusConflict, wire.CodeBusy, "the blob is being written by another request; retry"
 	case errors.Is(err, blob.ErrClosed):
-		return http.StatusServiceUnavailable, "unavailable", "node is shutting down"
+		return http.StatusServiceUnavailable, wire.CodeUnavailable, "node is shutting down"
 	case errors.Is(err, job.ErrNotFound):
-		return http.StatusNotFound, "not_found", "job not found"
+		return http.StatusNotFound, wire.CodeNotFound, "job not found"
 	case errors.Is(err, job.ErrInvalid):
-		return http.StatusBadRequest, "invalid_request", err.Error()
+		return http.StatusBadRequest, wire.CodeInvalidRequest, err.Error()
 	case errors.Is(err, job.ErrConflict):
-		return http.StatusConflict, "request_conflict", err.Error()
+		return http.StatusConflict, wire.CodeRequestConflict, err.Error()
 	case errors.Is(err, job.ErrTerminal):
-		return http.StatusConflict, "job_terminal", err.Error()
+		return http.StatusConflict, wire.CodeJobTerminal, err.Error()
 	case errors.Is(err, job.ErrNotCompleted):
-		return http.StatusConflict, "job_not_completed", "job output not available: " + err.Error()
+		return http.StatusConflict, wire.CodeJobNotCompleted, "job output not available: " + err.Error()
 	case errors.Is(err, job.ErrQueueFull):
-		return http.StatusServiceUnavailable, "queue_full", err.Error()
+		return http.StatusServiceUnavailable, wire.CodeQueueFull, err.Error()
 	case errors.Is(err, job.ErrInputTooLarge):
-		return http.StatusRequestEntityTooLarge, "input_too_large", err.Error()
+		return http.StatusRequestEntityTooLarge, wire.CodeInputTooLarge, err.Error()
 	case errors.Is(err, job.ErrClosed):
-		return http.StatusServiceUnavailable, "unavailable", "node is shutting down"
+		return http.StatusServiceUnavailable, wire.CodeUnavailable, "node is shutting down"
 	case wasm.KindOf(err) != 0:
 		return wasmStatus(err)
 	case errors.Is(err, chain.ErrNotFound), errors.Is(err, program.ErrNotFound):
-		return http.StatusNotFound, "not_found", err.Error()
+		return http.StatusNotFound, wire.CodeNotFound, err.Error()
 	case errors.Is(err, state.ErrUnknownRoot):
-		return http.StatusNotFound, "unknown_root", "the program never committed this root, or it was pruned"
+		return http.StatusNotFound, wire.CodeUnknownRoot, "the program never committed this root, or it was pruned"
 	case errors.Is(err, chain.ErrInvalidRequest):
-		return http.StatusBadRequest, "invalid_request", err.Error()
+		return http.StatusBadRequest, wire.CodeInvalidRequest, err.Error()
 	case errors.Is(err, chain.ErrInputTooLarge):
-		return http.StatusRequestEntityTooLarge, "input_too_large", err.Error()
+		return http.StatusRequestEntityTooLarge, wire.CodeInputTooLarge, err.Error()
 	case errors.Is(err, chain.ErrRequestConflict):
-		return http.StatusConflict, "request_conflict", err.Error()
+		return http.StatusConflict, wire.CodeRequestConflict, err.Error()
 	case errors.Is(err, chain.ErrOutputUnavailable):
-		return http.StatusConflict, "output_unavailable", err.Error()
+		return http.StatusConflict, wire.CodeOutputUnavailable, err.Error()
 	case errors.Is(err, p2p.ErrNotEnoughPeers):
-		return http.StatusServiceUnavailable, "min_peers", err.Error()
+		return http.StatusServiceUnavailable, wire.CodeMinPeers, err.Error()
 	case errors.Is(err, replica.ErrFetchLimited):
-		return http.StatusServiceUnavailable, "fetch_limited", err.Error()
+		return http.StatusServiceUnavailable, wire.CodeFetchLimited, err.Error()
 	case errors.Is(err, replica.ErrFetchPending):
-		return http.StatusServiceUnavailable, "fetching", err.Error()
+		return http.StatusServiceUnavailable, wire.CodeFetching, err.Error()
 	case errors.Is(err, replica.ErrProgramPending):
-		return http.StatusServiceUnavailable, "program_pending", err.Error()
+		return http.StatusServiceUnavailable, wire.CodeProgramPending, err.Error()
 	case errors.Is(err, replica.ErrLeaderUnavailable):
-		return http.StatusServiceUnavailable, "leader_unavailable", err.Error()
+		return http.StatusServiceUnavailable, wire.CodeLeaderUnavailable, err.Error()
 	case errors.Is(err, replica.ErrBadForward):
-		return http.StatusBadGateway, "bad_forward", err.Error()
+		return http.StatusBadGateway, wire.CodeBadForward, err.Error()
 	case errors.Is(err, dag.ErrQueueFull):
-		return http.StatusServiceUnavailable, "busy", err.Error()
+		return http.StatusServiceUnavailable, wire.CodeBusy, err.Error()
 	case errors.Is(err, chain.ErrNotInCommittee):
-		return http.StatusServiceUnavailable, "committee_unavailable", err.Error()
+		return http.StatusServiceUnavailable, wire.CodeCommitteeUnavailable, err.Error()
 	case errors.Is(err, chain.ErrEnvMismatch):
-		return http.StatusUnprocessableEntity, "env_mismatch", err.Error()
+		return http.StatusUnprocessableEntity, wire.CodeEnvMismatch, err.Error()
 	case errors.Is(err, chain.ErrClosed):
-		return http.StatusServiceUnavailable, "unavailable", "node is shutting down"
+		return http.StatusServiceUnavailable, wire.CodeUnavailable, "node is shutting down"
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return http.StatusServiceUnavailable, "canceled", "request canceled"
+		return http.StatusServiceUnavailable, wire.CodeCanceled, "request canceled"
 	}
-	return http.StatusInternalServerError, "internal", "internal error"
+	return http.StatusInternalServerError, wire.CodeInternal, "internal error"
 }
 
 // authCode names the failed authentication check (401), or "" if err is
@@ -186,13 +172,13 @@ func authCode(err error) string {
 		err  error
 		code string
 	}{
-		{auth.ErrMissingHeader, "missing_auth_header"},
-		{auth.ErrMalformedHeader, "malformed_auth_header"},
-		{auth.ErrUnknownProject, "unknown_project"},
-		{auth.ErrTimestamp, "bad_timestamp"},
-		{auth.ErrReplay, "replayed_nonce"},
-		{auth.ErrBadSignature, "bad_signature"},
-		{auth.ErrBodyMismatch, "body_hash_mismatch"},
+		{auth.ErrMissingHeader, wire.CodeMissingAuthHeader},
+		{auth.ErrMalformedHeader, wire.CodeMalformedAuthHeader},
+		{auth.ErrUnknownProject, wire.CodeUnknownProject},
+		{auth.ErrTimestamp, wire.CodeBadTimestamp},
+		{auth.ErrReplay, wire.CodeReplayedNonce},
+		{auth.ErrBadSignature, wire.CodeBadSignature},
+		{auth.ErrBodyMismatch, wire.CodeBodyHashMismatch},
 	} {
 		if errors.Is(err, c.err) {
 			return c.code
@@ -217,10 +203,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if code != http.StatusRequestedRangeNotSatisfiable {
 		h.Del("Content-Range") // a 416 keeps "bytes */size"
 	}
-	body := errorBody{Error: Error{Code: name, Message: msg}}
+	body := wire.ErrorBody{Error: wire.ErrorDetail{Code: name, Message: msg}}
 	var we *wasm.Error
 	if errors.As(err, &we) && we.Kind != wasm.KindInvalidModule && we.Kind != wasm.KindInvalidInput {
-		body.Error.FuelUsed, body.Error.Logs = &we.FuelUsed, we.Logs
+		body.Error.FuelUsed, body.Error.Logs = &we.FuelUsed, guestLogs(we.Logs)
 	}
 	writeJSON(w, code, body)
 }
@@ -241,17 +227,29 @@ func wasmStatus(err error) (int, string, string) {
 	switch kind {
 	case wasm.KindInvalidModule:
 		if we != nil && we.Limit != "" {
-			return http.StatusBadRequest, "module_limit_" + we.Limit, "invalid wasm module: " + msg
+			return http.StatusBadRequest, wire.CodeModuleLimitPrefix + we.Limit, "invalid wasm module: " + msg
 		}
-		return http.StatusBadRequest, "invalid_module", "invalid wasm module: " + msg
+		return http.StatusBadRequest, wire.CodeInvalidModule, "invalid wasm module: " + msg
 	case wasm.KindInvalidInput:
-		return http.StatusBadRequest, "invalid_input", msg
+		return http.StatusBadRequest, wire.CodeInvalidInput, msg
 	case wasm.KindTimeout:
-		return http.StatusGatewayTimeout, "timeout", msg
+		return http.StatusGatewayTimeout, wire.CodeTimeout, msg
 	case wasm.KindCancelled:
-		return http.StatusServiceUnavailable, "cancelled", msg
+		return http.StatusServiceUnavailable, wire.CodeCancelled, msg
 	}
 	return http.StatusUnprocessableEntity, kind.String(), msg
+}
+
+// guestLogs converts what a guest logged; nil stays nil.
+func guestLogs(logs []wasm.Log) []wire.Log {
+	if logs == nil {
+		return nil
+	}
+	out := make([]wire.Log, len(logs))
+	for i, l := range logs {
+		out[i] = wire.Log{Source: l.Source, Level: uint8(l.Level), Message: l.Message}
+	}
+	return out
 }
 
 // writeJSON renders v with status.

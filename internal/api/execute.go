@@ -4,33 +4,10 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/onvm-network/onvm/client/wire"
 	"github.com/onvm-network/onvm/internal/chain"
 	"github.com/onvm-network/onvm/internal/id"
-	"github.com/onvm-network/onvm/internal/wasm"
 )
-
-// ExecuteRequest is the body of POST /execute: the original's fields, and
-// optionally a request id (idempotency), a fuel limit and a timeout.
-type ExecuteRequest struct {
-	ProgramID   string `json:"program_id"`
-	InputBase64 string `json:"input_base64"`
-	RequestID   string `json:"request_id,omitempty"`
-	FuelLimit   uint64 `json:"fuel_limit,omitempty"`
-	TimeoutMS   int64  `json:"timeout_ms,omitempty"`
-}
-
-// ExecuteResult is the response to POST /execute. ReturnBase64 and Fuel are
-// the original's fields; the rest identify the committed transition.
-type ExecuteResult struct {
-	ReturnBase64 string     `json:"return_base64"`
-	Fuel         uint64     `json:"fuel"`
-	ReceiptID    id.Hash    `json:"receipt_id"`
-	Height       uint64     `json:"height"`
-	StateRoot    id.Hash    `json:"state_root"`
-	RequestID    id.Hash    `json:"request_id"`
-	Replayed     bool       `json:"replayed"`
-	Logs         []wasm.Log `json:"logs"`
-}
 
 // compileMargin is added to an execution's write deadline for compiling
 // its module, and is the write deadline of a deploy (validation and
@@ -44,7 +21,7 @@ func (s *Server) execute(w http.ResponseWriter, r *http.Request) {
 	limits := s.opts.Programs.Limits()
 	// base64 of the largest input, plus room for the other fields.
 	maxBody := int64(limits.MaxInput)/3*4 + 8<<10
-	var body ExecuteRequest
+	var body wire.ExecuteRequest
 	if err := decodeJSONBody(w, r, maxBody, &body); err != nil {
 		s.writeError(w, r, err)
 		return
@@ -60,7 +37,7 @@ func (s *Server) execute(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if body.TimeoutMS < 0 {
-		s.writeError(w, r, badRequest("invalid_request", "timeout_ms must not be negative", nil))
+		s.writeError(w, r, badRequest(wire.CodeInvalidRequest, "timeout_ms must not be negative", nil))
 		return
 	}
 	// The call may run longer than rpc.write_timeout: give the answer its
@@ -83,17 +60,17 @@ func (s *Server) execute(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rc := &out.Receipt.Receipt
-	logs := out.Logs
+	logs := guestLogs(out.Logs)
 	if logs == nil {
-		logs = []wasm.Log{}
+		logs = []wire.Log{}
 	}
-	writeJSON(w, http.StatusOK, ExecuteResult{
+	writeJSON(w, http.StatusOK, wire.ExecuteResult{
 		ReturnBase64: b64(out.Output),
 		Fuel:         out.FuelUsed,
-		ReceiptID:    rc.ID(),
+		ReceiptID:    rc.ID().String(),
 		Height:       rc.Height,
-		StateRoot:    rc.StateRootOut,
-		RequestID:    rc.RequestID,
+		StateRoot:    rc.StateRootOut.String(),
+		RequestID:    rc.RequestID.String(),
 		Replayed:     out.Replayed,
 		Logs:         logs,
 	})

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/tools/txtar"
 
+	"github.com/onvm-network/onvm/client/wire"
 	"github.com/onvm-network/onvm/internal/id"
 	"github.com/onvm-network/onvm/internal/state"
 )
@@ -25,13 +26,13 @@ func (n *testNode) execute(req map[string]any) (int, []byte) {
 }
 
 // mustExecute executes input and returns the result.
-func (n *testNode) mustExecute(p string, input []byte) ExecuteResult {
+func (n *testNode) mustExecute(p string, input []byte) wire.ExecuteResult {
 	n.t.Helper()
 	code, body := n.execute(map[string]any{"program_id": p, "input_base64": base64.StdEncoding.EncodeToString(input)})
 	if code != http.StatusOK {
 		n.t.Fatalf("execute: %d %s", code, body)
 	}
-	var res ExecuteResult
+	var res wire.ExecuteResult
 	if err := json.Unmarshal(body, &res); err != nil {
 		n.t.Fatal(err)
 	}
@@ -100,7 +101,7 @@ func TestTranscriptsOverHTTP(t *testing.T) {
 				}
 				if name == "kvstore" {
 					for _, k := range []string{"alpha", "a", "b", "__keys", "absent"} {
-						checkProof(t, a, pa, "", []byte(k), ra.StateRoot)
+						checkProof(t, a, pa, "", []byte(k), mustHash(t, ra.StateRoot))
 					}
 				}
 			}
@@ -110,11 +111,11 @@ func TestTranscriptsOverHTTP(t *testing.T) {
 
 // checkProof fetches a proof of key (under ?extra) and verifies it with
 // state.Verify against want.
-func checkProof(t *testing.T, n *testNode, p, extra string, key []byte, want id.Hash) StateRoot {
+func checkProof(t *testing.T, n *testNode, p, extra string, key []byte, want id.Hash) wire.StateRoot {
 	t.Helper()
-	var sr StateRoot
+	var sr wire.StateRoot
 	n.getJSON("/programs/"+p+"/state-root?key="+hex.EncodeToString(key)+extra, &sr)
-	if sr.Root != want || sr.Present == nil || len(sr.Proof) != state.Depth {
+	if sr.Root != want.String() || sr.Present == nil || len(sr.Proof) != state.Depth {
 		t.Fatalf("state-root %q: %+v", key, sr)
 	}
 	var value []byte
@@ -124,10 +125,24 @@ func checkProof(t *testing.T, n *testNode, p, extra string, key []byte, want id.
 	if *sr.Present != (sr.ValueHex != nil) {
 		t.Fatalf("present %v with value %v", *sr.Present, sr.ValueHex)
 	}
-	if err := state.Verify(sr.Root, key, value, *sr.Present, sr.Proof); err != nil {
+	proof := make([]id.Hash, len(sr.Proof))
+	for i, h := range sr.Proof {
+		proof[i] = mustHash(t, h)
+	}
+	if err := state.Verify(mustHash(t, sr.Root), key, value, *sr.Present, proof); err != nil {
 		t.Fatalf("proof of %q: %v", key, err)
 	}
 	return sr
+}
+
+// mustHash parses a hash the API sent.
+func mustHash(t testing.TB, s string) id.Hash {
+	t.Helper()
+	h, err := id.ParseHash(s)
+	if err != nil {
+		t.Fatalf("hash %q: %v", s, err)
+	}
+	return h
 }
 
 func TestExecuteErrors(t *testing.T) {
@@ -159,7 +174,7 @@ func TestExecuteErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			status, body := n.execute(tt.req)
-			var e errorBody
+			var e wire.ErrorBody
 			if err := json.Unmarshal(body, &e); err != nil {
 				t.Fatal(err)
 			}
@@ -177,9 +192,9 @@ func TestExecuteErrors(t *testing.T) {
 		t.Fatalf("guest message missing: %s", body)
 	}
 	// Nothing was committed by any failure.
-	var sr StateRoot
+	var sr wire.StateRoot
 	n.getJSON("/programs/"+kv+"/state-root", &sr)
-	if *sr.Height != 0 || sr.Root != state.EmptyRoot || sr.Proof != nil || sr.ValueHex != nil {
+	if *sr.Height != 0 || sr.Root != state.EmptyRoot.String() || sr.Proof != nil || sr.ValueHex != nil {
 		t.Fatalf("state moved: %+v", sr)
 	}
 	_, b := n.do("GET", "/programs/"+kv+"/state-root", nil, nil)
@@ -193,8 +208,8 @@ func TestExecuteRequestID(t *testing.T) {
 	p := n.deployJSON(sampleWasm(t, "kvstore"), "onvm_main", "s")
 	req := map[string]any{"program_id": p, "request_id": "job-7",
 		"input_base64": base64.StdEncoding.EncodeToString([]byte(`{"op":"put","key":"k","data_base64":"djE="}`))}
-	var first, again ExecuteResult
-	for i, res := range []*ExecuteResult{&first, &again} {
+	var first, again wire.ExecuteResult
+	for i, res := range []*wire.ExecuteResult{&first, &again} {
 		status, body := n.execute(req)
 		if status != 200 {
 			t.Fatalf("%d: %d %s", i, status, body)

@@ -9,7 +9,7 @@ import (
 	"github.com/pbnjay/memory"
 	"github.com/prometheus/procfs"
 
-	"github.com/onvm-network/onvm/internal/id"
+	"github.com/onvm-network/onvm/client/wire"
 )
 
 func (s *Server) healthRoutes(r *router) {
@@ -19,60 +19,6 @@ func (s *Server) healthRoutes(r *router) {
 	r.handle(http.MethodGet, "/health/metrics", s.nodeMetrics)
 	r.handle(http.MethodGet, "/metrics", s.metrics.serve)
 }
-
-// Liveness is the response to GET /health/liveness.
-type Liveness struct {
-	Alive bool   `json:"alive"`
-	Mode  string `json:"mode"` // "dev" or "prod"
-	// NodeID is the id that signed requests to this node name in their
-	// canonical string (docs/security.md); public, like the route.
-	NodeID id.Node `json:"node_id"`
-}
-
-// NodeHealth is the response to GET /health/readiness (the original's
-// shape).
-type NodeHealth struct {
-	Status    string    `json:"status"` // Ready, Degraded, Unavailable
-	Timestamp int64     `json:"timestamp"`
-	Capacity  Capacity  `json:"capacity"`
-	Resources Resources `json:"resources"`
-	Version   string    `json:"version"`
-}
-
-// Capacity is the job capacity part of NodeHealth.
-type Capacity struct {
-	MaxConcurrentJobs int    `json:"max_concurrent_jobs"`
-	CurrentJobs       int    `json:"current_jobs"`
-	QueueDepth        int    `json:"queue_depth"`
-	CPUCores          int    `json:"cpu_cores"`
-	TotalMemoryBytes  uint64 `json:"total_memory_bytes"`
-}
-
-// Resources is the process resource part of NodeHealth.
-type Resources struct {
-	CPUPercent      float64 `json:"cpu_percent"`
-	MemoryUsedBytes uint64  `json:"memory_used_bytes"`
-	MemoryPercent   float64 `json:"memory_percent"`
-	ActiveJobs      int     `json:"active_jobs"`
-}
-
-// NodeMetrics is the response to GET /health/metrics (the original's
-// shape), from the job service when there is one.
-type NodeMetrics struct {
-	UptimeSeconds          int64   `json:"uptime_seconds"`
-	TotalJobsCompleted     uint64  `json:"total_jobs_completed"`
-	TotalJobsFailed        uint64  `json:"total_jobs_failed"`
-	TotalJobsCancelled     uint64  `json:"total_jobs_cancelled"`
-	TotalFuelConsumed      uint64  `json:"total_fuel_consumed"`
-	AverageExecutionTimeMS float64 `json:"average_execution_time_ms"`
-}
-
-// Status values of NodeHealth.
-const (
-	StatusReady       = "Ready"
-	StatusDegraded    = "Degraded"
-	StatusUnavailable = "Unavailable"
-)
 
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -84,16 +30,16 @@ func (s *Server) liveness(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Dev {
 		mode = "dev"
 	}
-	writeJSON(w, http.StatusOK, Liveness{Alive: true, Mode: mode, NodeID: s.nodeID})
+	writeJSON(w, http.StatusOK, wire.Liveness{Alive: true, Mode: mode, NodeID: s.nodeID.String()})
 }
 
 // readiness reports Ready, or Unavailable with 503 once shutdown began.
 func (s *Server) readiness(w http.ResponseWriter, r *http.Request) {
 	res := s.opts.Resources()
-	h := NodeHealth{
-		Status:    StatusReady,
+	h := wire.Readiness{
+		Status:    wire.ReadinessReady,
 		Timestamp: s.opts.Now().UnixMilli(),
-		Capacity: Capacity{
+		Capacity: wire.Capacity{
 			MaxConcurrentJobs: s.opts.Jobs.MaxConcurrent,
 			CPUCores:          res.CPUCores,
 			TotalMemoryBytes:  res.TotalMemory,
@@ -109,12 +55,12 @@ func (s *Server) readiness(w http.ResponseWriter, r *http.Request) {
 		h.Capacity.MaxConcurrentJobs, h.Capacity.CurrentJobs, h.Capacity.QueueDepth = st.Workers, st.Running, st.Pending
 		h.Resources.ActiveJobs = st.Running
 		if st.Executing >= st.Workers {
-			h.Status = StatusDegraded // every guest slot busy (the original: running ≥ max)
+			h.Status = wire.ReadinessDegraded // every guest slot busy (the original: running ≥ max)
 		}
 	}
 	code := http.StatusOK
 	if s.draining.Load() {
-		h.Status = StatusUnavailable
+		h.Status = wire.ReadinessUnavailable
 		code = http.StatusServiceUnavailable
 	}
 	writeJSON(w, code, h)
@@ -123,7 +69,7 @@ func (s *Server) readiness(w http.ResponseWriter, r *http.Request) {
 // nodeMetrics reports the persisted job totals: failed counts failed,
 // timed out and expired jobs; the average is over the last 1000 attempts.
 func (s *Server) nodeMetrics(w http.ResponseWriter, r *http.Request) {
-	m := NodeMetrics{UptimeSeconds: int64(s.opts.Now().Sub(s.start) / time.Second)}
+	m := wire.NodeMetrics{UptimeSeconds: int64(s.opts.Now().Sub(s.start) / time.Second)}
 	if js := s.opts.JobService; js != nil {
 		st := js.Stats()
 		t := st.Totals
@@ -135,7 +81,7 @@ func (s *Server) nodeMetrics(w http.ResponseWriter, r *http.Request) {
 
 // Sample is one measurement of the process and the machine.
 type Sample struct {
-	Resources   Resources
+	Resources   wire.Resources
 	CPUCores    int
 	TotalMemory uint64
 }
@@ -159,7 +105,7 @@ func newSampler() *sampler {
 }
 
 func (s *sampler) sample() Sample {
-	var r Resources
+	var r wire.Resources
 	out := func() Sample { return Sample{Resources: r, CPUCores: runtime.NumCPU(), TotalMemory: s.total} }
 	p, err := procfs.Self()
 	if err != nil {

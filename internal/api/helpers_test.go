@@ -17,6 +17,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/onvm-network/onvm/client/wire"
 	"github.com/onvm-network/onvm/internal/blob"
 	"github.com/onvm-network/onvm/internal/config"
 )
@@ -54,6 +55,12 @@ func newTestNode(t testing.TB, modify func(*Options)) *testNode {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Registered before modify's cleanups, so it runs after them: a job
+	// service still copying a payload into the store closes first.
+	t.Cleanup(func() {
+		store.Close()
+		db.Close()
+	})
 	opts := Options{
 		RPC:     rpc,
 		Jobs:    config.Default().Jobs,
@@ -62,7 +69,7 @@ func newTestNode(t testing.TB, modify func(*Options)) *testNode {
 		Logger:  slog.New(slog.DiscardHandler),
 		Now:     func() time.Time { return fixedNow },
 		Resources: func() Sample {
-			return Sample{Resources: Resources{CPUPercent: 1.5, MemoryUsedBytes: 100 << 20, MemoryPercent: 1.25}, CPUCores: 2, TotalMemory: 8 << 30}
+			return Sample{Resources: wire.Resources{CPUPercent: 1.5, MemoryUsedBytes: 100 << 20, MemoryPercent: 1.25}, CPUCores: 2, TotalMemory: 8 << 30}
 		},
 	}
 	if modify != nil {
@@ -82,8 +89,6 @@ func newTestNode(t testing.TB, modify func(*Options)) *testNode {
 		if err := <-done; err != nil {
 			t.Errorf("serve: %v", err)
 		}
-		store.Close()
-		db.Close()
 	})
 	return &testNode{t: t, srv: srv, store: store, dir: dir, url: "http://" + ln.Addr().String()}
 }

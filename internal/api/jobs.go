@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/onvm-network/onvm/client/wire"
 	"github.com/onvm-network/onvm/internal/id"
 	"github.com/onvm-network/onvm/internal/job"
 	"github.com/onvm-network/onvm/internal/wasm"
@@ -40,36 +41,13 @@ func (s *Server) jobRoutes(r *router) {
 	r.handle(http.MethodPost, "/jobs/{id}/cancel", s.cancelJob)
 }
 
-// SubmitJobRequest is the body of POST /jobs: the original's fields
-// (input_blob_id takes precedence over input_base64, max_retries defaults
-// to 3) plus limits and a ttl.
-type SubmitJobRequest struct {
-	RequestID   string            `json:"request_id"`
-	ProgramID   string            `json:"program_id"`
-	InputBase64 *string           `json:"input_base64"`
-	InputBlobID *string           `json:"input_blob_id"`
-	MaxRetries  *uint32           `json:"max_retries"`
-	TimeoutMS   int64             `json:"timeout_ms"`
-	FuelLimit   uint64            `json:"fuel_limit"`
-	Metadata    map[string]string `json:"metadata"`
-	TTLMS       int64             `json:"ttl_ms"`
-}
-
-// SubmitJobResult is the response to POST /jobs (the original's shape):
-// 201 when the job was created, 200 when the request id names an existing
-// job with the same payload.
-type SubmitJobResult struct {
-	JobID  id.Job     `json:"job_id"`
-	Status job.Status `json:"status"`
-}
-
 func (s *Server) submitJob(w http.ResponseWriter, r *http.Request) {
 	maxInput := int64(wasm.DefaultMaxInput)
 	if s.opts.Programs != nil {
 		maxInput = int64(s.opts.Programs.Limits().MaxInput)
 	}
 	max := maxInput/3*4 + 64<<10 // base64 input + the rest
-	var body SubmitJobRequest
+	var body wire.SubmitJobRequest
 	if err := decodeJSONBody(w, r, max, &body); err != nil {
 		s.writeError(w, r, err)
 		return
@@ -92,10 +70,10 @@ func (s *Server) submitJob(w http.ResponseWriter, r *http.Request) {
 		code = http.StatusCreated
 	}
 	w.Header().Set("Location", "/jobs/"+j.ID.String())
-	writeJSON(w, code, SubmitJobResult{JobID: j.ID, Status: j.Status})
+	writeJSON(w, code, wire.SubmitJobResult{JobID: j.ID.String(), Status: jobStatus(j.Status)})
 }
 
-func parseSubmit(body *SubmitJobRequest) (job.SubmitRequest, error) {
+func parseSubmit(body *wire.SubmitJobRequest) (job.SubmitRequest, error) {
 	req := job.SubmitRequest{
 		RequestID: body.RequestID, MaxRetries: body.MaxRetries, TimeoutMS: body.TimeoutMS,
 		FuelLimit: body.FuelLimit, TTLMS: body.TTLMS, Metadata: body.Metadata,
@@ -122,44 +100,19 @@ func parseSubmit(body *SubmitJobRequest) (job.SubmitRequest, error) {
 	return req, nil
 }
 
-// JobInfo is a job as the API shows it: the original's fields
-// (job_id … metadata) and the scheduler's.
-type JobInfo struct {
-	JobID         id.Job            `json:"job_id"`
-	RequestID     string            `json:"request_id"`
-	ProgramID     id.Program        `json:"program_id"`
-	Status        job.Status        `json:"status"`
-	FuelConsumed  uint64            `json:"fuel_consumed"`
-	CreatedAt     int64             `json:"created_at"`
-	StartedAt     *int64            `json:"started_at"`
-	CompletedAt   *int64            `json:"completed_at"`
-	DurationMS    *int64            `json:"duration_ms"`
-	RetryCount    uint32            `json:"retry_count"`
-	ErrorMessage  *string           `json:"error_message"`
-	Metadata      map[string]string `json:"metadata"`
-	FailureReason *string           `json:"failure_reason"`
-	NextAttemptAt *int64            `json:"next_attempt_at"`
-	ReceiptID     *id.Hash          `json:"receipt_id"`
-	OutputBlobID  *id.Blob          `json:"output_blob_id"`
-	InputBlobID   *id.Blob          `json:"input_blob_id"`
-	MaxRetries    uint32            `json:"max_retries"`
-	Attempts      uint32            `json:"attempts"`
-	TimeoutMS     int64             `json:"timeout_ms"` // 0: the node's default
-	FuelLimit     uint64            `json:"fuel_limit"` // 0: the node's default
-	TTLMS         int64             `json:"ttl_ms"`     // 0: none
-	Executor      *id.Node          `json:"executor,omitempty"`
-}
-
-func jobInfo(j *job.Job) JobInfo {
+// jobInfo is a job as the API shows it: the original's fields and the
+// scheduler's.
+func jobInfo(j *job.Job) wire.Job {
 	opt := func(v int64) *int64 {
 		if v == 0 {
 			return nil
 		}
 		return &v
 	}
-	info := JobInfo{
-		JobID: j.ID, RequestID: j.RequestID, ProgramID: j.Program, Status: j.Status, FuelConsumed: j.FuelConsumed,
-		CreatedAt: j.CreatedAt, StartedAt: opt(j.StartedAt), CompletedAt: opt(j.CompletedAt), RetryCount: j.RetryCount,
+	info := wire.Job{
+		JobID: j.ID.String(), RequestID: j.RequestID, ProgramID: j.Program.String(), Status: jobStatus(j.Status),
+		FuelConsumed: j.FuelConsumed,
+		CreatedAt:    j.CreatedAt, StartedAt: opt(j.StartedAt), CompletedAt: opt(j.CompletedAt), RetryCount: j.RetryCount,
 		Metadata: j.Metadata, NextAttemptAt: opt(j.NextAttemptAt), MaxRetries: j.MaxRetries, Attempts: j.Attempts,
 		TimeoutMS: j.TimeoutMS, FuelLimit: j.FuelLimit, TTLMS: j.TTLMS,
 	}
@@ -180,16 +133,16 @@ func jobInfo(j *job.Job) JobInfo {
 		info.FailureReason = &r
 	}
 	if j.Receipt != (id.Hash{}) {
-		info.ReceiptID = &j.Receipt
+		info.ReceiptID = text(j.Receipt)
 	}
 	if j.HasOutput {
-		info.OutputBlobID = &j.Output
+		info.OutputBlobID = text(j.Output)
 	}
 	if j.HasInput {
-		info.InputBlobID = &j.Input
+		info.InputBlobID = text(j.Input)
 	}
 	if j.Imported {
-		info.Executor = &j.Executor
+		info.Executor = text(j.Executor)
 	}
 	return info
 }
@@ -221,8 +174,8 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
 	}
 	var seen job.Status
 	if v := q.Get("status"); v != "" {
-		if seen, err = job.ParseStatus(v); err != nil {
-			s.writeError(w, r, badRequest("invalid_status", "status is not a job status", err))
+		if seen, err = parseJobStatus(v); err != nil {
+			s.writeError(w, r, err)
 			return
 		}
 	}
@@ -245,23 +198,14 @@ func parseWait(v string) (time.Duration, error) {
 	if err != nil {
 		ms, err2 := strconv.ParseInt(v, 10, 64)
 		if err2 != nil {
-			return 0, badRequest("invalid_wait", "wait must be a duration such as 30s, or milliseconds", err)
+			return 0, badRequest(wire.CodeInvalidWait, "wait must be a duration such as 30s, or milliseconds", err)
 		}
 		d = time.Duration(ms) * time.Millisecond
 	}
 	if d < 0 {
-		return 0, badRequest("invalid_wait", "wait must not be negative", nil)
+		return 0, badRequest(wire.CodeInvalidWait, "wait must not be negative", nil)
 	}
 	return min(d, MaxJobWait), nil
-}
-
-// JobOutput is the response to GET /jobs/{id}/output: the original's
-// fields and the output blob's id.
-type JobOutput struct {
-	JobID        id.Job   `json:"job_id"`
-	OutputBase64 string   `json:"output_base64"`
-	Size         int      `json:"size"`
-	OutputBlobID *id.Blob `json:"output_blob_id"`
 }
 
 func (s *Server) jobOutput(w http.ResponseWriter, r *http.Request) {
@@ -275,18 +219,11 @@ func (s *Server) jobOutput(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	res := JobOutput{JobID: j.ID, OutputBase64: b64(out), Size: len(out)}
+	res := wire.JobOutput{JobID: j.ID.String(), OutputBase64: b64(out), Size: len(out)}
 	if j.HasOutput {
-		res.OutputBlobID = &j.Output
+		res.OutputBlobID = text(j.Output)
 	}
 	writeJSON(w, http.StatusOK, res)
-}
-
-// JobLogs is the response to GET /jobs/{id}/logs (the original's shape;
-// entries also name their source and attempt).
-type JobLogs struct {
-	JobID id.Job         `json:"job_id"`
-	Logs  []job.LogEntry `json:"logs"`
 }
 
 func (s *Server) jobLogs(w http.ResponseWriter, r *http.Request) {
@@ -300,7 +237,14 @@ func (s *Server) jobLogs(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, JobLogs{JobID: jid, Logs: logs})
+	out := wire.JobLogs{JobID: jid.String()}
+	if logs != nil {
+		out.Logs = make([]wire.JobLog, len(logs))
+	}
+	for i, l := range logs {
+		out.Logs[i] = wire.JobLog{Timestamp: l.Timestamp, Level: l.Level, Source: l.Source, Message: l.Message, Attempt: l.Attempt}
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // cancelJob cancels a pending or running job: 200 with the job, 404 for an
@@ -319,15 +263,6 @@ func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, jobInfo(j))
 }
 
-// JobList is the response to GET /jobs: jobs in creation order. total is
-// the number of jobs in this page (the original listed every job, so its
-// total was the same count); next_cursor continues the listing.
-type JobList struct {
-	Jobs       []JobInfo `json:"jobs"`
-	Total      int       `json:"total"`
-	NextCursor *string   `json:"next_cursor"`
-}
-
 func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
 	limit, err := pageLimit(r)
 	if err != nil {
@@ -337,8 +272,8 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	lq := job.ListQuery{Cursor: q.Get("cursor"), Limit: limit}
 	if v := q.Get("status"); v != "" {
-		if lq.Status, err = job.ParseStatus(v); err != nil {
-			s.writeError(w, r, badRequest("invalid_status", "status is not a job status", err))
+		if lq.Status, err = parseJobStatus(v); err != nil {
+			s.writeError(w, r, err)
 			return
 		}
 	}
@@ -355,7 +290,7 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	out := JobList{Jobs: make([]JobInfo, len(page.Jobs)), Total: len(page.Jobs)}
+	out := wire.JobPage{Jobs: make([]wire.Job, len(page.Jobs)), Total: len(page.Jobs)}
 	for i, j := range page.Jobs {
 		out.Jobs[i] = jobInfo(j)
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
+	"github.com/onvm-network/onvm/client/wire"
 	"github.com/onvm-network/onvm/internal/blob"
 	"github.com/onvm-network/onvm/internal/chain"
 	"github.com/onvm-network/onvm/internal/config"
@@ -244,13 +245,13 @@ func (jb *jobBench) submit(hc *http.Client, rid, input string) (id.Job, error) {
 		return id.Job{}, err
 	}
 	defer resp.Body.Close()
-	var res SubmitJobResult
+	var res wire.SubmitJobResult
 	err = json.NewDecoder(resp.Body).Decode(&res)
 	_, _ = io.Copy(io.Discard, resp.Body)
 	if err != nil || resp.StatusCode != http.StatusCreated {
 		return id.Job{}, fmt.Errorf("submit: %d %v", resp.StatusCode, err)
 	}
-	return res.JobID, nil
+	return id.ParseJob(res.JobID)
 }
 
 // wait blocks (on the job's changes, no polling) until until holds.

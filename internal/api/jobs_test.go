@@ -15,6 +15,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/onvm-network/onvm/client/wire"
 	"github.com/onvm-network/onvm/internal/chain"
 	"github.com/onvm-network/onvm/internal/job"
 	"github.com/onvm-network/onvm/internal/program"
@@ -24,7 +25,7 @@ import (
 // newJobNode is a test node with program and job routes over a real
 // engine and job service (one worker), all on a clock fixed at fixedNow, so
 // that every id, receipt and time in the answers is reproducible.
-func newJobNode(t testing.TB) *testNode {
+func newJobNode(t testing.TB, extra ...func(*Options)) *testNode {
 	t.Helper()
 	return newTestNode(t, func(o *Options) {
 		db, err := pebble.Open(filepath.Join(t.TempDir(), "db"), &pebble.Options{Logger: quietPebble{}})
@@ -52,6 +53,9 @@ func newJobNode(t testing.TB) *testNode {
 			t.Fatal(err)
 		}
 		o.Programs, o.JobService = eng, js
+		for _, f := range extra {
+			f(o)
+		}
 		t.Cleanup(func() { // runs after the server has shut down
 			js.Close()
 			eng.Close()
@@ -78,11 +82,11 @@ func (n *testNode) submitJob(body map[string]any) (int, []byte) {
 
 func jobID(t testing.TB, body []byte) string {
 	t.Helper()
-	var res SubmitJobResult
+	var res wire.SubmitJobResult
 	if err := json.Unmarshal(body, &res); err != nil {
 		t.Fatalf("%v: %s", err, body)
 	}
-	return res.JobID.String()
+	return res.JobID
 }
 
 // TestJobRoutes drives every job route through its answers, comparing
@@ -164,9 +168,9 @@ func TestJobRoutes(t *testing.T) {
 		t.Fatalf("busy job: %d %s", resp.StatusCode, body)
 	}
 	jobGolden(t, "jobs_get_running.json", body)
-	var ready NodeHealth
+	var ready wire.Readiness
 	n.getJSON("/health/readiness", &ready)
-	if ready.Status != StatusDegraded || ready.Capacity.MaxConcurrentJobs != 1 || ready.Capacity.CurrentJobs != 1 || ready.Resources.ActiveJobs != 1 {
+	if ready.Status != wire.ReadinessDegraded || ready.Capacity.MaxConcurrentJobs != 1 || ready.Capacity.CurrentJobs != 1 || ready.Resources.ActiveJobs != 1 {
 		t.Fatalf("readiness with the worker busy: %+v", ready)
 	}
 	_, body = n.submitJob(map[string]any{"request_id": "waiting", "program_id": echo})
@@ -195,7 +199,7 @@ func TestJobRoutes(t *testing.T) {
 
 	_, body = n.do("GET", "/jobs?limit=2", nil, nil)
 	jobGolden(t, "jobs_list_page1.json", body)
-	var page JobList
+	var page wire.JobPage
 	if err := json.Unmarshal(body, &page); err != nil || page.NextCursor == nil || page.Total != 2 {
 		t.Fatalf("page 1: %s", body)
 	}
@@ -206,7 +210,7 @@ func TestJobRoutes(t *testing.T) {
 		t.Fatalf("list by program: %s", body)
 	}
 	_, body = n.do("GET", "/health/metrics", nil, nil)
-	var m NodeMetrics
+	var m wire.NodeMetrics
 	if err := json.Unmarshal(body, &m); err != nil || m.TotalJobsCompleted != 1 || m.TotalJobsCancelled != 2 {
 		t.Fatalf("metrics: %s", body)
 	}

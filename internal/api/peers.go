@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 
+	"github.com/onvm-network/onvm/client/wire"
 	"github.com/onvm-network/onvm/internal/p2p"
 )
 
@@ -19,22 +20,20 @@ func (s *Server) peerRoutes(r *router) {
 	r.handle(http.MethodGet, "/peers", s.peers)
 }
 
-// PeersResponse is the response to GET /peers.
-type PeersResponse struct {
-	Self     p2p.SelfInfo   `json:"self"`
-	MinPeers int            `json:"min_peers"`
-	ONVM     int            `json:"onvm_peers"` // connected peers that speak the ONVM protocols
-	Peers    []p2p.PeerInfo `json:"peers"`
-}
-
 func (s *Server) peers(w http.ResponseWriter, _ *http.Request) {
-	out := PeersResponse{Self: s.opts.Network.Self(), MinPeers: s.opts.MinPeers, Peers: s.opts.Network.Peers()}
-	if out.Peers == nil {
-		out.Peers = []p2p.PeerInfo{}
+	self := s.opts.Network.Self()
+	out := wire.Peers{
+		Self:     wire.Self{PeerID: self.ID, NodeID: self.Node.String(), Addrs: self.Addrs},
+		MinPeers: s.opts.MinPeers, Peers: []wire.Peer{},
 	}
-	for _, p := range out.Peers {
+	for _, p := range s.opts.Network.Peers() {
+		out.Peers = append(out.Peers, wire.Peer{
+			PeerID: p.ID, NodeID: p.Node.String(), Addrs: p.Addrs, Direction: p.Direction,
+			ConnectedSince: p.ConnectedSince, LatencyNS: int64(p.Latency), AgentVersion: p.AgentVersion,
+			ONVM: p.ONVM, Score: p.Score,
+		})
 		if p.ONVM {
-			out.ONVM++
+			out.ONVMPeers++
 		}
 	}
 	writeJSON(w, http.StatusOK, out)

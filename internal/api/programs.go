@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/onvm-network/onvm/client/wire"
 	"github.com/onvm-network/onvm/internal/chain"
 	"github.com/onvm-network/onvm/internal/consensus"
 	"github.com/onvm-network/onvm/internal/id"
@@ -54,20 +55,10 @@ func (s *Server) programRoutes(r *router) {
 	r.handle(http.MethodGet, "/receipts/{id}", s.getReceipt)
 }
 
-// DeployRequest is the JSON body of POST /programs: the original's fields,
-// plus code_blob to deploy a module uploaded with POST /blobs.
-type DeployRequest struct {
-	WasmBase64 string   `json:"wasm_base64"`
-	CodeBlob   string   `json:"code_blob"`
-	Entrypoint string   `json:"entrypoint"`
-	BlobRefs   []string `json:"blob_refs"`
-	SaltBase64 *string  `json:"salt_base64"`
-}
-
 // maxDeployJSON bounds a JSON deploy body: the largest module in base64.
 const maxDeployJSON = wasm.MaxCodeSize/3*4 + 64<<10
 
-// deployProgram deploys a module: a JSON body (DeployRequest), or the raw
+// deployProgram deploys a module: a JSON body (wire.DeployRequest), or the raw
 // module as the body with ?entrypoint=&salt=&blob_refs= in the query. 201
 // when new, 200 when the same module and salt were deployed before.
 func (s *Server) deployProgram(w http.ResponseWriter, r *http.Request) {
@@ -114,13 +105,13 @@ func (s *Server) parseDeploy(w http.ResponseWriter, r *http.Request) (chain.Depl
 		}
 	}
 	if r.ContentLength > wasm.MaxCodeSize {
-		return req, tooLarge("module_too_large", "the module is larger than the node accepts", nil)
+		return req, tooLarge(wire.CodeModuleTooLarge, "the module is larger than the node accepts", nil)
 	}
 	code, err := io.ReadAll(http.MaxBytesReader(w, r.Body, wasm.MaxCodeSize))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return req, tooLarge("module_too_large", "the module is larger than the node accepts", nil)
+			return req, tooLarge(wire.CodeModuleTooLarge, "the module is larger than the node accepts", nil)
 		}
 		return req, errUploadAborted(err)
 	}
@@ -129,14 +120,14 @@ func (s *Server) parseDeploy(w http.ResponseWriter, r *http.Request) (chain.Depl
 }
 
 func parseDeployJSON(w http.ResponseWriter, r *http.Request) (chain.DeployRequest, error) {
-	var body DeployRequest
+	var body wire.DeployRequest
 	if err := decodeJSONBody(w, r, maxDeployJSON, &body); err != nil {
 		return chain.DeployRequest{}, err
 	}
 	req := chain.DeployRequest{Entrypoint: body.Entrypoint}
 	switch {
 	case body.WasmBase64 != "" && body.CodeBlob != "":
-		return req, badRequest("invalid_request", "give wasm_base64 or code_blob, not both", nil)
+		return req, badRequest(wire.CodeInvalidRequest, "give wasm_base64 or code_blob, not both", nil)
 	case body.CodeBlob != "":
 		b, err := id.ParseBlob(body.CodeBlob)
 		if err != nil {
@@ -171,54 +162,39 @@ func tooLarge(code, msg string, err error) error {
 	return &requestError{status: http.StatusRequestEntityTooLarge, code: code, msg: msg, err: err}
 }
 
-// ProgramInfo is the response to GET /programs/{id} and POST /programs: the
-// original's fields and the signed manifest.
-type ProgramInfo struct {
-	ID         id.Program   `json:"id"`
-	Publisher  id.Node      `json:"publisher"`
-	Size       int64        `json:"size"`
-	Entrypoint string       `json:"entrypoint"`
-	BlobRefs   []id.Blob    `json:"blob_refs"`
-	Manifest   ManifestJSON `json:"manifest"`
-}
-
-// ManifestJSON is a signed manifest as JSON; CBORBase64 is its canonical
-// encoding, which is what the signature and the manifest id cover.
-type ManifestJSON struct {
-	ManifestID       id.Hash             `json:"manifest_id"`
-	ProgramID        id.Program          `json:"program_id"`
-	Version          uint64              `json:"version"`
-	Deployer         id.Node             `json:"deployer"`
-	Entrypoints      []string            `json:"entrypoints"`
-	EnvHash          id.Hash             `json:"wasm_env_hash"`
-	CodeBlob         id.Blob             `json:"code_blob"`
-	CodeSize         int64               `json:"code_size"`
-	InstrumentedBlob id.Blob             `json:"instrumented_blob"`
-	SaltBase64       string              `json:"salt_base64"`
-	BlobRefs         []id.Blob           `json:"blob_refs"`
-	InitialRoot      id.Hash             `json:"initial_state_root"`
-	Committee        consensus.Committee `json:"committee"`
-	TimestampMS      int64               `json:"timestamp_ms"`
-	Signature        string              `json:"signature"`
-	CBORBase64       string              `json:"cbor_base64"`
-}
-
-func (s *Server) programInfo(m *program.Manifest) ProgramInfo {
+// programInfo is the answer to GET /programs/{id} and POST /programs: the
+// original's fields and the signed manifest, whose cbor_base64 is what the
+// signature and the manifest id cover.
+func (s *Server) programInfo(m *program.Manifest) wire.Program {
 	b := &m.Body
-	refs := b.BlobRefs
+	refs := texts(b.BlobRefs)
 	if refs == nil {
-		refs = []id.Blob{}
+		refs = []string{}
 	}
-	return ProgramInfo{
-		ID: b.Program, Publisher: b.Deployer, Size: b.CodeSize, Entrypoint: b.Entrypoints[0], BlobRefs: refs,
-		Manifest: ManifestJSON{
-			ManifestID: m.ID(), ProgramID: b.Program, Version: b.Version, Deployer: b.Deployer,
-			Entrypoints: b.Entrypoints, EnvHash: b.EnvHash, CodeBlob: b.CodeBlob, CodeSize: b.CodeSize,
-			InstrumentedBlob: b.Instrumented, SaltBase64: base64.StdEncoding.EncodeToString(b.Salt),
-			BlobRefs: refs, InitialRoot: b.InitialRoot, Committee: b.Committee, TimestampMS: b.Timestamp,
-			Signature: hex.EncodeToString(m.Signature), CBORBase64: base64.StdEncoding.EncodeToString(m.Encode()),
+	return wire.Program{
+		ID: b.Program.String(), Publisher: b.Deployer.String(), Size: b.CodeSize, Entrypoint: b.Entrypoints[0], BlobRefs: refs,
+		Manifest: wire.Manifest{
+			ManifestID: m.ID().String(), ProgramID: b.Program.String(), Version: b.Version, Deployer: b.Deployer.String(),
+			Entrypoints: b.Entrypoints, WasmEnvHash: b.EnvHash.String(), CodeBlob: b.CodeBlob.String(), CodeSize: b.CodeSize,
+			InstrumentedBlob: b.Instrumented.String(), SaltBase64: base64.StdEncoding.EncodeToString(b.Salt),
+			BlobRefs: refs, InitialRoot: b.InitialRoot.String(), Committee: committee(&b.Committee, ""),
+			TimestampMS: b.Timestamp, Signature: hex.EncodeToString(m.Signature),
+			CBORBase64: base64.StdEncoding.EncodeToString(m.Encode()),
 		},
 	}
+}
+
+// committee is c as the API shows it; agg is its aggregate key, "" in a
+// manifest.
+func committee(c *consensus.Committee, agg string) wire.Committee {
+	out := wire.Committee{ProgramID: c.Program.String(), Epoch: c.Epoch, AggregatePublicKey: agg, Threshold: c.Threshold}
+	if c.Members != nil {
+		out.Members = make([]wire.Member, len(c.Members))
+	}
+	for i, m := range c.Members {
+		out.Members[i] = wire.Member{Node: m.Node.String(), Weight: m.Weight, BLSPublicKey: m.BLSKey.String()}
+	}
+	return out
 }
 
 func (s *Server) getProgram(w http.ResponseWriter, r *http.Request) {
@@ -242,26 +218,6 @@ func (s *Server) manifestOf(w http.ResponseWriter, r *http.Request) (*program.Ma
 	return nil, false
 }
 
-// CatalogEntry is one program of GET /program-catalog (the original's
-// fields; code_manifest is the manifest id, code_blob the module).
-type CatalogEntry struct {
-	ProgramID   id.Program `json:"program_id"`
-	Version     uint64     `json:"version"`
-	InitialRoot id.Hash    `json:"initial_state_root"`
-	DAGParent   *id.Hash   `json:"dag_parent"`
-	Manifest    id.Hash    `json:"code_manifest"`
-	CodeBlob    id.Blob    `json:"code_blob"`
-	Entrypoint  string     `json:"entrypoint"`
-	Deployer    id.Node    `json:"deployer"`
-	TimestampMS int64      `json:"timestamp_ms"`
-}
-
-// Catalog is the response to GET /program-catalog.
-type Catalog struct {
-	Programs   []CatalogEntry `json:"programs"`
-	NextCursor *string        `json:"next_cursor"`
-}
-
 func (s *Server) programCatalog(w http.ResponseWriter, r *http.Request) {
 	limit, err := pageLimit(r)
 	if err != nil {
@@ -272,7 +228,7 @@ func (s *Server) programCatalog(w http.ResponseWriter, r *http.Request) {
 	if c := r.URL.Query().Get("cursor"); c != "" {
 		p, err := id.ParseProgram(c)
 		if err != nil {
-			s.writeError(w, r, badRequest("invalid_cursor", "cursor is not a program id", err))
+			s.writeError(w, r, badRequest(wire.CodeInvalidCursor, "cursor is not a program id", err))
 			return
 		}
 		after = &p
@@ -282,12 +238,13 @@ func (s *Server) programCatalog(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	out := Catalog{Programs: make([]CatalogEntry, len(ms))}
+	out := wire.CatalogPage{Programs: make([]wire.CatalogEntry, len(ms))}
 	for i, m := range ms {
 		b := &m.Body
-		out.Programs[i] = CatalogEntry{
-			ProgramID: b.Program, Version: b.Version, InitialRoot: b.InitialRoot, Manifest: m.ID(),
-			CodeBlob: b.CodeBlob, Entrypoint: b.Entrypoints[0], Deployer: b.Deployer, TimestampMS: b.Timestamp,
+		out.Programs[i] = wire.CatalogEntry{
+			ProgramID: b.Program.String(), Version: b.Version, InitialRoot: b.InitialRoot.String(),
+			CodeManifest: m.ID().String(), CodeBlob: b.CodeBlob.String(), Entrypoint: b.Entrypoints[0],
+			Deployer: b.Deployer.String(), TimestampMS: b.Timestamp,
 		}
 	}
 	if more {
@@ -305,18 +262,9 @@ func pageLimit(r *http.Request) (int, error) {
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 1 || n > maxPageSize {
-		return 0, badRequest("invalid_limit", "limit must be an integer from 1 to "+strconv.Itoa(maxPageSize), nil)
+		return 0, badRequest(wire.CodeInvalidLimit, "limit must be an integer from 1 to "+strconv.Itoa(maxPageSize), nil)
 	}
 	return n, nil
-}
-
-// CommitteeInfo is the response to GET /programs/{id}/committee.
-type CommitteeInfo struct {
-	ProgramID    id.Program         `json:"program_id"`
-	Epoch        uint64             `json:"epoch"`
-	AggregateKey string             `json:"aggregate_public_key"`
-	Members      []consensus.Member `json:"members"`
-	Threshold    uint64             `json:"threshold"`
 }
 
 func (s *Server) programCommittee(w http.ResponseWriter, r *http.Request) {
@@ -330,7 +278,5 @@ func (s *Server) programCommittee(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, CommitteeInfo{
-		ProgramID: c.Program, Epoch: c.Epoch, AggregateKey: agg.String(), Members: c.Members, Threshold: c.Threshold,
-	})
+	writeJSON(w, http.StatusOK, committee(c, agg.String()))
 }

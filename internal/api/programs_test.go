@@ -17,6 +17,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
+	"github.com/onvm-network/onvm/client/wire"
 	"github.com/onvm-network/onvm/internal/bls"
 	"github.com/onvm-network/onvm/internal/chain"
 	"github.com/onvm-network/onvm/internal/consensus"
@@ -115,11 +116,11 @@ func (n *testNode) deployJSON(code []byte, entry, salt string) string {
 	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
 		n.t.Fatalf("deploy: %d %s", resp.StatusCode, body)
 	}
-	var info ProgramInfo
+	var info wire.Program
 	if err := json.Unmarshal(body, &info); err != nil {
 		n.t.Fatal(err)
 	}
-	return info.ID.String()
+	return info.ID
 }
 
 // getJSON GETs path, expects 200 and decodes into v.
@@ -151,16 +152,16 @@ func TestDeployAndDescribe(t *testing.T) {
 		}
 	}
 
-	var info ProgramInfo
+	var info wire.Program
 	n.getJSON("/programs/"+want, &info)
-	if info.ID.String() != want || info.Size != int64(len(code)) || info.Entrypoint != "onvm_main" ||
+	if info.ID != want || info.Size != int64(len(code)) || info.Entrypoint != "onvm_main" ||
 		len(info.BlobRefs) != 1 || info.Manifest.SaltBase64 != base64.StdEncoding.EncodeToString([]byte("salt")) {
 		t.Fatalf("program info %+v", info)
 	}
 	// The manifest's CBOR is the signed manifest: it verifies offline.
 	raw, _ := base64.StdEncoding.DecodeString(info.Manifest.CBORBase64)
 	m, err := program.Decode(raw)
-	if err != nil || m.VerifyCode(code) != nil || m.ID() != info.Manifest.ManifestID {
+	if err != nil || m.VerifyCode(code) != nil || m.ID().String() != info.Manifest.ManifestID {
 		t.Fatalf("manifest: %v", err)
 	}
 
@@ -181,11 +182,11 @@ func TestDeployAndDescribe(t *testing.T) {
 
 	// Committee: this node alone, weight 1, threshold 1; the aggregate key
 	// of one member is its key.
-	var c CommitteeInfo
+	var c wire.Committee
 	n.getJSON("/programs/"+want+"/committee", &c)
 	keys := nodeKeys(t, 1)
-	if len(c.Members) != 1 || c.Threshold != 1 || c.Members[0].Node != keys.Node() ||
-		c.Members[0].BLSKey != keys.BLS.PublicKey() || c.AggregateKey != keys.BLS.PublicKey().String() {
+	if len(c.Members) != 1 || c.Threshold != 1 || c.Members[0].Node != keys.Node().String() ||
+		c.Members[0].BLSPublicKey != keys.BLS.PublicKey().String() || c.AggregatePublicKey != keys.BLS.PublicKey().String() {
 		t.Fatalf("committee %+v", c)
 	}
 	_, cb := n.do("GET", "/programs/"+want+"/committee", nil, nil)
@@ -203,14 +204,14 @@ func TestProgramCatalogPages(t *testing.T) {
 	path := "/program-catalog?limit=2"
 	pages := 0
 	for {
-		var page Catalog
+		var page wire.CatalogPage
 		n.getJSON(path, &page)
 		pages++
 		for _, p := range page.Programs {
-			if p.Version != 1 || p.InitialRoot != state.EmptyRoot || p.TimestampMS != fixedNow.UnixMilli() || p.Entrypoint != "onvm_main" {
+			if p.Version != 1 || p.InitialRoot != state.EmptyRoot.String() || p.TimestampMS != fixedNow.UnixMilli() || p.Entrypoint != "onvm_main" {
 				t.Fatalf("entry %+v", p)
 			}
-			seen[p.ProgramID.String()] = true
+			seen[p.ProgramID] = true
 		}
 		if page.NextCursor == nil {
 			break
@@ -253,7 +254,7 @@ func TestDeployErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			resp, b := n.do("POST", tt.path, tt.header, bytes.NewReader(tt.body))
-			var e errorBody
+			var e wire.ErrorBody
 			_ = json.Unmarshal(b, &e)
 			if resp.StatusCode != tt.status || e.Error.Code != tt.code || !strings.Contains(e.Error.Message, tt.msg) {
 				t.Fatalf("got %d %s, want %d %s mentioning %q", resp.StatusCode, b, tt.status, tt.code, tt.msg)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/onvm-network/onvm/client/wire"
 	"github.com/onvm-network/onvm/internal/consensus"
 	"github.com/onvm-network/onvm/internal/state"
 )
@@ -15,17 +16,17 @@ func TestReceiptsOverHTTP(t *testing.T) {
 	n := newProgramNode(t, 1)
 	p := n.deployJSON(sampleWasm(t, "kvstore"), "onvm_main", "s")
 	const puts = 5
-	results := make([]ExecuteResult, puts)
+	results := make([]wire.ExecuteResult, puts)
 	for i := range puts {
 		results[i] = n.mustExecute(p, fmt.Appendf(nil, `{"op":"put","key":"k%d","data_base64":"djE="}`, i))
 	}
 	c := n.committeeOf(p)
 
 	// Pages of 2, in height order, chained root to root.
-	var all []ReceiptSummary
+	var all []wire.ReceiptSummary
 	path := "/programs/" + p + "/receipts?limit=2"
 	for {
-		var page ReceiptPage
+		var page wire.ReceiptPage
 		n.getJSON(path, &page)
 		all = append(all, page.Receipts...)
 		if page.NextCursor == nil {
@@ -36,7 +37,7 @@ func TestReceiptsOverHTTP(t *testing.T) {
 	if len(all) != puts {
 		t.Fatalf("%d receipts", len(all))
 	}
-	prev := state.EmptyRoot
+	prev := state.EmptyRoot.String()
 	for i, s := range all {
 		if s.Height != uint64(i+1) || s.StateRootIn != prev || s.ReceiptID != results[i].ReceiptID ||
 			s.StateRootOut != results[i].StateRoot || s.GasUsed != results[i].Fuel || s.SignerBitmap != "01" {
@@ -47,8 +48,8 @@ func TestReceiptsOverHTTP(t *testing.T) {
 
 	// The full receipt verifies offline against the committee.
 	for _, s := range all {
-		var d ReceiptDetail
-		n.getJSON("/receipts/"+s.ReceiptID.String(), &d)
+		var d wire.Receipt
+		n.getJSON("/receipts/"+s.ReceiptID, &d)
 		raw, err := base64.StdEncoding.DecodeString(d.CBORBase64)
 		if err != nil {
 			t.Fatal(err)
@@ -60,7 +61,7 @@ func TestReceiptsOverHTTP(t *testing.T) {
 		if err := agg.Verify(c); err != nil {
 			t.Fatal(err)
 		}
-		if agg.Receipt.ID() != s.ReceiptID || d.StateRootOut != s.StateRootOut || d.AggregateSignature != agg.Signature.String() || d.OutputBase64 == nil {
+		if agg.Receipt.ID().String() != s.ReceiptID || d.StateRootOut != s.StateRootOut || d.AggregateSignature != agg.Signature.String() || d.OutputBase64 == nil {
 			t.Fatalf("detail %+v", d)
 		}
 	}
@@ -69,12 +70,13 @@ func TestReceiptsOverHTTP(t *testing.T) {
 	// present from h on.
 	for h := 1; h <= puts; h++ {
 		key := fmt.Appendf(nil, "k%d", h-1)
-		at := checkProof(t, n, p, "&height="+strconv.Itoa(h), key, all[h-1].StateRootOut)
-		before := checkProof(t, n, p, "&height="+strconv.Itoa(h-1), key, all[h-1].StateRootIn)
+		out, in := mustHash(t, all[h-1].StateRootOut), mustHash(t, all[h-1].StateRootIn)
+		at := checkProof(t, n, p, "&height="+strconv.Itoa(h), key, out)
+		before := checkProof(t, n, p, "&height="+strconv.Itoa(h-1), key, in)
 		if !*at.Present || *before.Present {
 			t.Fatalf("height %d: present %v before %v", h, *at.Present, *before.Present)
 		}
-		byRoot := checkProof(t, n, p, "&root="+all[h-1].StateRootOut.String(), key, all[h-1].StateRootOut)
+		byRoot := checkProof(t, n, p, "&root="+all[h-1].StateRootOut, key, out)
 		if !*byRoot.Present {
 			t.Fatal("proof by root")
 		}

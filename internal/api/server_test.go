@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/onvm-network/onvm/client/wire"
 )
 
 func TestListenMovesUpWhenPortTaken(t *testing.T) {
@@ -49,9 +51,9 @@ func TestReadinessUnavailableWhileShuttingDown(t *testing.T) {
 	}
 	rec := httptest.NewRecorder()
 	n.srv.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/health/readiness", nil))
-	var h NodeHealth
+	var h wire.Readiness
 	json.Unmarshal(rec.Body.Bytes(), &h)
-	if rec.Code != http.StatusServiceUnavailable || h.Status != StatusUnavailable {
+	if rec.Code != http.StatusServiceUnavailable || h.Status != wire.ReadinessUnavailable {
 		t.Errorf("during shutdown: %d %+v", rec.Code, h)
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/onvm-network/onvm/client/wire"
 )
 
 // Strict parsing. What a request says is read one way only: a query that
@@ -26,7 +28,7 @@ func (s *Server) strict(next http.Handler) http.Handler {
 	limit := s.opts.RPC.MaxHeaderBytes
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if limit > 0 && headerSize(r) > limit {
-			s.writeError(w, r, &requestError{status: http.StatusRequestHeaderFieldsTooLarge, code: "headers_too_large",
+			s.writeError(w, r, &requestError{status: http.StatusRequestHeaderFieldsTooLarge, code: wire.CodeHeadersTooLarge,
 				msg: "request header block is larger than rpc.max_header_bytes (" + strconv.Itoa(limit) + " bytes)"})
 			return
 		}
@@ -65,16 +67,16 @@ func checkQuery(raw string) error {
 		key, value, _ := strings.Cut(pair, "=")
 		name, err := url.QueryUnescape(key)
 		if err != nil {
-			return badRequest("invalid_query", "query parameter name "+strconv.Quote(key)+" is not valid URL encoding", nil)
+			return badRequest(wire.CodeInvalidQuery, "query parameter name "+strconv.Quote(key)+" is not valid URL encoding", nil)
 		}
 		if strings.Contains(key, ";") {
-			return badRequest("invalid_query", "query parameter "+strconv.Quote(name)+" contains ';'", nil)
+			return badRequest(wire.CodeInvalidQuery, "query parameter "+strconv.Quote(name)+" contains ';'", nil)
 		}
 		if _, err := url.QueryUnescape(value); err != nil {
-			return badRequest("invalid_query", "query parameter "+strconv.Quote(name)+" is not valid URL encoding", nil)
+			return badRequest(wire.CodeInvalidQuery, "query parameter "+strconv.Quote(name)+" is not valid URL encoding", nil)
 		}
 		if strings.Contains(value, ";") {
-			return badRequest("invalid_query", "query parameter "+strconv.Quote(name)+" contains ';'", nil)
+			return badRequest(wire.CodeInvalidQuery, "query parameter "+strconv.Quote(name)+" contains ';'", nil)
 		}
 	}
 	return nil
@@ -84,7 +86,7 @@ func checkQuery(raw string) error {
 // value, no unknown fields, nothing after it but white space.
 func decodeJSONBody(w http.ResponseWriter, r *http.Request, max int64, v any) error {
 	if r.ContentLength > max {
-		return tooLarge("too_large", "request body is larger than the node accepts", nil)
+		return tooLarge(wire.CodeTooLarge, "request body is larger than the node accepts", nil)
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, max))
 	dec.DisallowUnknownFields()
@@ -100,9 +102,9 @@ func decodeJSONBody(w http.ResponseWriter, r *http.Request, max int64, v any) er
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return tooLarge("too_large", "request body is larger than the node accepts", nil)
+			return tooLarge(wire.CodeTooLarge, "request body is larger than the node accepts", nil)
 		}
-		return badRequest("invalid_json", "request body is not one valid JSON object of the documented fields", err)
+		return badRequest(wire.CodeInvalidJSON, "request body is not one valid JSON object of the documented fields", err)
 	}
 	return nil
 }

@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/onvm-network/onvm/client/wire"
 )
 
 // TestStrictRequests: malformed queries, JSON with trailing data or
@@ -44,7 +46,7 @@ func TestStrictRequests(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			resp, body := n.do(tt.method, tt.path, tt.header, bytes.NewReader(tt.body))
-			var e errorBody
+			var e wire.ErrorBody
 			_ = json.Unmarshal(body, &e)
 			if resp.StatusCode != tt.status || e.Error.Code != tt.code || !strings.Contains(e.Error.Message, tt.mention) {
 				t.Fatalf("got %d %s, want %d %q naming %q", resp.StatusCode, body, tt.status, tt.code, tt.mention)
@@ -52,7 +54,7 @@ func TestStrictRequests(t *testing.T) {
 		})
 	}
 	// Only the one accepted execution committed.
-	var sr StateRoot
+	var sr wire.StateRoot
 	n.getJSON("/programs/"+p+"/state-root", &sr)
 	if sr.Height == nil || *sr.Height != 1 {
 		t.Fatalf("height after the refused executions = %s, want 1", mustJSON(t, sr.Height))
@@ -64,7 +66,7 @@ func TestEmptySuffixRangeIs416(t *testing.T) {
 	b := n.upload([]byte("some bytes"), "")
 	for _, rng := range []string{"bytes=-0", "bytes=-00"} {
 		resp, body := n.do("GET", "/blobs/"+b, http.Header{"Range": {rng}}, nil)
-		var e errorBody
+		var e wire.ErrorBody
 		if resp.StatusCode != 416 || json.Unmarshal(body, &e) != nil || e.Error.Code != "range_not_satisfiable" || resp.Header.Get("Content-Range") != "bytes */10" {
 			t.Fatalf("Range %s: %d %q %s", rng, resp.StatusCode, resp.Header.Get("Content-Range"), body)
 		}
@@ -80,7 +82,7 @@ func TestHeaderTooLargeIsJSON(t *testing.T) {
 	n := newTestNode(t, nil)
 	big := strings.Repeat("a", n.srv.opts.RPC.MaxHeaderBytes+8<<10)
 	resp, body := n.do("GET", "/health", http.Header{"X-Big": {big}}, nil)
-	var e errorBody
+	var e wire.ErrorBody
 	if resp.StatusCode != 431 || json.Unmarshal(body, &e) != nil || e.Error.Code != "headers_too_large" {
 		t.Fatalf("got %d %q", resp.StatusCode, body)
 	}

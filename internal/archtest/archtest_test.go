@@ -51,6 +51,7 @@ var layer = map[string]int{
 
 	// Public packages users import.
 	"client":            1,
+	"client/wire":       0,
 	"internal/nodeproc": 2,
 	"guest":             0,
 	"guest/guesttest":   1,

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/onvm-network/onvm/client"
+	"github.com/onvm-network/onvm/client/wire"
 )
 
 // jobWaitPoll is how long one long-poll of --wait lasts (the node caps
@@ -99,7 +100,7 @@ func (e *env) runSubmitJob(cmd *cobra.Command, _ []string) error {
 // status on stderr and the final job on stdout; an unsuccessful end is
 // an error (exit 1).
 func (e *env) waitJob(cmd *cobra.Command, c *client.Client, jobID string) error {
-	seen := ""
+	var seen client.JobStatus
 	for {
 		var j *client.Job
 		var err error
@@ -121,8 +122,8 @@ func (e *env) waitJob(cmd *cobra.Command, c *client.Client, jobID string) error 
 		if err := printJSON(cmd.OutOrStdout(), j); err != nil {
 			return err
 		}
-		if j.Status != "completed" {
-			why := j.Status
+		if j.Status != wire.JobCompleted {
+			why := string(j.Status)
 			if j.ErrorMessage != nil {
 				why += ": " + *j.ErrorMessage
 			}
@@ -136,9 +137,9 @@ func (e *env) waitJob(cmd *cobra.Command, c *client.Client, jobID string) error 
 func progress(w io.Writer, j *client.Job) {
 	line := fmt.Sprintf("job %s: %s", short(j.JobID), j.Status)
 	switch j.Status {
-	case "running":
+	case wire.JobRunning:
 		line += fmt.Sprintf(" (attempt %d)", j.Attempts)
-	case "pending":
+	case wire.JobPending:
 		if j.RetryCount > 0 {
 			line += fmt.Sprintf(" (retry %d/%d", j.RetryCount, j.MaxRetries)
 			if j.NextAttemptAt != nil {
@@ -149,7 +150,7 @@ func progress(w io.Writer, j *client.Job) {
 			}
 			line += ")"
 		}
-	case "completed":
+	case wire.JobCompleted:
 		line += fmt.Sprintf(" (fuel %d", j.FuelConsumed)
 		if j.DurationMS != nil {
 			line += fmt.Sprintf(", %d ms", *j.DurationMS)
@@ -348,7 +349,8 @@ func (e *env) runListJobs(cmd *cobra.Command, _ []string) error {
 	}
 	f := cmd.Flags()
 	q := client.JobQuery{}
-	q.Status, _ = f.GetString("status")
+	status, _ := f.GetString("status")
+	q.Status = client.JobStatus(status)
 	q.ProgramID, _ = f.GetString("program-id")
 	q.Cursor, _ = f.GetString("cursor")
 	q.Limit, _ = f.GetInt("limit")
