@@ -19,6 +19,7 @@ func TestHandler(t *testing.T) {
 		{"/ui/index.html", 200, "text/html; charset=utf-8", "<title>"},
 		{"/ui/app.js", 200, "text/javascript; charset=utf-8", "DO NOT EDIT"},
 		{"/ui/app.css", 200, "text/css; charset=utf-8", "DO NOT EDIT"},
+		{"/ui/icon.svg", 200, "image/svg+xml", "<svg"},
 		{"/ui/missing.js", 404, "", ""},
 		{"/ui/../ui.go", 404, "", ""},
 		{"/ui/dist/app.js", 404, "", ""},

@@ -36,7 +36,7 @@ func TestBundleRefusesInlineScript(t *testing.T) {
 			if err := os.MkdirAll(src, 0o755); err != nil {
 				t.Fatal(err)
 			}
-			for f, body := range map[string]string{"main.ts": "export {};\n", "app.css": "body{}\n", "index.html": html} {
+			for f, body := range map[string]string{"main.ts": "export {};\n", "app.css": "body{}\n", "index.html": html, "icon.svg": ""} {
 				if err := os.WriteFile(filepath.Join(src, f), []byte(body), 0o644); err != nil {
 					t.Fatal(err)
 				}

@@ -12,7 +12,7 @@ export async function programs(root: HTMLElement, args: string[], ctx: Ctx): Pro
   const c = ctx.client;
   const list = h("div", { class: "card" }, "Loading…");
   const file = h("input", { type: "file", accept: ".wasm,application/wasm", "aria-label": "wasm module" });
-  const entry = h("input", { placeholder: "entrypoint (default onvm_main)", "aria-label": "entrypoint" });
+  const entry = h("input", { value: "onvm_main", required: true, placeholder: "entrypoint", "aria-label": "entrypoint" });
   const salt = h("input", { placeholder: "salt text (default random)", "aria-label": "salt" });
   const out = h("div");
   const deploy = h("button", { type: "submit" }, "Deploy");
@@ -30,7 +30,7 @@ export async function programs(root: HTMLElement, args: string[], ctx: Ctx): Pro
       put(out, h("p", { class: "muted" }, "Deploying…"));
       try {
         const p = await c.deploy(wasm, {
-          entrypoint: entry.value.trim() || undefined,
+          entrypoint: entry.value.trim(),
           saltBase64: salt.value ? toBase64(new TextEncoder().encode(salt.value)) : undefined,
         });
         put(out, h("p", { class: "ok", id: "deployed" }, "Deployed ", link("#/programs/" + p.id, p.id), " — ", link("#/execute/" + p.id, "execute it")));
