@@ -56,8 +56,9 @@ type AuthOptions struct {
 }
 
 // publicRoutes never need a signature: liveness and readiness probes of
-// orchestrators cannot sign, and they disclose nothing secret.
-var publicRoutes = map[string]bool{"/health": true, "/health/liveness": true, "/health/readiness": true}
+// orchestrators cannot sign, and they disclose nothing secret; the OpenAPI
+// document is the same static file on every node.
+var publicRoutes = map[string]bool{"/health": true, "/health/liveness": true, "/health/readiness": true, "/openapi.json": true}
 
 // metricsRoutes are public only with rpc_auth.public_metrics.
 var metricsRoutes = map[string]bool{"/metrics": true, "/health/metrics": true}

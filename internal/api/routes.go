@@ -17,6 +17,7 @@ func (s *Server) routes(r *router) {
 	s.peerRoutes(r)
 	s.dagRoutes(r)
 	s.uiRoutes(r)
+	s.openAPIRoutes(r)
 	r.fallback(s)
 }
 
