@@ -9,8 +9,11 @@
 // ErrMismatch unless the BLAKE3 equals the requested id. A non-2xx answer is
 // an *Error carrying the node's status, code and message.
 //
+// VerifyReceipt checks a receipt against its committee's keys offline.
+//
 // The package speaks HTTP only; it must not import the node's internals
-// beyond id parsing.
+// beyond id parsing and the pure BLS and receipt core receipts are
+// verified with.
 package client
 
 import (
@@ -109,23 +112,6 @@ func NormalizeRPC(rpc string) (string, error) {
 
 // URL returns the node's base URL.
 func (c *Client) URL() string { return c.base }
-
-// Error is a non-2xx answer from the node.
-type Error struct {
-	Status  int    // HTTP status
-	Code    string // the node's error code, e.g. "not_found"
-	Message string
-}
-
-func (e *Error) Error() string {
-	return fmt.Sprintf("%s (HTTP %d %s)", e.Message, e.Status, e.Code)
-}
-
-// IsNotFound reports whether err is a 404 from the node.
-func IsNotFound(err error) bool {
-	var e *Error
-	return errors.As(err, &e) && e.Status == http.StatusNotFound
-}
 
 // do sends a request and returns the response when the status is 2xx (or
 // 304/206 callers asked for); otherwise it returns an *Error.

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/onvm-network/onvm/client"
+	"github.com/onvm-network/onvm/client/wire"
 	"github.com/onvm-network/onvm/internal/auth"
 	"github.com/onvm-network/onvm/internal/node"
 )
@@ -130,24 +131,20 @@ func uploadContext(ctx context.Context, c *client.Client, f *os.File) (context.C
 
 // authHint explains a 401 or 429 from the node.
 func authHint(err error) string {
-	var ce *client.Error
-	if !errors.As(err, &ce) {
-		return ""
-	}
 	const register = "\n  On the node's machine, create a project with: onvm generate-project --data-dir <node data dir> > creds; chmod 600 creds"
 	switch {
-	case ce.Status == 429:
+	case errors.Is(err, client.ErrRateLimited):
 		return "\nHint: this project is over the node's rate limit (rpc_auth.rate_limit_per_minute); retry later."
-	case ce.Status != 401:
+	case !errors.Is(err, client.ErrUnauthorized):
 		return ""
-	case ce.Code == "missing_auth_header":
+	case errors.Is(err, client.ErrorCode(wire.CodeMissingAuthHeader)):
 		return "\nHint: this node requires signed requests. Pass --credentials FILE (or ONVM_CREDENTIALS),\n" +
 			"  or --project-id and --project-secret (or ONVM_PROJECT_ID and ONVM_PROJECT_SECRET)." + register
-	case ce.Code == "unknown_project":
+	case errors.Is(err, client.ErrorCode(wire.CodeUnknownProject)):
 		return "\nHint: the project is not registered on this node (or was revoked); check --project-id." + register
-	case ce.Code == "bad_signature":
+	case errors.Is(err, client.ErrorCode(wire.CodeBadSignature)):
 		return "\nHint: the signature did not verify: check --project-secret (64 hex digits) for this project."
-	case ce.Code == "bad_timestamp":
+	case errors.Is(err, client.ErrorCode(wire.CodeBadTimestamp)):
 		return "\nHint: this machine's clock differs from the node's by more than rpc_auth.skew_ms; sync the clocks (NTP)."
 	}
 	return "\nHint: check --project-id/--project-secret (or --credentials) and that the project is registered on this node."
