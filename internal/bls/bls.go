@@ -249,3 +249,23 @@ func FastAggregateVerify(pks []PublicKey, dst, msg []byte, agg Signature) bool {
 	}
 	return s.FastAggregateVerify(false, points, msg, dst)
 }
+
+// AggregatePublicKeys combines public keys: the key under which the
+// aggregate of their signatures of one message verifies. The keys must
+// have proven possession.
+func AggregatePublicKeys(pks []PublicKey) (PublicKey, error) {
+	if len(pks) == 0 {
+		return PublicKey{}, fmt.Errorf("%w: no keys to aggregate", ErrInvalidKey)
+	}
+	keys := make([][]byte, len(pks))
+	for i := range pks {
+		keys[i] = pks[i][:]
+	}
+	var agg blst.P2Aggregate
+	if !agg.AggregateCompressed(keys, true) {
+		return PublicKey{}, fmt.Errorf("%w: a key is not a valid point", ErrInvalidKey)
+	}
+	var out PublicKey
+	copy(out[:], agg.ToAffine().Compress())
+	return out, nil
+}

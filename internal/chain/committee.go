@@ -3,8 +3,6 @@ package chain
 import (
 	"fmt"
 
-	blst "github.com/supranational/blst/bindings/go"
-
 	"github.com/onvm-network/onvm/internal/bls"
 	"github.com/onvm-network/onvm/internal/consensus"
 	"github.com/onvm-network/onvm/internal/id"
@@ -67,19 +65,4 @@ func (e *Engine) finalize(c *consensus.Committee, i int, r consensus.Receipt) *c
 // AggregatePublicKey returns the aggregate of the committee members' BLS
 // public keys (the original's aggregate_public_key). It is informative:
 // receipts are verified against the keys their bitmap selects.
-func AggregatePublicKey(c *consensus.Committee) (bls.PublicKey, error) {
-	if len(c.Members) == 0 {
-		return bls.PublicKey{}, fmt.Errorf("aggregate key of %s: %w: no members", c.Program, consensus.ErrInvalidCommittee)
-	}
-	keys := make([][]byte, len(c.Members))
-	for i := range c.Members {
-		keys[i] = c.Members[i].BLSKey[:]
-	}
-	var agg blst.P2Aggregate
-	if !agg.AggregateCompressed(keys, true) {
-		return bls.PublicKey{}, fmt.Errorf("aggregate key of %s: %w: a member key is not a valid point", c.Program, consensus.ErrInvalidCommittee)
-	}
-	var pk bls.PublicKey
-	copy(pk[:], agg.ToAffine().Compress())
-	return pk, nil
-}
+func AggregatePublicKey(c *consensus.Committee) (bls.PublicKey, error) { return c.AggregateKey() }

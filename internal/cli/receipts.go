@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,10 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/onvm-network/onvm/client"
-	"github.com/onvm-network/onvm/internal/bls"
-	"github.com/onvm-network/onvm/internal/chain"
-	"github.com/onvm-network/onvm/internal/consensus"
-	"github.com/onvm-network/onvm/internal/id"
 )
 
 func (e *env) programReceiptsCommand() *cobra.Command {
@@ -120,8 +114,7 @@ func (e *env) runVerifyReceipt(cmd *cobra.Command, _ []string) error {
 	if err := json.Unmarshal(raw, &rj); err != nil {
 		return fmt.Errorf("verify-receipt: %s is not a receipt: %w", rpath, err)
 	}
-	agg, err := receiptFromJSON(&rj)
-	if err != nil {
+	if err := client.CheckReceipt(&rj); err != nil {
 		printf(cmd.OutOrStdout(), "invalid: %v\n", err)
 		return errInvalid
 	}
@@ -140,121 +133,18 @@ func (e *env) runVerifyReceipt(cmd *cobra.Command, _ []string) error {
 		if err != nil {
 			return err
 		}
-		got, err := c.Committee(cmd.Context(), agg.Receipt.Program.String())
+		got, err := c.Committee(cmd.Context(), rj.ProgramID)
 		if err != nil {
 			return fmt.Errorf("verify-receipt: fetch committee: %w", nodeError(c, err))
 		}
 		cj = *got
 	}
-	committee, err := committeeFromJSON(&cj)
-	if err == nil {
-		err = agg.Verify(committee)
-	}
+	v, err := client.VerifyReceipt(&rj, &cj)
 	if err != nil {
 		printf(cmd.OutOrStdout(), "invalid: %v\n", err)
 		return errInvalid
 	}
-	signers, weight := 0, uint64(0)
-	for i, m := range committee.Members {
-		if agg.Signers[i/8]&(1<<(i%8)) != 0 {
-			signers++
-			weight += m.Weight
-		}
-	}
-	r := &agg.Receipt
 	printf(cmd.OutOrStdout(), "valid: receipt %s of %s at height %d, signed by %d of %d members (weight %d, threshold %d)\n",
-		r.ID(), r.Program, r.Height, signers, len(committee.Members), weight, committee.Threshold)
+		v.ReceiptID, v.ProgramID, v.Height, v.Signers, v.Members, v.Weight, v.Threshold)
 	return nil
-}
-
-// receiptFromJSON rebuilds the aggregated receipt from its JSON fields and,
-// when cbor_base64 is present, requires the canonical encoding to say
-// exactly the same: a field edited in either form fails.
-func receiptFromJSON(j *client.Receipt) (*consensus.AggregatedReceipt, error) {
-	var a consensus.AggregatedReceipt
-	r := &a.Receipt
-	var err error
-	hashes := []struct {
-		name string
-		s    string
-		dst  *id.Hash
-	}{
-		{"state_root_in", j.StateRootIn, &r.StateRootIn}, {"state_root_out", j.StateRootOut, &r.StateRootOut},
-		{"input_hash", j.InputHash, &r.InputHash}, {"request_id", j.RequestID, &r.RequestID},
-		{"write_digest", j.WriteDigest, &r.WriteDigest}, {"output_hash", j.OutputHash, &r.OutputHash},
-		{"code_hash", j.CodeHash, &r.CodeHash}, {"wasm_env_hash", j.WasmEnvHash, &r.EnvHash},
-	}
-	for _, h := range hashes {
-		if *h.dst, err = id.ParseHash(h.s); err != nil {
-			return nil, fmt.Errorf("%s: %w", h.name, err)
-		}
-	}
-	if r.Program, err = id.ParseProgram(j.ProgramID); err != nil {
-		return nil, fmt.Errorf("program_id: %w", err)
-	}
-	if err := r.Executor.UnmarshalText([]byte(j.Executor)); err != nil {
-		return nil, fmt.Errorf("executor: %w", err)
-	}
-	if j.GasUsed != j.Fuel {
-		return nil, fmt.Errorf("gas_used %d and fuel %d differ", j.GasUsed, j.Fuel)
-	}
-	r.Height, r.FuelUsed, r.Timestamp, r.Epoch = j.Height, j.Fuel, j.TimestampMS, j.Epoch
-	if a.Signers, err = hex.DecodeString(j.SignerBitmap); err != nil {
-		return nil, fmt.Errorf("signer_bitmap: %w", err)
-	}
-	if err := a.Signature.UnmarshalText([]byte(j.AggregateSignature)); err != nil {
-		return nil, fmt.Errorf("aggregate_signature: %w", err)
-	}
-	if j.ReceiptID != "" && j.ReceiptID != r.ID().String() {
-		return nil, fmt.Errorf("receipt_id %s is not the id of the receipt's fields (%s)", j.ReceiptID, r.ID())
-	}
-	if j.CBORBase64 != "" {
-		raw, err := base64.StdEncoding.DecodeString(j.CBORBase64)
-		if err != nil {
-			return nil, fmt.Errorf("cbor_base64: %w", err)
-		}
-		enc, err := consensus.DecodeAggregatedReceipt(raw)
-		if err != nil {
-			return nil, fmt.Errorf("cbor_base64: %w", err)
-		}
-		if string(enc.Encode()) != string(a.Encode()) {
-			return nil, errors.New("the JSON fields and cbor_base64 disagree")
-		}
-	}
-	return &a, nil
-}
-
-// committeeFromJSON converts the committee JSON and, when it carries
-// aggregate_public_key, checks it is the aggregate of the member keys.
-func committeeFromJSON(j *client.Committee) (*consensus.Committee, error) {
-	c := &consensus.Committee{Epoch: j.Epoch, Threshold: j.Threshold}
-	var err error
-	if c.Program, err = id.ParseProgram(j.ProgramID); err != nil {
-		return nil, fmt.Errorf("committee program_id: %w", err)
-	}
-	for i, m := range j.Members {
-		var mm consensus.Member
-		if err := mm.Node.UnmarshalText([]byte(m.Node)); err != nil {
-			return nil, fmt.Errorf("committee member %d node: %w", i, err)
-		}
-		var pk bls.PublicKey
-		if err := pk.UnmarshalText([]byte(m.BLSPublicKey)); err != nil {
-			return nil, fmt.Errorf("committee member %d bls_public_key: %w", i, err)
-		}
-		mm.Weight, mm.BLSKey = m.Weight, pk
-		c.Members = append(c.Members, mm)
-	}
-	if err := c.Validate(); err != nil {
-		return nil, err
-	}
-	if j.AggregatePublicKey != "" {
-		agg, err := chain.AggregatePublicKey(c)
-		if err != nil {
-			return nil, err
-		}
-		if agg.String() != j.AggregatePublicKey {
-			return nil, errors.New("committee aggregate_public_key is not the aggregate of its member keys")
-		}
-	}
-	return c, nil
 }

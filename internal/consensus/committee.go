@@ -162,3 +162,21 @@ func SelectCommittee(p id.Program, validators []Validator, k int) (Committee, er
 	c.Threshold = QuorumThreshold(c.TotalWeight())
 	return c, c.Validate()
 }
+
+// AggregateKey returns the aggregate of the members' BLS public keys (the
+// original's aggregate_public_key). It is informative: receipts are
+// verified against the keys their bitmap selects.
+func (c *Committee) AggregateKey() (bls.PublicKey, error) {
+	if len(c.Members) == 0 {
+		return bls.PublicKey{}, fmt.Errorf("aggregate key of %s: %w: no members", c.Program, ErrInvalidCommittee)
+	}
+	keys := make([]bls.PublicKey, len(c.Members))
+	for i := range c.Members {
+		keys[i] = c.Members[i].BLSKey
+	}
+	pk, err := bls.AggregatePublicKeys(keys)
+	if err != nil {
+		return bls.PublicKey{}, fmt.Errorf("aggregate key of %s: %w: a member key is not a valid point", c.Program, ErrInvalidCommittee)
+	}
+	return pk, nil
+}
