@@ -140,9 +140,13 @@ export class Client {
     };
   }
 
+  // The node id signed requests name, from /health/liveness, which is
+  // public: that request is sent unsigned (signing it would need the id).
   private node(): Promise<string> {
     if (!this.nodeId) {
-      this.nodeId = this.liveness().then(
+      this.nodeId = this.send("GET", "/health/liveness", undefined, {}).then(
+        (res) => res.json() as Promise<T.Liveness>,
+      ).then(
         (l) => l.node_id,
         (e) => {
           this.nodeId = undefined;
@@ -156,9 +160,13 @@ export class Client {
   /** Sends a request and returns the response when it is a success; errors become OnvmError. */
   async raw(method: string, target: string, body?: Body, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
     const sig = await this.signHeaders(method, target, body);
+    return this.send(method, target, body, { ...headers, ...sig }, signal);
+  }
+
+  private async send(method: string, target: string, body: Body, headers: Record<string, string>, signal?: AbortSignal): Promise<Response> {
     let res: Response;
     try {
-      res = await this.fetchFn(this.baseUrl + target, { method, body, headers: { ...headers, ...sig }, signal, cache: "no-store" });
+      res = await this.fetchFn(this.baseUrl + target, { method, body, headers, signal, cache: "no-store" });
     } catch (e) {
       if (signal?.aborted) throw e;
       throw new NetworkError("the node at " + (this.baseUrl || "this address") + " cannot be reached: " + String(e));

@@ -46,36 +46,7 @@ func TestBrowser(t *testing.T) {
 	node := nodeproc.Start(t, bin, filepath.Join(dir, "data"))
 	base := node.Client.URL()
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.Flag("disable-gpu", true),
-		chromedp.UserDataDir(filepath.Join(dir, "chrome")))
-	actx, cancel := chromedp.NewExecAllocator(t.Context(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 3*time.Minute)
-	defer cancel()
-
-	// Start the browser, then collect every console error, uncaught
-	// exception and browser-log error (CSP violations are these).
-	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var problems []string
-	var wg sync.WaitGroup
-	cctx, stopConsole := context.WithCancel(ctx)
-	wg.Go(func() {
-		for m, err := range chromedp.Console(cctx) {
-			if err != nil {
-				return
-			}
-			if m.Type == chromedp.ConsoleError || m.Type == chromedp.ConsoleException {
-				mu.Lock()
-				problems = append(problems, m.String()+" at "+m.URL)
-				mu.Unlock()
-			}
-		}
-	})
+	ctx, problems := browser(t, exe, dir)
 	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(ctx, steps...); err != nil {
@@ -184,14 +155,54 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("malformed id shows %q", bad)
 	}
 
-	stopConsole()
-	wg.Wait()
-	for _, p := range problems {
+	for _, p := range problems() {
 		// The bad-id page's failed fetch is logged by the browser as a
 		// network error; it is expected and shown in the page.
 		if strings.Contains(p, "400 (Bad Request)") {
 			continue
 		}
 		t.Errorf("browser: %s", p)
+	}
+}
+
+// browser starts headless Chromium and returns its context and a function
+// that stops collecting and returns the console errors, uncaught
+// exceptions and browser-log errors (CSP violations are these) so far.
+func browser(t *testing.T, exe, dir string) (context.Context, func() []string) {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.Flag("disable-gpu", true),
+		chromedp.UserDataDir(filepath.Join(dir, "chrome")))
+	actx, cancel := chromedp.NewExecAllocator(t.Context(), opts...)
+	t.Cleanup(cancel)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(cancel)
+	ctx, cancel = context.WithTimeout(ctx, 3*time.Minute)
+	t.Cleanup(cancel)
+
+	// Start the browser, then collect every console error, uncaught
+	// exception and browser-log error (CSP violations are these).
+	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var problems []string
+	var wg sync.WaitGroup
+	cctx, stopConsole := context.WithCancel(ctx)
+	wg.Go(func() {
+		for m, err := range chromedp.Console(cctx) {
+			if err != nil {
+				return
+			}
+			if m.Type == chromedp.ConsoleError || m.Type == chromedp.ConsoleException {
+				mu.Lock()
+				problems = append(problems, m.String()+" at "+m.URL)
+				mu.Unlock()
+			}
+		}
+	})
+	return ctx, func() []string {
+		stopConsole()
+		wg.Wait()
+		return problems
 	}
 }
