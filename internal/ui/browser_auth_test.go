@@ -56,51 +56,38 @@ func TestBrowserSignIn(t *testing.T) {
 	t.Cleanup(func() { _ = hs.Close() })
 	base := "http://" + ln.Addr().String()
 
-	ctx, problems := browser(t, exe, dir)
-	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
-	}
+	b := browser(t, exe, dir)
+	ctx := b.ctx
 	signIn := func(secretHex string) {
 		t.Helper()
-		do("sign in", chromedp.WaitVisible(chromedp.CSS(`#login input[name=secret]`)),
+		b.do("sign in", chromedp.WaitVisible(chromedp.CSS(`#login input[name=secret]`)),
 			chromedp.SetValue(chromedp.CSS(`#login input[name=project]`), "webproj"),
 			chromedp.SetValue(chromedp.CSS(`#login input[name=secret]`), secretHex),
 			chromedp.Click(chromedp.CSS(`#login button[type=submit]`)))
 	}
 
 	// Unsigned, the page loads and says what is missing.
-	do("load", chromedp.Navigate(base+"/ui/#/blobs/"+id.BlobOf([]byte("x")).String()), chromedp.WaitVisible(chromedp.CSS(`#page .error`)))
-	if got := text("#page .error"); !strings.Contains(got, "401") {
+	b.do("load", chromedp.Navigate(base+"/ui/#/blobs/"+id.BlobOf([]byte("x")).String()), chromedp.WaitVisible(chromedp.CSS(`#page .error`)))
+	if got := b.text("#page .error"); !strings.Contains(got, "401") {
 		t.Errorf("unsigned page shows %q, want the 401 and a hint", got)
 	}
 
 	// A wrong secret is refused with a message, and stays signed out.
 	signIn(strings.Repeat("00", 32))
-	do("wrong secret", chromedp.WaitVisible(chromedp.CSS(`#login-error`)))
-	if got := text("#login-error"); !strings.Contains(got, "bad_signature") {
+	b.do("wrong secret", chromedp.WaitVisible(chromedp.CSS(`#login-error`)))
+	if got := b.text("#login-error"); !strings.Contains(got, "bad_signature") {
 		t.Errorf("wrong secret shows %q", got)
 	}
 
 	// The right one signs in; the signed request for the blob reaches the
 	// handler (404 for a blob this store does not have: past auth).
 	signIn(hex.EncodeToString(secret))
-	do("signed in", chromedp.WaitVisible(chromedp.CSS(`#login button.secondary`)))
-	if got := text("#login"); !strings.Contains(got, "webproj") {
+	b.do("signed in", chromedp.WaitVisible(chromedp.CSS(`#login button.secondary`)))
+	if got := b.text("#login"); !strings.Contains(got, "webproj") {
 		t.Errorf("signed-in header shows %q", got)
 	}
-	do("signed request", chromedp.Navigate(base+"/ui/#/blobs/"+id.BlobOf([]byte("y")).String()), chromedp.WaitVisible(chromedp.CSS(`#page .error`)))
-	if got := text("#page .error"); !strings.Contains(got, "404") {
+	b.do("signed request", chromedp.Navigate(base+"/ui/#/blobs/"+id.BlobOf([]byte("y")).String()), chromedp.WaitVisible(chromedp.CSS(`#page .error`)))
+	if got := b.text("#page .error"); !strings.Contains(got, "404") {
 		t.Errorf("signed lookup shows %q, want 404 not_found (past authentication)", got)
 	}
 	secretLeft, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector("#login input[name=secret]") !== null`))
@@ -109,13 +96,13 @@ func TestBrowserSignIn(t *testing.T) {
 	}
 
 	// A reload forgets the credentials: nothing is stored.
-	do("reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`#login input[name=secret]`)))
+	b.do("reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`#login input[name=secret]`)))
 	stored, err := chromedp.Run(ctx, chromedp.Evaluate[int](`localStorage.length + sessionStorage.length + document.cookie.length`))
 	if err != nil || stored != 0 {
 		t.Errorf("storage after reload: %d (%v)", stored, err)
 	}
 
-	for _, p := range problems() {
+	for _, p := range b.problems() {
 		// The refused requests above are logged by the browser as failed
 		// loads; the page shows them.
 		if strings.Contains(p, "status of 401") || strings.Contains(p, "status of 404") {

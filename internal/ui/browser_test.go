@@ -46,39 +46,26 @@ func TestBrowser(t *testing.T) {
 	node := nodeproc.Start(t, bin, filepath.Join(dir, "data"))
 	base := node.Client.URL()
 
-	ctx, problems := browser(t, exe, dir)
-	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
+	b := browser(t, exe, dir)
+	ctx := b.ctx
 	// settle waits for sel or for an error in the page, which fails the
 	// test with its message.
 	settle := func(what, sel string) {
 		t.Helper()
-		do(what, chromedp.WaitVisible(chromedp.CSS(sel+", #page .error")))
+		b.do(what, chromedp.WaitVisible(chromedp.CSS(sel+", #page .error")))
 		msg, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector("#page .error") || {}).textContent || ""`))
 		if err != nil || msg != "" {
 			t.Fatalf("%s: the page shows %q (%v)", what, msg, err)
 		}
 	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
-	}
 
 	// GET / redirects to the overview, which shows the node's id.
-	do("overview", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS(".kv dd code")))
+	b.do("overview", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS(".kv dd code")))
 	live, err := node.Client.Liveness(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := text("#page"); !strings.Contains(got, live.NodeID) {
+	if got := b.text("#page"); !strings.Contains(got, live.NodeID) {
 		t.Errorf("overview does not show the node id %s:\n%s", live.NodeID, got)
 	}
 
@@ -89,10 +76,10 @@ func TestBrowser(t *testing.T) {
 	if err := os.WriteFile(file, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	do("upload", chromedp.Navigate(base+"/explorer"), chromedp.WaitVisible(chromedp.CSS(`input[type=file]`)),
+	b.do("upload", chromedp.Navigate(base+"/explorer"), chromedp.WaitVisible(chromedp.CSS(`input[type=file]`)),
 		chromedp.SetUploadFiles(chromedp.CSS(`input[type=file]`), []string{file}), chromedp.Click(chromedp.CSS(`form button[type=submit]`)))
 	settle("upload", "#uploaded")
-	uploaded := text("#uploaded")
+	uploaded := b.text("#uploaded")
 	prog, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`document.getElementById("upload-progress").position`))
 	if err != nil || prog != 1 {
 		t.Errorf("progress bar at %v (%v), want finished (1)", prog, err)
@@ -113,8 +100,8 @@ func TestBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	do("preview", chromedp.Navigate(base+"/ui/#/blobs/"+hid.ID), chromedp.WaitVisible(chromedp.CSS(`#preview pre`)))
-	preview := text("#preview pre")
+	b.do("preview", chromedp.Navigate(base+"/ui/#/blobs/"+hid.ID), chromedp.WaitVisible(chromedp.CSS(`#preview pre`)))
+	preview := b.text("#preview pre")
 	pwned, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.pwned !== undefined || document.title === "pwned"`))
 	if err != nil {
 		t.Fatal(err)
@@ -128,20 +115,20 @@ func TestBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	do("deploy", chromedp.Navigate(base+"/ui/#/programs"), chromedp.WaitVisible(chromedp.CSS(`input[type=file]`)),
+	b.do("deploy", chromedp.Navigate(base+"/ui/#/programs"), chromedp.WaitVisible(chromedp.CSS(`input[type=file]`)),
 		chromedp.SetUploadFiles(chromedp.CSS(`input[type=file]`), []string{wasm}),
 		chromedp.Click(chromedp.CSS(`form button[type=submit]`)))
 	settle("deploy", "#deployed")
-	deployed := text("#deployed a")
+	deployed := b.text("#deployed a")
 	if !strings.HasPrefix(deployed, "prog") {
 		t.Fatalf("deploy shows %q, want a program id", deployed)
 	}
-	do("execute", chromedp.Navigate(base+"/ui/#/execute/"+deployed), chromedp.WaitVisible(chromedp.CSS(`textarea[name=input]`)),
+	b.do("execute", chromedp.Navigate(base+"/ui/#/execute/"+deployed), chromedp.WaitVisible(chromedp.CSS(`textarea[name=input]`)),
 		chromedp.SendKeys(chromedp.CSS(`textarea[name=input]`), "hello from a browser"), chromedp.Click(chromedp.CSS(`form button[type=submit]`)))
 	settle("execute", "#exec-result pre.return")
-	ret := text("#exec-result pre.return")
-	do("receipt", chromedp.Click(chromedp.CSS(`#open-receipt`)), chromedp.WaitVisible(chromedp.CSS(`#receipt`)))
-	receipt := text("#receipt")
+	ret := b.text("#exec-result pre.return")
+	b.do("receipt", chromedp.Click(chromedp.CSS(`#open-receipt`)), chromedp.WaitVisible(chromedp.CSS(`#receipt`)))
+	receipt := b.text("#receipt")
 	if ret != "HELLO FROM A BROWSER" {
 		t.Errorf("execute returned %q", ret)
 	}
@@ -150,12 +137,12 @@ func TestBrowser(t *testing.T) {
 	}
 
 	// A bad id gets a message in the page, not a blank screen.
-	do("bad id", chromedp.Navigate(base+"/ui/#/blobs/prog00"), chromedp.WaitVisible(chromedp.CSS(`.error`)))
-	if bad := text(".error"); !strings.Contains(bad, "invalid_id") {
+	b.do("bad id", chromedp.Navigate(base+"/ui/#/blobs/prog00"), chromedp.WaitVisible(chromedp.CSS(`.error`)))
+	if bad := b.text(".error"); !strings.Contains(bad, "invalid_id") {
 		t.Errorf("malformed id shows %q", bad)
 	}
 
-	for _, p := range problems() {
+	for _, p := range b.problems() {
 		// The bad-id page's failed fetch is logged by the browser as a
 		// network error; it is expected and shown in the page.
 		if strings.Contains(p, "400 (Bad Request)") {
@@ -165,10 +152,35 @@ func TestBrowser(t *testing.T) {
 	}
 }
 
-// browser starts headless Chromium and returns its context and a function
-// that stops collecting and returns the console errors, uncaught
-// exceptions and browser-log errors (CSP violations are these) so far.
-func browser(t *testing.T, exe, dir string) (context.Context, func() []string) {
+// tab is a headless Chromium page of a test.
+type tab struct {
+	t        *testing.T
+	ctx      context.Context
+	problems func() []string // stops collecting; the console errors so far
+}
+
+// do runs steps, failing the test with what on an error.
+func (b *tab) do(what string, steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, steps...); err != nil {
+		b.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// text is the text of the first element sel matches.
+func (b *tab) text(sel string) string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		b.t.Fatalf("text of %s: %v", sel, err)
+	}
+	return s
+}
+
+// browser starts headless Chromium and returns its page, which collects
+// console errors, uncaught exceptions and browser-log errors (CSP
+// violations are these).
+func browser(t *testing.T, exe, dir string) *tab {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.Flag("disable-gpu", true),
 		chromedp.UserDataDir(filepath.Join(dir, "chrome")))
@@ -200,9 +212,9 @@ func browser(t *testing.T, exe, dir string) (context.Context, func() []string) {
 			}
 		}
 	})
-	return ctx, func() []string {
+	return &tab{t: t, ctx: ctx, problems: func() []string {
 		stopConsole()
 		wg.Wait()
 		return problems
-	}
+	}}
 }
