@@ -88,7 +88,7 @@ func (r *BlobReader) Read(p []byte) (int, error) {
 	n, err := r.body.Read(p)
 	_, _ = r.h.Write(p[:n]) // never fails
 	r.n += int64(n)
-	if err == io.EOF {
+	if errors.Is(err, io.EOF) {
 		var got [32]byte
 		r.h.Sum(got[:0])
 		if r.n != r.size || subtle.ConstantTimeCompare(got[:], r.want[:]) != 1 {

@@ -67,7 +67,7 @@ func run(sizeText, rssText, dir, bin string, strict bool) error {
 		bin = filepath.Join(dir, "onvm")
 		fmt.Fprintln(os.Stderr, "building onvm …")
 		if out, err := exec.Command(goBinary(), "build", "-o", bin, "./cmd/onvm").CombinedOutput(); err != nil {
-			return fmt.Errorf("build: %v\n%s", err, out)
+			return fmt.Errorf("build: %w\n%s", err, out)
 		}
 	}
 	fileA, fileB := filepath.Join(dir, "a.bin"), filepath.Join(dir, "b.bin")
@@ -240,7 +240,7 @@ func startNode(bin, dataDir string) (*node, error) {
 		}
 		select {
 		case err := <-n.done:
-			return nil, fmt.Errorf("node exited: %v\n%s", err, out.String())
+			return nil, fmt.Errorf("node exited: %w\n%s", err, out.String())
 		default:
 		}
 		if time.Now().After(deadline) {
@@ -272,7 +272,7 @@ func timeCmd(name string, args ...string) (time.Duration, error) {
 	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
 	start := time.Now()
 	if err := cmd.Run(); err != nil {
-		return 0, fmt.Errorf("%s: %v\n%s", name, err, stderr.String())
+		return 0, fmt.Errorf("%s: %w\n%s", name, err, stderr.String())
 	}
 	return time.Since(start), nil
 }

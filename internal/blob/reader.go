@@ -194,7 +194,7 @@ func (r *Reader) Read(p []byte) (int, error) {
 	p = p[:min(int64(len(p)), end-r.pos)]
 	n, err := r.readAt(p, r.pos)
 	r.pos += int64(n)
-	if err == io.EOF {
+	if errors.Is(err, io.EOF) {
 		err = nil
 	}
 	return n, err

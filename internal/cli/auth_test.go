@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"math/big"
 	"net"
 	"os"
@@ -134,13 +135,7 @@ func TestCredentialPrecedence(t *testing.T) {
 	}
 }
 
-func asUsage(err error, ue *usageError) bool {
-	u, ok := err.(usageError)
-	if ok {
-		*ue = u
-	}
-	return ok
-}
+func asUsage(err error, ue *usageError) bool { return errors.As(err, ue) }
 
 func writeSelfSigned(t *testing.T, dir string) (cert, key string) {
 	t.Helper()

@@ -412,7 +412,7 @@ func newIDMemory(n int) *idMemory {
 	return &idMemory{m: make(map[id.Hash]error, n), ring: make([]id.Hash, n)}
 }
 
-func (r *idMemory) get(h id.Hash) (error, bool) {
+func (r *idMemory) get(h id.Hash) (error, bool) { //nolint:revive // the error is the remembered value, not get failing
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	e, ok := r.m[h]

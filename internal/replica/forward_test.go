@@ -41,7 +41,7 @@ func TestForwardedErrors(t *testing.T) {
 			if !errors.Is(got, tt.want) {
 				t.Fatalf("decoded %v, want %v", got, tt.want)
 			}
-			if tt.want == p2p.ErrRemote && bytes.Contains([]byte(got.Error()), []byte("fire")) {
+			if errors.Is(tt.want, p2p.ErrRemote) && bytes.Contains([]byte(got.Error()), []byte("fire")) {
 				t.Fatalf("an internal error's detail crossed the network: %v", got)
 			}
 		})

@@ -2,6 +2,7 @@ package wasm
 
 import (
 	"encoding/binary"
+	"errors"
 	"math/rand/v2"
 	"testing"
 )
@@ -105,8 +106,8 @@ func runCase(t testing.TB, r *Runtime, fc fuelCase, unmetered bool) outcome {
 	}
 	res, err := r.Run(t.Context(), call)
 	if err != nil {
-		e, ok := err.(*Error)
-		if !ok {
+		var e *Error
+		if !errors.As(err, &e) {
 			t.Fatalf("%s: %v", fc.name, err)
 		}
 		return outcome{Kind: e.Kind, Fuel: e.FuelUsed, Logs: e.Logs}

@@ -93,7 +93,9 @@ func (x *execution) run(ctx context.Context) (out []byte, err error) {
 		case errors.Is(err, errNoSnapshot):
 			snap, err = nil, nil
 		case err != nil:
-			if e, ok := err.(*Error); ok {
+			// A bare *Error is copied for this call; a wrapped one keeps
+			// its wrapping and is returned as is.
+			if e, ok := err.(*Error); ok { //nolint:errorlint // see the comment above
 				return nil, e.copyFor()
 			}
 			return nil, err

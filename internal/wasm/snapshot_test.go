@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -205,8 +206,8 @@ func TestSnapshotEquivalence(t *testing.T) {
 					res, err := r.Run(t.Context(), call)
 					var o outcome
 					if err != nil {
-						e, ok := err.(*Error)
-						if !ok {
+						var e *Error
+						if !errors.As(err, &e) {
 							t.Fatal(err)
 						}
 						o = outcome{Kind: e.Kind, Fuel: e.FuelUsed, Logs: e.Logs}
@@ -240,8 +241,8 @@ func TestSnapshotInitFailure(t *testing.T) {
 	var first *Error
 	for i, r := range []*Runtime{snap, snap, perCall} {
 		_, err := r.Run(t.Context(), call)
-		e, ok := err.(*Error)
-		if !ok || e.Kind != KindTrap || e.FuelUsed == 0 || !strings.HasPrefix(e.Message, "_initialize: onvm_state_get is not available in _initialize") {
+		var e *Error
+		if !errors.As(err, &e) || e.Kind != KindTrap || e.FuelUsed == 0 || !strings.HasPrefix(e.Message, "_initialize: onvm_state_get is not available in _initialize") {
 			t.Fatalf("run %d: %#v", i, err)
 		}
 		if first == nil {
@@ -259,8 +260,8 @@ func TestSnapshotInitOutOfFuel(t *testing.T) {
 	call := Call{Code: fixture(t, "init_spin"), Entrypoint: "run", Input: []byte("x"), State: &fakeState{kv: map[string][]byte{}}, Timeout: -1}
 	for i, r := range []*Runtime{snap, snap, perCall} {
 		_, err := r.Run(t.Context(), call)
-		e, ok := err.(*Error)
-		if !ok || e.Kind != KindOutOfFuel || !strings.HasPrefix(e.Message, "_initialize: ") {
+		var e *Error
+		if !errors.As(err, &e) || e.Kind != KindOutOfFuel || !strings.HasPrefix(e.Message, "_initialize: ") {
 			t.Fatalf("run %d: %#v", i, err)
 		}
 		if e.FuelUsed < InitFuel {
