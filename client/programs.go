@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/onvm-network/onvm/client/wire"
 	"github.com/onvm-network/onvm/internal/id"
@@ -195,7 +196,14 @@ func (e *ExecError) Error() string { return e.Err.Error() }
 
 func (e *ExecError) Unwrap() error { return e.Err }
 
-// Execute runs an execution (POST /execute).
+// compilingRetryFor bounds how long Execute retries an execution the node
+// answers 503 compiling (the program is still compiling there).
+const compilingRetryFor = 5 * time.Minute
+
+// Execute runs an execution (POST /execute). When the node answers 503
+// compiling — nothing ran, the program is still compiling there — it tries
+// again after the answer's Retry-After, for up to five minutes or until
+// ctx ends.
 func (c *Client) Execute(ctx context.Context, x ExecuteRequest) (*ExecuteResult, error) {
 	pid, err := id.ParseProgram(x.ProgramID)
 	if err != nil {
@@ -208,29 +216,57 @@ func (c *Client) Execute(ctx context.Context, x ExecuteRequest) (*ExecuteResult,
 	if err != nil {
 		return nil, err
 	}
+	giveUp := time.Now().Add(compilingRetryFor)
+	for {
+		res, wait, err := c.execute(ctx, b)
+		var ce *Error
+		if !errors.As(err, &ce) || ce.Status != http.StatusServiceUnavailable || ce.Code != wire.CodeCompiling || time.Now().Add(wait).After(giveUp) {
+			return res, err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, err
+		case <-t.C:
+		}
+	}
+}
+
+// execute is one attempt of Execute; wait is the answer's Retry-After.
+func (c *Client) execute(ctx context.Context, b []byte) (res *ExecuteResult, wait time.Duration, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/execute", bytes.NewReader(b))
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", c.ua)
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("POST /execute: %w", err)
+		return nil, 0, fmt.Errorf("POST /execute: %w", err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if err != nil {
-		return nil, fmt.Errorf("POST /execute: %w", err)
+		return nil, 0, fmt.Errorf("POST /execute: %w", err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, execError(resp, body)
+		return nil, retryAfter(resp), execError(resp, body)
 	}
-	var res ExecuteResult
-	if err := json.Unmarshal(body, &res); err != nil {
-		return nil, fmt.Errorf("POST /execute: decode response: %w", err)
+	res = new(ExecuteResult)
+	if err := json.Unmarshal(body, res); err != nil {
+		return nil, 0, fmt.Errorf("POST /execute: decode response: %w", err)
 	}
-	return &res, nil
+	return res, 0, nil
+}
+
+// retryAfter is resp's Retry-After in seconds, between 1 and 10 s.
+func retryAfter(resp *http.Response) time.Duration {
+	n, err := strconv.Atoi(resp.Header.Get("Retry-After"))
+	if err != nil {
+		n = 1
+	}
+	return time.Duration(min(max(n, 1), 10)) * time.Second
 }
 
 func execError(resp *http.Response, body []byte) error {

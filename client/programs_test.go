@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -120,5 +121,38 @@ func TestProgramQueries(t *testing.T) {
 	cm, err := c.Committee(t.Context(), progID)
 	if err != nil || cm.Members[0].BLSPublicKey != "bb" || cm.Threshold != 1 {
 		t.Fatalf("%+v %v", cm, err)
+	}
+}
+
+// TestExecuteRetriesCompiling: a 503 compiling (nothing ran, the program is still compiling
+// on the node) is tried again after its Retry-After; other errors are returned at once.
+func TestExecuteRetriesCompiling(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch calls.Add(1) {
+		case 1:
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, `{"error":{"code":"compiling","message":"still compiling"}}`)
+		case 2:
+			io.WriteString(w, `{"return_base64":"eA==","fuel":3}`)
+		default:
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, `{"error":{"code":"cancelled","message":"no"}}`)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	c, err := New(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Execute(t.Context(), ExecuteRequest{ProgramID: progID})
+	if err != nil || res.Fuel != 3 || calls.Load() != 2 {
+		t.Fatalf("Execute = %+v, %v after %d calls, want the second answer", res, err, calls.Load())
+	}
+	var ce *Error
+	if _, err := c.Execute(t.Context(), ExecuteRequest{ProgramID: progID}); !errors.As(err, &ce) || ce.Code != "cancelled" || calls.Load() != 3 {
+		t.Fatalf("Execute = %v after %d calls, want the cancelled error at once", err, calls.Load())
 	}
 }

@@ -6,8 +6,11 @@
 //	go run ./bench/compilebench                 the default table of shapes and sizes
 //	go run ./bench/compilebench -shape nest -n 100000   one measurement
 //	go run ./bench/compilebench -interpreter    compile with the interpreter, as deploy-time validation does
+//	go run ./bench/compilebench -cachedir DIR   compile through wazero's on-disk cache in DIR; a
+//	                                            second run measures what a restarted node pays
 //
-// It prints, per line: shape, size, module bytes, instrument ms, compile ms (wazero's
+// The first row, "empty" (a module of one empty function), is the run's baseline: the cost
+// of a compilation as such. It prints, per line: shape, size, module bytes, instrument ms, compile ms (wazero's
 // compiler engine, as nodes use), peak RSS growth over the process before instrumenting
 // (MiB), and the outcome (ok, or the first line of the refusal).
 package main
@@ -35,6 +38,7 @@ func main() {
 	file := flag.String("file", "", "measure this module instead")
 	flag.IntVar(&nestDepth, "depth", meter.MaxNesting, "nestfuncs: the depth of each function")
 	flag.BoolVar(&interpreter, "interpreter", false, "compile with the interpreter (deploy-time validation) instead of the compiler")
+	flag.StringVar(&cacheDir, "cachedir", "", "compile through wazero's on-disk compilation cache in this directory")
 	flag.Parse()
 	if *file != "" {
 		os.Exit(measureFile(*file))
@@ -46,6 +50,7 @@ func main() {
 		shape string
 		sizes []int
 	}{
+		{"empty", []int{1}},
 		// One function of n × (i32.const 0; drop): the largest accepted, then 3 million.
 		{"bigfunc", []int{(meter.MaxFunctionSize - 2) / 3, 3_000_000}},
 		// n functions of the largest accepted body, up to the code size limit and past it.
@@ -61,7 +66,8 @@ func main() {
 	for _, row := range table {
 		for _, size := range row.sizes {
 			ctx, cancel := context.WithTimeout(context.Background(), *timeout)
-			cmd := exec.CommandContext(ctx, os.Args[0], "-shape", row.shape, "-n", fmt.Sprint(size), fmt.Sprintf("-interpreter=%t", interpreter))
+			cmd := exec.CommandContext(ctx, os.Args[0], "-shape", row.shape, "-n", fmt.Sprint(size),
+				fmt.Sprintf("-interpreter=%t", interpreter), "-cachedir", cacheDir, fmt.Sprintf("-depth=%d", nestDepth))
 			cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 			if err := cmd.Run(); err != nil && ctx.Err() != nil {
 				fmt.Printf("%s %d - - - - timeout after %v\n", row.shape, size, *timeout)
@@ -74,6 +80,7 @@ func main() {
 var (
 	nestDepth   int
 	interpreter bool
+	cacheDir    string
 )
 
 func numCPU() int {
@@ -120,6 +127,14 @@ func run(shape string, n int, wasm []byte) int {
 	if interpreter {
 		rc = wazero.NewRuntimeConfigInterpreter()
 	}
+	if cacheDir != "" {
+		cache, err := wazero.NewCompilationCacheWithDir(cacheDir)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
+		rc = rc.WithCompilationCache(cache)
+	}
 	rt := wazero.NewRuntimeWithConfig(ctx, rc)
 	start = time.Now()
 	_, err = rt.CompileModule(ctx, out)
@@ -135,6 +150,7 @@ func run(shape string, n int, wasm []byte) int {
 
 // build returns a module of the shape with size n:
 //
+//	empty      n empty functions
 //	bigfunc    one function of n × (i32.const 0; drop)
 //	bigcode    n functions of meter.MaxFunctionSize bytes of (i32.const 0; drop)
 //	funcs      n functions of a few instructions
@@ -167,6 +183,10 @@ func build(shape string, n int) ([]byte, error) {
 		b := nested(nestDepth)
 		for range n {
 			bodies = append(bodies, b)
+		}
+	case "empty":
+		for range n {
+			bodies = append(bodies, []byte{0, 0x0b})
 		}
 	case "funcs":
 		body := []byte{0, 0x41, 0x00, 0x1a, 0x0b}

@@ -88,6 +88,7 @@ const (
 	CodeWritesTooLarge    = "writes_too_large"
 	CodeTimeout           = "timeout"
 	CodeCancelled         = "cancelled"
+	CodeCompiling         = "compiling" // 503: the program is still compiling on the node; nothing ran; Retry-After
 
 	// The node cannot answer now (500, 502, 503, 507).
 	CodeInternal             = "internal"

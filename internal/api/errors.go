@@ -203,6 +203,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if code != http.StatusRequestedRangeNotSatisfiable {
 		h.Del("Content-Range") // a 416 keeps "bytes */size"
 	}
+	if name == wire.CodeCompiling {
+		h.Set("Retry-After", "1")
+	}
 	body := wire.ErrorBody{Error: wire.ErrorDetail{Code: name, Message: msg}}
 	var we *wasm.Error
 	if errors.As(err, &we) && we.Kind != wasm.KindInvalidModule && we.Kind != wasm.KindInvalidInput {
@@ -216,7 +219,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 // module_limit_<limit>, e.g. module_limit_function_size); the guest's own
 // failures (trap, out of fuel, out of memory, call depth, output or state
 // writes too large) are 422 with the runtime's kind as the code; the
-// node's wall-clock limit is 504; a cancelled call 503.
+// node's wall-clock limit is 504; a cancelled call 503, and a call whose
+// program is still compiling on this node 503 compiling (nothing ran; the
+// answer has Retry-After).
 func wasmStatus(err error) (int, string, string) {
 	kind := wasm.KindOf(err)
 	msg := kind.String()
@@ -236,6 +241,8 @@ func wasmStatus(err error) (int, string, string) {
 		return http.StatusGatewayTimeout, wire.CodeTimeout, msg
 	case wasm.KindCancelled:
 		return http.StatusServiceUnavailable, wire.CodeCancelled, msg
+	case wasm.KindCompiling:
+		return http.StatusServiceUnavailable, wire.CodeCompiling, msg
 	}
 	return http.StatusUnprocessableEntity, kind.String(), msg
 }

@@ -37,6 +37,7 @@ func TestStatusMapping(t *testing.T) {
 		{fmt.Errorf("execute x: %w", &wasm.Error{Kind: wasm.KindOutputTooLarge}), 422, "output_too_large"},
 		{fmt.Errorf("execute x: %w", &wasm.Error{Kind: wasm.KindWritesTooLarge, Message: "state writes would reach 2 bytes"}), 422, "writes_too_large"},
 		{fmt.Errorf("execute x: %w", &wasm.Error{Kind: wasm.KindTimeout}), 504, "timeout"},
+		{fmt.Errorf("execute x: %w", &wasm.Error{Kind: wasm.KindCompiling}), 503, "compiling"},
 	}
 	for _, tt := range tests {
 		code, name, msg := status(tt.err)

@@ -9,9 +9,10 @@ import (
 	"github.com/onvm-network/onvm/internal/id"
 )
 
-// compileMargin is added to an execution's write deadline for compiling
-// its module, and is the write deadline of a deploy (validation and
-// instrumentation of up to 32 MiB).
+// compileMargin is added to an execution's write deadline for sealing and
+// committing its transition (an execution's own wait for compilation is
+// within its timeout), and is the write deadline of a deploy (validation,
+// instrumentation and compilation of up to 32 MiB).
 const compileMargin = 5 * time.Minute
 
 // execute runs one execution as a state transition. Guest failures are 422
@@ -41,8 +42,7 @@ func (s *Server) execute(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The call may run longer than rpc.write_timeout: give the answer its
-	// own deadline, the execution's timeout plus a margin for compiling the
-	// module on its first call since start (seconds; minutes under -race).
+	// own deadline, the execution's timeout plus a margin.
 	timeout := limits.DefaultTimeout
 	if body.TimeoutMS > 0 {
 		timeout = min(time.Duration(body.TimeoutMS)*time.Millisecond, limits.MaxTimeout)

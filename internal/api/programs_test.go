@@ -39,7 +39,7 @@ var (
 func sharedRuntime(t testing.TB) *wasm.Runtime {
 	t.Helper()
 	rtOnce.Do(func() {
-		rt, rtErr = wasm.New(context.Background(), wasm.Config{CacheDir: filepath.Join(os.TempDir(), "onvm-api-test-wasm-cache")})
+		rt, rtErr = wasm.New(context.Background(), wasm.Config{CacheDir: filepath.Join(os.TempDir(), "onvm-api-test-wasm-cache"), CompileWait: 10 * time.Minute})
 	})
 	if rtErr != nil {
 		t.Fatal(rtErr)

@@ -121,7 +121,7 @@ func (e *Engine) Deploy(ctx context.Context, req DeployRequest) (m *program.Mani
 		return nil, false, fmt.Errorf("deploy %s: %w", p, err)
 	}
 	e.code.add(instInfo.ID, inst)
-	e.warm(stored, inst)
+	e.compile(ctx, stored, inst)
 	e.log.Info("program deployed", "program", p.String(), "bytes", len(code))
 	return stored, created, nil
 }
@@ -143,13 +143,19 @@ func (e *Engine) deployCode(ctx context.Context, req DeployRequest) ([]byte, err
 	return req.Code, nil
 }
 
-// warm compiles the instrumented module in the background so that the
-// first execution does not pay for compilation: a call with one unit of
-// fuel compiles the module into the runtime's cache and stops at once.
-func (e *Engine) warm(m *program.Manifest, inst []byte) {
-	e.background(func(ctx context.Context) {
-		_, _ = e.rt.Run(ctx, wasm.Call{
-			Code: inst, CodeHash: m.Body.Instrumented.Hash(), Entrypoint: m.Body.Entrypoints[0], Fuel: 1,
-		})
-	})
+// compile compiles the instrumented module here before the deploy
+// answers, so that executions do not wait for it: the runtime bounds the
+// compilations at once and how long this waits (wasm.Config.CompileWait);
+// past that, or when the deployer gives up, the compilation goes on and
+// executions answer 503 compiling until it ends. The module passed
+// Prepare, so a failure here is the engine's, logged, not the deployer's.
+func (e *Engine) compile(ctx context.Context, m *program.Manifest, inst []byte) {
+	err := e.rt.Compile(ctx, m.Body.Instrumented.Hash(), inst)
+	switch k := wasm.KindOf(err); {
+	case err == nil:
+	case k == wasm.KindCompiling || k == wasm.KindCancelled || k == wasm.KindTimeout:
+		e.log.Info("program still compiling after its deploy", "program", m.Body.Program.String(), "err", err)
+	default:
+		e.log.Error("deployed program does not compile", "program", m.Body.Program.String(), "err", err)
+	}
 }

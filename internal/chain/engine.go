@@ -138,8 +138,6 @@ type Engine struct {
 
 	ctx    context.Context // lifetime: cancelled by Close
 	cancel context.CancelFunc
-	wg     sync.WaitGroup // background compilations
-	bgMu   sync.Mutex     // orders wg.Add against Close
 	closed atomic.Bool
 }
 
@@ -185,14 +183,10 @@ func New(opts Options) (*Engine, error) {
 // have returned. It does not close the database, stores or runtime, which
 // the node owns. Close is idempotent.
 func (e *Engine) Close() error {
-	e.bgMu.Lock()
-	already := e.closed.Swap(true)
-	e.bgMu.Unlock()
-	if already {
+	if e.closed.Swap(true) {
 		return nil
 	}
 	e.cancel()
-	e.wg.Wait()
 	return nil
 }
 
@@ -204,20 +198,6 @@ func (e *Engine) Catalog() *program.Catalog { return e.catalog }
 
 // Limits returns the effective execution limits.
 func (e *Engine) Limits() Limits { return e.limits }
-
-// background runs f in a goroutine that Close waits for, unless closed.
-func (e *Engine) background(f func(ctx context.Context)) {
-	e.bgMu.Lock()
-	defer e.bgMu.Unlock()
-	if e.closed.Load() {
-		return
-	}
-	e.wg.Add(1)
-	go func() {
-		defer e.wg.Done()
-		f(e.ctx)
-	}()
-}
 
 // chain returns p's lock and head cache.
 func (e *Engine) chain(p id.Program) *programChain {

@@ -34,7 +34,7 @@ var (
 func testRuntime(t testing.TB) *wasm.Runtime {
 	t.Helper()
 	runtimeOnce.Do(func() {
-		sharedRT, runtimeErr = wasm.New(context.Background(), wasm.Config{CacheDir: filepath.Join(os.TempDir(), "onvm-chain-test-wasm-cache")})
+		sharedRT, runtimeErr = wasm.New(context.Background(), wasm.Config{CacheDir: filepath.Join(os.TempDir(), "onvm-chain-test-wasm-cache"), CompileWait: 10 * time.Minute})
 	})
 	if runtimeErr != nil {
 		t.Fatal(runtimeErr)

@@ -73,12 +73,14 @@ type Jobs struct {
 // a successful result (fuel is deterministic); they only decide which
 // executions fail.
 type Execution struct {
-	DefaultFuel   int64         `toml:"default_fuel" env:"ONVM_EXEC_DEFAULT_FUEL" doc:"Fuel budget of an execution whose request names none (fuel_limit)."`
-	MaxFuel       int64         `toml:"max_fuel" env:"ONVM_EXEC_MAX_FUEL" doc:"Largest fuel budget a request may ask for; larger requests are capped to it."`
-	Timeout       time.Duration `toml:"timeout" env:"ONVM_EXEC_TIMEOUT" doc:"Wall-clock limit of an execution whose request names none (timeout_ms); the guest is stopped and nothing is committed."`
-	MaxTimeout    time.Duration `toml:"max_timeout" env:"ONVM_EXEC_MAX_TIMEOUT" doc:"Largest wall-clock limit a request may ask for."`
-	MaxInput      int64         `toml:"max_input" env:"ONVM_EXEC_MAX_INPUT" doc:"Largest execution input in bytes; larger inputs get 413."`
-	CommitteeSize int           `toml:"committee_size" env:"ONVM_COMMITTEE_SIZE" doc:"k: a program deployed here gets a committee of min(k, registered validators). Only 1 is accepted: multi-member committees need committee voting, which this version does not have (a member without the threshold cannot finalize)."`
+	DefaultFuel        int64         `toml:"default_fuel" env:"ONVM_EXEC_DEFAULT_FUEL" doc:"Fuel budget of an execution whose request names none (fuel_limit)."`
+	MaxFuel            int64         `toml:"max_fuel" env:"ONVM_EXEC_MAX_FUEL" doc:"Largest fuel budget a request may ask for; larger requests are capped to it."`
+	Timeout            time.Duration `toml:"timeout" env:"ONVM_EXEC_TIMEOUT" doc:"Wall-clock limit of an execution whose request names none (timeout_ms); the guest is stopped and nothing is committed."`
+	MaxTimeout         time.Duration `toml:"max_timeout" env:"ONVM_EXEC_MAX_TIMEOUT" doc:"Largest wall-clock limit a request may ask for."`
+	MaxInput           int64         `toml:"max_input" env:"ONVM_EXEC_MAX_INPUT" doc:"Largest execution input in bytes; larger inputs get 413."`
+	CompileConcurrency int           `toml:"compile_concurrency" env:"ONVM_EXEC_COMPILE_CONCURRENCY" doc:"Programs compiled at the same time (each keeps a core busy); more wait. 0 means half the CPU cores, at least one."`
+	CompileWait        time.Duration `toml:"compile_wait" env:"ONVM_EXEC_COMPILE_WAIT" doc:"How long a deploy waits for its program to compile on this node before it answers; the compilation goes on after it, and executions meanwhile answer 503 compiling (Retry-After) within their timeout instead of waiting."`
+	CommitteeSize      int           `toml:"committee_size" env:"ONVM_COMMITTEE_SIZE" doc:"k: a program deployed here gets a committee of min(k, registered validators). Only 1 is accepted: multi-member committees need committee voting, which this version does not have (a member without the threshold cannot finalize)."`
 }
 
 // RPCAuth configures project authentication (the original's [rpc_auth]
@@ -147,12 +149,14 @@ func Default() Config {
 			PublicMetrics:  false,
 		},
 		Execution: Execution{
-			DefaultFuel:   50_000_000,
-			MaxFuel:       500_000_000,
-			Timeout:       30 * time.Second,
-			MaxTimeout:    5 * time.Minute,
-			MaxInput:      1 << 20,
-			CommitteeSize: 1, // one-member committees until committee voting is built
+			DefaultFuel:        50_000_000,
+			MaxFuel:            500_000_000,
+			Timeout:            30 * time.Second,
+			MaxTimeout:         5 * time.Minute,
+			MaxInput:           1 << 20,
+			CompileConcurrency: 0, // half the cores
+			CompileWait:        10 * time.Second,
+			CommitteeSize:      1, // one-member committees until committee voting is built
 		},
 	}
 }

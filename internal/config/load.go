@@ -137,6 +137,12 @@ func (c *Config) Validate() error {
 	if c.Execution.MaxInput < 1 || c.Execution.MaxInput > 64<<20 {
 		return bad("execution.max_input", "must be from 1 byte to 64 MiB")
 	}
+	if c.Execution.CompileConcurrency < 0 {
+		return bad("execution.compile_concurrency", "must not be negative (0 means half the CPU cores)")
+	}
+	if c.Execution.CompileWait <= 0 {
+		return bad("execution.compile_wait", "must be positive")
+	}
 	if c.Execution.CommitteeSize != 1 {
 		// A member never holds the threshold of a larger committee alone,
 		// and committee voting over the network is not built: every

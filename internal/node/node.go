@@ -144,7 +144,10 @@ func New(ctx context.Context, opts Options) (_ *Node, err error) {
 	}
 	n.closers = append(n.closers, n.blobs.Close)
 
-	rt, err := wasm.New(ctx, wasm.Config{CacheDir: filepath.Join(opts.DataDir, WasmCacheDir), Logger: n.log.With("component", "wasm")})
+	rt, err := wasm.New(ctx, wasm.Config{
+		CacheDir: filepath.Join(opts.DataDir, WasmCacheDir), Logger: n.log.With("component", "wasm"),
+		CompileConcurrency: cfg.Execution.CompileConcurrency, CompileWait: cfg.Execution.CompileWait,
+	})
 	if err != nil {
 		return nil, err
 	}

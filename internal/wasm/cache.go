@@ -3,7 +3,9 @@ package wasm
 import (
 	"container/list"
 	"context"
+	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/onvm-network/onvm/internal/id"
 	"github.com/tetratelabs/wazero"
@@ -17,9 +19,11 @@ const compiledSizeFactor = 8
 
 // moduleCache keeps compiled modules in memory, least recently used first
 // out, bounded by the estimated bytes of the modules (B23). Entries are
-// keyed by the code hash. A module being compiled is shared by concurrent
-// callers (one compilation per hash), and an evicted module is closed only
-// after its last user released it.
+// keyed by the code hash. A module is compiled once per hash, by a
+// goroutine of the cache's own (build) that waits for one of the compile
+// slots, so that a caller can stop waiting without stopping the
+// compilation and at most len(slots) modules compile at once. An evicted
+// module is closed only after its last user released it.
 type moduleCache struct {
 	mu      sync.Mutex
 	max     int64
@@ -27,7 +31,20 @@ type moduleCache struct {
 	entries map[id.Hash]*cacheEntry
 	lru     list.List // of *cacheEntry, most recently used at the front
 	compile compileFunc
+	slots   chan struct{}  // a token per compilation allowed at once
+	queued  int            // compilations started and not finished; guarded by mu
+	done    chan struct{}  // closed by stop
+	stopped bool           // guarded by mu
+	wg      sync.WaitGroup // the build goroutines
+	log     *slog.Logger
+	slow    time.Duration // a compilation longer than this is logged as a warning
 }
+
+// maxQueuedCompiles bounds the compilations started and not finished
+// (running or waiting for a slot): a caller needing one more gets
+// KindCompiling at once and nothing is started, so a flood of calls to
+// distinct programs holds at most this many modules waiting.
+const maxQueuedCompiles = 64
 
 // compileFunc compiles code; plan is nil unless the compiled module is a
 // snapshot variant (snapshot_plan.go).
@@ -47,32 +64,103 @@ type cacheEntry struct {
 	snaps   map[uint64]*snapSlot // by memory limit; guarded by moduleCache.mu
 }
 
-func newModuleCache(max int64, compile compileFunc) *moduleCache {
-	return &moduleCache{max: max, entries: make(map[id.Hash]*cacheEntry), compile: compile}
+func newModuleCache(maxBytes int64, slots int, compile compileFunc) *moduleCache {
+	return &moduleCache{
+		max: maxBytes, entries: make(map[id.Hash]*cacheEntry), compile: compile,
+		slots: make(chan struct{}, max(1, slots)), done: make(chan struct{}),
+		log: slog.New(slog.DiscardHandler), slow: DefaultCompileWait,
+	}
 }
 
-// get returns the compiled module of code, compiling it on a miss. The
-// caller must release the entry when the call is over.
-func (c *moduleCache) get(ctx context.Context, key id.Hash, code []byte) (*cacheEntry, error) {
+// errStillCompiling is get's answer when the wait deadline passed first.
+func errStillCompiling(key id.Hash, since time.Time) error {
+	return newError(KindCompiling, nil, "program %s is still compiling on this node (waited %v); nothing ran, retry shortly",
+		key, time.Since(since).Round(time.Millisecond))
+}
+
+// get returns the compiled module of code, starting its compilation on a
+// miss, and waits for it until it is ready, ctx ends or deadline (if not
+// zero) passes: then it returns KindCompiling (or the context's kind) and
+// the compilation goes on for the next caller. The caller must release
+// the entry when the call is over.
+func (c *moduleCache) get(ctx context.Context, key id.Hash, code []byte, deadline time.Time) (*cacheEntry, error) {
+	since := time.Now()
 	c.mu.Lock()
-	if e, ok := c.entries[key]; ok {
+	e, ok := c.entries[key]
+	switch {
+	case ok:
 		e.refs++
 		c.lru.MoveToFront(e.elem)
+	case c.stopped:
 		c.mu.Unlock()
-		<-e.ready
-		if e.err != nil {
-			c.release(e)
-			return nil, e.err
-		}
-		return e, nil
+		return nil, ErrClosed
+	case c.queued >= maxQueuedCompiles:
+		n := c.queued
+		c.mu.Unlock()
+		return nil, newError(KindCompiling, nil, "%d modules are compiling or waiting to compile on this node; nothing ran, retry shortly", n)
+	default:
+		// One reference for the caller, one for build.
+		e = &cacheEntry{key: key, ready: make(chan struct{}), refs: 2, size: int64(len(code)) * compiledSizeFactor}
+		e.elem = c.lru.PushFront(e)
+		c.entries[key] = e
+		c.size += e.size
+		c.queued++
+		c.wg.Add(1)
+		go c.build(e, code)
 	}
-	e := &cacheEntry{key: key, ready: make(chan struct{}), refs: 1, size: int64(len(code)) * compiledSizeFactor}
-	e.elem = c.lru.PushFront(e)
-	c.entries[key] = e
-	c.size += e.size
 	c.mu.Unlock()
 
-	mod, plan, err := c.compile(ctx, code)
+	select {
+	case <-e.ready: // compiled already: never report a wait that did not happen
+	default:
+		var expired <-chan time.Time
+		if !deadline.IsZero() {
+			t := time.NewTimer(time.Until(deadline))
+			defer t.Stop()
+			expired = t.C
+		}
+		select {
+		case <-e.ready:
+		case <-ctx.Done():
+			c.release(e)
+			return nil, newError(interruptKind(ctx), ctx.Err(), "waiting for program %s to compile: %v", key, ctx.Err())
+		case <-expired:
+			c.release(e)
+			return nil, errStillCompiling(key, since)
+		}
+	}
+	if e.err != nil {
+		c.release(e)
+		return nil, e.err
+	}
+	return e, nil
+}
+
+// build compiles e's module in a compile slot and publishes the result.
+// Compilation itself is not interruptible (wazero compiles a function at a
+// time and checks nothing in between); the module limits bound it
+// (meter.CheckLimits), and stop only stops waiting for a slot.
+func (c *moduleCache) build(e *cacheEntry, code []byte) {
+	defer c.wg.Done()
+	var (
+		mod  wazero.CompiledModule
+		plan *snapshotPlan
+		err  error
+	)
+	select {
+	case c.slots <- struct{}{}:
+		start := time.Now()
+		mod, plan, err = c.compile(context.Background(), code)
+		<-c.slots
+		if took := time.Since(start); took > c.slow {
+			c.log.Warn("wasm module compiled slowly", "blob", e.key.String(), "bytes", len(code), "took", took)
+		}
+		if err != nil {
+			err = newError(KindInvalidModule, err, "compile program %s: %s", e.key, firstLine(err))
+		}
+	case <-c.done:
+		err = ErrClosed
+	}
 	if err == nil {
 		e.mod, e.info, e.plan = mod, inspect(mod), plan
 	}
@@ -87,13 +175,23 @@ func (c *moduleCache) get(ctx context.Context, key id.Hash, code []byte) (*cache
 	if err != nil {
 		c.remove(e) // failures are not cached: the next caller retries
 	}
+	c.queued--
 	c.evict()
 	c.mu.Unlock()
-	if err != nil {
-		c.release(e)
-		return nil, err
+	c.release(e)
+}
+
+// stop makes get refuse new compilations, stops the ones waiting for a
+// slot and waits for those running.
+func (c *moduleCache) stop() {
+	c.mu.Lock()
+	already := c.stopped
+	c.stopped = true
+	c.mu.Unlock()
+	if !already {
+		close(c.done)
 	}
-	return e, nil
+	c.wg.Wait()
 }
 
 // release drops one reference to e, closing its module if it was evicted.

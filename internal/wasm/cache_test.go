@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/onvm-network/onvm/internal/id"
 	"github.com/tetratelabs/wazero"
@@ -77,7 +78,7 @@ func TestModuleCacheConcurrent(t *testing.T) {
 func TestModuleCacheEvictInUse(t *testing.T) {
 	r := newTestRuntime(t, false)
 	code := fixture(t, "echo_multi")
-	e, err := r.modules.get(t.Context(), id.Sum(code), code)
+	e, err := r.modules.get(t.Context(), id.Sum(code), code, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}

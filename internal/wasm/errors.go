@@ -23,6 +23,7 @@ const (
 	KindInvalidInput                        // the call is malformed (input too large, bad entrypoint, ...)
 	KindOutputTooLarge                      // the guest returned more than MaxOutput bytes
 	KindWritesTooLarge                      // the staged state writes exceeded MaxWriteSet (deterministic)
+	KindCompiling                           // the module is still compiling on this node; nothing ran: retry later
 )
 
 // Sentinels for errors.Is.
@@ -37,6 +38,7 @@ var (
 	ErrInvalidInput   error = KindInvalidInput
 	ErrOutputTooLarge error = KindOutputTooLarge
 	ErrWritesTooLarge error = KindWritesTooLarge
+	ErrCompiling      error = KindCompiling
 )
 
 var kindNames = [...]string{
@@ -50,6 +52,7 @@ var kindNames = [...]string{
 	KindInvalidInput:   "invalid_input",
 	KindOutputTooLarge: "output_too_large",
 	KindWritesTooLarge: "writes_too_large",
+	KindCompiling:      "compiling",
 }
 
 // String returns the stable snake_case name of the kind.

@@ -31,9 +31,19 @@ func (r *Runtime) Run(ctx context.Context, c Call) (*Result, error) {
 	if kind := interruptKind(ctx); kind != 0 {
 		return nil, newError(kind, ctx.Err(), "not started: %v", ctx.Err())
 	}
-	e, err := r.modules.get(ctx, call.CodeHash, call.Code)
+	// The timeout runs from here: a wait for the module's compilation (the
+	// first call after a restart, or on a node that never compiled it)
+	// counts against it. A call whose module is not compiled by its
+	// deadline fails with KindCompiling before anything ran, and the
+	// compilation goes on for the next call (cache.go).
+	start := time.Now()
+	var deadline time.Time
+	if call.Timeout > 0 {
+		deadline = start.Add(call.Timeout)
+	}
+	e, err := r.modules.get(ctx, call.CodeHash, call.Code, deadline)
 	if err != nil {
-		return nil, newError(KindInvalidModule, err, "compile program %s: %s", call.CodeHash, firstLine(err))
+		return nil, err
 	}
 	defer r.modules.release(e)
 
@@ -51,7 +61,7 @@ func (r *Runtime) Run(ctx context.Context, c Call) (*Result, error) {
 		return nil, newError(KindOutOfMemory, nil, "module needs %d pages of memory, the limit is %d bytes", e.info.memoryMin, call.MemoryLimit)
 	}
 
-	x := &execution{r: r, s: newCallState(&call), entry: e, conv: conv}
+	x := &execution{r: r, s: newCallState(&call), entry: e, conv: conv, start: start}
 	if !e.info.alloc {
 		x.s.mem.reserve = inputPages(len(call.Input), conv) * pageSize
 	}
@@ -80,6 +90,7 @@ type execution struct {
 	depth api.MutableGlobal
 	cp    api.MutableGlobal
 	ctx   context.Context // carries the call state (and, to instantiate, the memory allocator)
+	start time.Time       // when Run began: the timeout counts from it
 }
 
 func (x *execution) run(ctx context.Context) (out []byte, err error) {
@@ -223,7 +234,10 @@ func (x *execution) initializeInPlace(ctx context.Context) error {
 func (x *execution) arm(ctx context.Context) {
 	var deadline time.Time
 	if t := x.s.call.Timeout; t > 0 {
-		deadline = time.Now().Add(t)
+		if x.start.IsZero() {
+			x.start = time.Now()
+		}
+		deadline = x.start.Add(t)
 	}
 	x.s.fuel.arm(ctx, x.r.interval, deadline)
 }

@@ -9,6 +9,9 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
+
+	"github.com/onvm-network/onvm/internal/id"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -37,6 +40,16 @@ type Config struct {
 	// 0 = DefaultCheckpointInterval on the compiler, a fiftieth of it on the
 	// (~50× slower) interpreter.
 	CheckpointInterval int64
+	// CompileConcurrency bounds the modules compiled at the same time (with
+	// the compiler engine a compilation keeps one core busy); more wait for
+	// a slot. 0 = DefaultCompileConcurrency().
+	CompileConcurrency int
+	// CompileWait is the longest Compile waits for a compilation (a deploy
+	// waits this long for its module to be runnable here); the compilation
+	// goes on after it. A compilation that takes longer is logged as a
+	// warning: the module limits are meant to keep every accepted module
+	// far below it. 0 = DefaultCompileWait.
+	CompileWait time.Duration
 
 	closeOnContextDone bool // benchmarks only: wazero's own interruption, for comparison
 	noSnapshots        bool // tests only: run _initialize in every call's instance
@@ -49,6 +62,15 @@ const DefaultMaxCompiledBytes = 256 << 20
 // when zero: 0.1–0.5 ms of typical work, and ~25 ms of the slowest work
 // measured (loads that all miss the cache); see docs/rationale/runtime.md.
 const DefaultCheckpointInterval = 1_000_000
+
+// DefaultCompileWait is Config.CompileWait when zero: five times the 2 s
+// the module limits aim at for the largest accepted module.
+const DefaultCompileWait = 10 * time.Second
+
+// DefaultCompileConcurrency is Config.CompileConcurrency when zero: half
+// the cores (at least one), so that compilations leave the other half to
+// the executions of programs already compiled.
+func DefaultCompileConcurrency() int { return max(1, runtime.GOMAXPROCS(0)/2) }
 
 // coreFeatures are the wasm features a module may use: WebAssembly 2.0
 // without SIMD (float lanes make NaN canonicalisation impractical) and
@@ -66,7 +88,8 @@ type Runtime struct {
 	modCfg      wazero.ModuleConfig
 	interpreter bool
 	noSnapshots bool
-	interval    int64 // Config.CheckpointInterval after defaults
+	interval    int64         // Config.CheckpointInterval after defaults
+	compileWait time.Duration // Config.CompileWait after defaults
 	log         *slog.Logger
 	closed      atomic.Bool
 	closeOnce   sync.Once
@@ -122,7 +145,16 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxCompiledBytes
 	}
-	r.modules = newModuleCache(maxBytes, r.compile)
+	slots := cfg.CompileConcurrency
+	if slots <= 0 {
+		slots = DefaultCompileConcurrency()
+	}
+	r.compileWait = cfg.CompileWait
+	if r.compileWait <= 0 {
+		r.compileWait = DefaultCompileWait
+	}
+	r.modules = newModuleCache(maxBytes, slots, r.compile)
+	r.modules.log, r.modules.slow = r.log, r.compileWait
 	r.modCfg = wazero.NewModuleConfig().WithName("").WithStartFunctions()
 	return r, nil
 }
@@ -161,12 +193,37 @@ func (r *Runtime) compile(ctx context.Context, code []byte) (wazero.CompiledModu
 	return m, plan, nil
 }
 
+// Compile compiles code (an instrumented module, as Prepare returns it)
+// into the runtime's cache ahead of its calls, so that they do not wait for
+// it: deploys call it. hash is the cache key, as Call.CodeHash (zero:
+// id.Sum(code)). It waits until the module is compiled, ctx ends or
+// Config.CompileWait passes; in the last two cases it returns KindCompiling
+// (or the context's kind) and the compilation goes on, and the next Compile
+// or Run of the same code waits for the same compilation. A module that
+// does not compile is KindInvalidModule.
+func (r *Runtime) Compile(ctx context.Context, hash id.Hash, code []byte) error {
+	if r.closed.Load() {
+		return ErrClosed
+	}
+	if hash.IsZero() {
+		hash = id.Sum(code)
+	}
+	e, err := r.modules.get(ctx, hash, code, time.Now().Add(r.compileWait))
+	if err != nil {
+		return err
+	}
+	r.modules.release(e)
+	return nil
+}
+
 // Close releases the compiled modules and the engine. Calls running
-// concurrently must have returned. Close is idempotent.
+// concurrently must have returned; a compilation in progress is waited
+// for. Close is idempotent.
 func (r *Runtime) Close(ctx context.Context) error {
 	r.closeOnce.Do(func() {
 		r.closed.Store(true)
 		if r.modules != nil {
+			r.modules.stop()
 			r.modules.closeAll()
 		}
 		if r.rt != nil {
