@@ -88,7 +88,8 @@ const (
 	CodeWritesTooLarge    = "writes_too_large"
 	CodeTimeout           = "timeout"
 	CodeCancelled         = "cancelled"
-	CodeCompiling         = "compiling" // 503: the program is still compiling on the node; nothing ran; Retry-After
+	CodeTooManyInFlight   = "too_many_in_flight" // 429: the project has rpc_auth.max_*_in_flight requests of this kind running
+	CodeCompiling         = "compiling"          // 503: the program is still compiling on the node; nothing ran; Retry-After
 
 	// The node cannot answer now (500, 502, 503, 507).
 	CodeInternal             = "internal"

@@ -86,6 +86,8 @@ type Server struct {
 	// contexts derive from it, so stuck handlers unblock.
 	hardStop context.CancelFunc
 	base     context.Context
+	execs    *inflight // executions in flight per project
+	deploys  *inflight // deploys in flight per project
 }
 
 // New builds the server and its routes.
@@ -102,7 +104,8 @@ func New(opts Options) *Server {
 	if opts.Resources == nil {
 		opts.Resources = newSampler().sample
 	}
-	s := &Server{opts: opts, log: opts.Logger, start: opts.Now(), nodeID: opts.NodeID}
+	s := &Server{opts: opts, log: opts.Logger, start: opts.Now(), nodeID: opts.NodeID,
+		execs: newInflight("executions", opts.Auth.MaxExecutions), deploys: newInflight("deploys", opts.Auth.MaxDeploys)}
 	if s.nodeID == (id.Node{}) && opts.Network != nil {
 		s.nodeID = opts.Network.Self().Node
 	}

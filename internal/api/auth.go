@@ -53,6 +53,12 @@ type AuthOptions struct {
 	// serves /metrics and /health/metrics unsigned.
 	MaxBody       int64
 	PublicMetrics bool
+	// MaxExecutions and MaxDeploys bound the executions (POST /execute)
+	// and deploys (POST /programs) each project has in flight at once;
+	// another is 429 too_many_in_flight. 0 means no bound
+	// (rpc_auth.max_executions_in_flight, max_deploys_in_flight).
+	MaxExecutions int
+	MaxDeploys    int
 }
 
 // publicRoutes never need a signature: liveness and readiness probes of

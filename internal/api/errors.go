@@ -203,7 +203,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if code != http.StatusRequestedRangeNotSatisfiable {
 		h.Del("Content-Range") // a 416 keeps "bytes */size"
 	}
-	if name == wire.CodeCompiling {
+	if name == wire.CodeCompiling || name == wire.CodeTooManyInFlight {
 		h.Set("Retry-After", "1")
 	}
 	body := wire.ErrorBody{Error: wire.ErrorDetail{Code: name, Message: msg}}

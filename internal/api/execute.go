@@ -19,6 +19,12 @@ const compileMargin = 5 * time.Minute
 // (504 for the wall-clock timeout) with the fuel used and the guest's logs
 // in the error body; nothing is committed then.
 func (s *Server) execute(w http.ResponseWriter, r *http.Request) {
+	release, err := s.acquire(s.execs, r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	defer release()
 	limits := s.opts.Programs.Limits()
 	// base64 of the largest input, plus room for the other fields.
 	maxBody := int64(limits.MaxInput)/3*4 + 8<<10

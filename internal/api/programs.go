@@ -62,6 +62,12 @@ const maxDeployJSON = wasm.MaxCodeSize/3*4 + 64<<10
 // module as the body with ?entrypoint=&salt=&blob_refs= in the query. 201
 // when new, 200 when the same module and salt were deployed before.
 func (s *Server) deployProgram(w http.ResponseWriter, r *http.Request) {
+	release, err := s.acquire(s.deploys, r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	defer release()
 	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(compileMargin))
 	req, err := s.parseDeploy(w, r)
 	if err != nil {

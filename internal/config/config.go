@@ -93,6 +93,8 @@ type RPCAuth struct {
 	NonceCapacity  int      `toml:"nonce_capacity" env:"ONVM_RPC_AUTH_NONCE_CAPACITY" doc:"Nonces remembered per project; a project that used this many within the window gets 429 until they expire (entries are never evicted early)."`
 	RatePerMinute  int      `toml:"rate_limit_per_minute" env:"ONVM_RPC_AUTH_RATE_LIMIT_PER_MINUTE" doc:"Sustained signed requests per minute per project (token bucket), every route counted; 0 means no limit. Any rate of 1 or more works."`
 	RateBurst      int      `toml:"rate_limit_burst" env:"ONVM_RPC_AUTH_RATE_LIMIT_BURST" doc:"Requests a project may make at once before the rate applies; 0 means max(1, rate_limit_per_minute/30)."`
+	MaxExecutions  int      `toml:"max_executions_in_flight" env:"ONVM_RPC_AUTH_MAX_EXECUTIONS_IN_FLIGHT" doc:"Executions (POST /execute) one project may have running or waiting on this node at once; another gets 429 too_many_in_flight. 0 means no limit."`
+	MaxDeploys     int      `toml:"max_deploys_in_flight" env:"ONVM_RPC_AUTH_MAX_DEPLOYS_IN_FLIGHT" doc:"Deploys (POST /programs: validation, instrumentation, compilation) one project may have in progress on this node at once; another gets 429 too_many_in_flight. 0 means no limit."`
 	AllowedMethods []string `toml:"allowed_methods" env:"ONVM_RPC_AUTH_ALLOWED_METHODS" doc:"When not empty, the only HTTP methods accepted on authenticated routes (others get 405)."`
 	MaxBodySize    int64    `toml:"max_body_size" env:"ONVM_RPC_AUTH_MAX_BODY_SIZE" doc:"Largest body of an authenticated non-streaming request, in bytes; it is buffered to check its hash before the handler runs. Blob uploads stream and are bounded by rpc.max_blob_size instead."`
 	PublicMetrics  bool     `toml:"public_metrics" env:"ONVM_RPC_AUTH_PUBLIC_METRICS" doc:"Serve /metrics and /health/metrics without a signature, for Prometheus scrapers."`
@@ -144,6 +146,8 @@ func Default() Config {
 			NonceCapacity:  100_000,
 			RatePerMinute:  1200, // 20 a second per project; see docs/security.md "Limits"
 			RateBurst:      0,
+			MaxExecutions:  8, // see docs/security.md "Limits"
+			MaxDeploys:     2,
 			AllowedMethods: []string{},
 			MaxBodySize:    32 << 20,
 			PublicMetrics:  false,

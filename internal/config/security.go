@@ -31,6 +31,12 @@ func (c *Config) validateSecurity() error {
 	if a.RateBurst < 0 {
 		return bad("rpc_auth.rate_limit_burst", "must not be negative (0 means the default)")
 	}
+	if a.MaxExecutions < 0 {
+		return bad("rpc_auth.max_executions_in_flight", "must not be negative (0 means no limit)")
+	}
+	if a.MaxDeploys < 0 {
+		return bad("rpc_auth.max_deploys_in_flight", "must not be negative (0 means no limit)")
+	}
 	for _, m := range a.AllowedMethods {
 		if m == "" || strings.IndexFunc(m, func(r rune) bool { return r < 'A' || r > 'Z' && (r < 'a' || r > 'z') }) >= 0 {
 			return bad("rpc_auth.allowed_methods", "%q is not an HTTP method", m)

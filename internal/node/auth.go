@@ -60,6 +60,7 @@ func (n *Node) openAuth(cfg config.RPCAuth) (api.AuthOptions, error) {
 	return api.AuthOptions{
 		Verifier: store, Projects: store, Cookie: cookie,
 		MaxBody: cfg.MaxBodySize, PublicMetrics: cfg.PublicMetrics,
+		MaxExecutions: cfg.MaxExecutions, MaxDeploys: cfg.MaxDeploys,
 	}, nil
 }
 
