@@ -23,6 +23,9 @@ type Readiness struct {
 	Capacity  Capacity  `json:"capacity"`
 	Resources Resources `json:"resources"`
 	Version   string    `json:"version"`
+	// Reason says why a readiness check answers Unavailable: "draining"
+	// (shutdown began) or "min_peers" (fewer peers than network.min_peers).
+	Reason string `json:"reason,omitempty"`
 }
 
 // Capacity is what the node can take on.

@@ -59,8 +59,14 @@ func (s *Server) readiness(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	code := http.StatusOK
-	if s.draining.Load() {
-		h.Status = wire.ReadinessUnavailable
+	switch {
+	case s.draining.Load():
+		h.Status, h.Reason = wire.ReadinessUnavailable, "draining"
+		code = http.StatusServiceUnavailable
+	case s.opts.Gate != nil && s.opts.Gate() != nil:
+		// Below network.min_peers the node refuses executions and job
+		// submissions: it is not ready for the traffic a balancer sends.
+		h.Status, h.Reason = wire.ReadinessUnavailable, "min_peers"
 		code = http.StatusServiceUnavailable
 	}
 	writeJSON(w, code, h)

@@ -92,9 +92,10 @@ func TestMinPeersGate(t *testing.T) {
 		{"POST", "/jobs/" + strings.Repeat("00", 32) + "/cancel", false},
 		{"GET", "/blobs/" + id.BlobOf(nil).String(), false},
 		{"GET", "/health", false},
+		{"GET", "/health/readiness", true},
 	} {
 		resp, b := n.do(tt.method, tt.path, nil, strings.NewReader("{}"))
-		got := resp.StatusCode == http.StatusServiceUnavailable && strings.Contains(string(b), `"min_peers"`)
+		got := resp.StatusCode == http.StatusServiceUnavailable && strings.Contains(string(b), `"min_peers"`) // readiness: its reason
 		if got != tt.gated {
 			t.Errorf("%s %s: %d %s; gated %v, want %v", tt.method, tt.path, resp.StatusCode, b, got, tt.gated)
 		}

@@ -38,16 +38,16 @@ var layer = map[string]int{
 
 	"internal/dag/dagtest": 5,
 	"internal/job":         5,
-	"internal/replica":     5,
+	"internal/replica":     6, // routes job calls to a job's home node
 
 	"internal/ui":       5,
 	"internal/ui/build": 5,
 	"internal/ui/gen":   6,
 
-	"internal/api":  6,
-	"internal/node": 7,
-	"internal/cli":  8,
-	"cmd/onvm":      9,
+	"internal/api":  7,
+	"internal/node": 8,
+	"internal/cli":  9,
+	"cmd/onvm":      10,
 
 	// Public packages users import.
 	"client":            2,
@@ -57,7 +57,7 @@ var layer = map[string]int{
 	"guest/guesttest":   1,
 
 	// Sample programs and their helpers (built for wasip1).
-	"examples":                       9,
+	"examples":                       10,
 	"examples/internal/serde":        0,
 	"examples/internal/blake3":       0,
 	"examples/internal/lz4":          0,
@@ -68,11 +68,11 @@ var layer = map[string]int{
 	"examples/kvstore":               3,
 	"examples/analytics":             3,
 	"examples/job-test":              3,
-	"docker":                         9,
-	"docker/entrypoint":              9,
-	"internal/archtest":              9,
-	"bench/blobbench":                9,
-	"bench/compilebench":             9,
+	"docker":                         10,
+	"docker/entrypoint":              10,
+	"internal/archtest":              10,
+	"bench/blobbench":                10,
+	"bench/compilebench":             10,
 }
 
 // publicAllowed lists the only internal packages public packages may use:

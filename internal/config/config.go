@@ -33,6 +33,8 @@ type Network struct {
 	MinPeers   int      `toml:"min_peers" env:"ONVM_MIN_PEERS" doc:"Connected ONVM peers needed before the node accepts executions and job submissions (503 min_peers below it). 0: never wait."`
 	Bootnodes  []string `toml:"bootnodes" env:"ONVM_BOOTNODES" doc:"Peers to connect to at start, as multiaddrs ending in /p2p/<peer id>. Invalid entries are skipped with a warning."`
 	EnableMDNS bool     `toml:"enable_mdns" env:"ONVM_ENABLE_MDNS" doc:"Discover and connect to peers on the local network with mDNS."`
+	// ValidatorTimeout: see replica.ValidatorSet.
+	ValidatorTimeout time.Duration `toml:"validator_timeout" env:"ONVM_VALIDATOR_TIMEOUT" doc:"A validator not heard from for this long is no longer chosen for new program committees. Every node sends a heartbeat every fifth of it. At least 5s."`
 }
 
 // RPC configures the HTTP API server.
@@ -116,10 +118,11 @@ const (
 func Default() Config {
 	return Config{
 		Network: Network{
-			Listen:     []string{DefaultP2PListen},
-			MinPeers:   0, // a lone node is a whole network; multi-node deployments set it
-			Bootnodes:  []string{},
-			EnableMDNS: false,
+			Listen:           []string{DefaultP2PListen},
+			MinPeers:         0, // a lone node is a whole network; multi-node deployments set it
+			ValidatorTimeout: 5 * time.Minute,
+			Bootnodes:        []string{},
+			EnableMDNS:       false,
 		},
 		RPC: RPC{
 			Listen:            DefaultRPCListen,

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
 	"github.com/multiformats/go-multiaddr"
@@ -71,6 +72,10 @@ func (c *Config) Set(name, value string) error {
 }
 
 // Validate reports the first setting that cannot work.
+// minValidatorTimeout keeps heartbeats (a fifth of the timeout) at most
+// one a second.
+const minValidatorTimeout = 5 * time.Second
+
 func (c *Config) Validate() error {
 	bad := func(name, format string, args ...any) error {
 		return fmt.Errorf("%w: %s: %s", ErrInvalid, name, fmt.Sprintf(format, args...))
@@ -82,6 +87,9 @@ func (c *Config) Validate() error {
 		if _, err := multiaddr.NewMultiaddr(a); err != nil {
 			return bad("network.listen", "%q is not a multiaddr: %v", a, err)
 		}
+	}
+	if c.Network.ValidatorTimeout < minValidatorTimeout {
+		return bad("network.validator_timeout", "%s: must be at least %s", c.Network.ValidatorTimeout, minValidatorTimeout)
 	}
 	if c.Network.MinPeers < 0 {
 		return bad("network.min_peers", "must not be negative")

@@ -2,7 +2,10 @@ package node_test
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -113,5 +116,72 @@ func TestAcknowledgedSurvivesKill(t *testing.T) {
 				len(missing), len(programs)+len(receipts)+len(blobs)+len(jobs), missing)
 		}
 		time.Sleep(200 * time.Millisecond) // polling with a deadline, not synchronising
+	}
+}
+
+// TestFrozenCommitteeFailsFast: an execution whose program's committee is
+// frozen (SIGSTOP: its connections look open, nothing answers) fails with
+// 503 leader_unavailable in seconds, instead of hanging until the
+// client's deadline.
+func TestFrozenCommitteeFailsFast(t *testing.T) {
+	bin := nodeproc.Build(t)
+	code, err := os.ReadFile(filepath.Join("..", "..", "examples", "kvstore", "kvstore.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := nodeproc.Start(t, bin, t.TempDir())
+	peers, err := b.Client.Peers(t.Context())
+	if err != nil || len(peers.Self.Addrs) == 0 {
+		t.Fatalf("peers of B: %+v %v", peers, err)
+	}
+	a := nodeproc.StartWith(t, bin, t.TempDir(), nodeproc.Options{Args: []string{"--bootnode", peers.Self.Addrs[0]}})
+	bNode, err := b.Client.Liveness(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Both validators registered on A, then a program whose committee is B.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		authors, err := a.Client.DAGAuthors(t.Context())
+		if err == nil && len(authors) == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("A knows %d authors", len(authors))
+		}
+		time.Sleep(50 * time.Millisecond) // polling with a deadline, not synchronising
+	}
+	var prog string
+	for i := 0; prog == ""; i++ {
+		p, err := a.Client.Deploy(t.Context(), client.DeployRequest{Wasm: code, Entrypoint: "onvm_main", Salt: fmt.Appendf(nil, "frozen %d", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := a.Client.Committee(t.Context(), p.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Members[0].Node == bNode.NodeID {
+			prog = p.ID
+		}
+		if i == 40 {
+			t.Fatal("no program of forty got B as its committee")
+		}
+	}
+	in := []byte(`{"op":"put","key":"k","data_base64":"dmFsdWU="}`)
+	if _, err := a.Client.Execute(t.Context(), client.ExecuteRequest{ProgramID: prog, Input: in, RequestID: "before"}); err != nil {
+		t.Fatalf("execute while B runs: %v", err)
+	}
+
+	if err := b.Cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = b.Cmd.Process.Signal(syscall.SIGCONT) }()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	_, err = a.Client.Execute(ctx, client.ExecuteRequest{ProgramID: prog, Input: in, RequestID: "frozen"})
+	var e *client.Error
+	if !errors.As(err, &e) || e.Status != http.StatusServiceUnavailable || e.Code != "leader_unavailable" {
+		t.Fatalf("execute with the committee frozen: %v, want 503 leader_unavailable before the client's deadline", err)
 	}
 }

@@ -34,7 +34,7 @@ type clusterNode struct {
 }
 
 // startWith runs a node on dir with cfg until the test ends.
-func startWith(t *testing.T, dir string, cfg config.Config) clusterNode {
+func startWith(t testing.TB, dir string, cfg config.Config) clusterNode {
 	t.Helper()
 	x, stop := runWith(t, dir, cfg)
 	t.Cleanup(stop)
@@ -42,7 +42,7 @@ func startWith(t *testing.T, dir string, cfg config.Config) clusterNode {
 }
 
 // runWith runs a node on dir with cfg until stop is called.
-func runWith(t *testing.T, dir string, cfg config.Config) (clusterNode, func()) {
+func runWith(t testing.TB, dir string, cfg config.Config) (clusterNode, func()) {
 	t.Helper()
 	if !IsInitialized(dir) {
 		if _, err := Init(InitOptions{DataDir: dir, AllowPlaintext: true}); err != nil {
@@ -78,7 +78,7 @@ func runWith(t *testing.T, dir string, cfg config.Config) (clusterNode, func()) 
 
 // startCluster starts size nodes; every node but the first has the first
 // as its bootnode. mode[i] sets node i's blob sync mode.
-func startCluster(t *testing.T, size int, mode ...string) []clusterNode {
+func startCluster(t testing.TB, size int, mode ...string) []clusterNode {
 	t.Helper()
 	var nodes []clusterNode
 	for i := range size {
@@ -113,7 +113,7 @@ func startCluster(t *testing.T, size int, mode ...string) []clusterNode {
 }
 
 // waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {
@@ -128,7 +128,7 @@ func kvPut(key, value string) []byte {
 	return fmt.Appendf(nil, `{"op":"put","key":%q,"data_base64":%q}`, key, base64.StdEncoding.EncodeToString([]byte(value)))
 }
 
-func kvstoreWasm(t *testing.T) []byte {
+func kvstoreWasm(t testing.TB) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "..", "examples", "kvstore", "kvstore.wasm"))
 	if err != nil {
@@ -388,7 +388,7 @@ func mustProgram(t *testing.T, s string) id.Program {
 }
 
 // testLogger logs to the test when ONVM_TEST_LOG is set.
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	if os.Getenv("ONVM_TEST_LOG") == "" {
 		return nil
 	}
@@ -396,9 +396,9 @@ func testLogger(t *testing.T) *slog.Logger {
 }
 
 // TestJobsReplicate submits a job on the node outside the program's
-// committee: it runs through the same path as /execute (forwarded to the
-// leader), and its terminal record and output replicate, so the other node
-// answers its status and output.
+// committee: the submission is routed to the committee (the job's home),
+// which runs it, and its terminal record and output replicate, so the
+// other node answers its status and output.
 func TestJobsReplicate(t *testing.T) {
 	nodes := startCluster(t, 2)
 	ctx := t.Context()

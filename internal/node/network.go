@@ -21,7 +21,7 @@ import (
 // replica, network, host, engine.
 func (n *Node) openNetwork(ctx context.Context, rt *wasm.Runtime, states *state.Store) (err error) {
 	cfg := n.opts.Config
-	vals, err := replica.OpenValidators(n.db, replica.SelfValidator(n.keys))
+	vals, err := replica.OpenValidators(n.db, replica.SelfValidator(n.keys), cfg.Network.ValidatorTimeout)
 	if err != nil {
 		return err
 	}
@@ -29,7 +29,7 @@ func (n *Node) openNetwork(ctx context.Context, rt *wasm.Runtime, states *state.
 	n.chain, err = chain.New(chain.Options{
 		DB: n.db, State: states, Catalog: program.NewCatalog(n.db, chain.BlobCode{Blobs: n.blobs}),
 		Blobs: n.blobs, Runtime: rt, Keys: n.keys, CommitteeSize: ex.CommitteeSize,
-		Validators: vals.List, Outbox: n.out,
+		Validators: vals.Live, Outbox: n.out,
 		Limits: chain.Limits{DefaultFuel: uint64(ex.DefaultFuel), MaxFuel: uint64(ex.MaxFuel),
 			DefaultTimeout: ex.Timeout, MaxTimeout: ex.MaxTimeout, MaxInput: int(ex.MaxInput)},
 		Logger: n.log.With("component", "chain"),

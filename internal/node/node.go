@@ -174,7 +174,7 @@ func New(ctx context.Context, opts Options) (_ *Node, err error) {
 		Version:    Version(),
 		Blobs:      n.replica.Blobs(),
 		Programs:   n.replica.Programs(),
-		JobService: n.jobs,
+		JobService: n.replica.Jobs(), // routed to each job's home
 		Network:    n.net,
 		DAG:        n.dag,
 		MinPeers:   cfg.Network.MinPeers,

@@ -49,11 +49,16 @@ type ExecConfig struct {
 	Allow func(id.Node) bool
 	// MaxResponse bounds a response payload (8 MiB).
 	MaxResponse int
-	// Rate and Burst limit requests per sending peer (5/s, 20).
+	// Rate and Burst limit requests per sending peer (2,000/s, 4,000).
+	// The senders are validators forwarding for all their own clients,
+	// whom their API throttles per project; these bounds only keep one
+	// misbehaving validator from taking the node.
 	Rate  rate.Limit
 	Burst int
-	// PerPeer bounds concurrent requests served per peer (4); Total bounds
-	// them overall (64).
+	// PerPeer bounds concurrent requests served per peer (32); Total
+	// bounds them overall (64). A sender refused for either backs off and
+	// tries again (replica's forward), so they shape traffic rather than
+	// fail it.
 	PerPeer, Total int
 	// Timeout bounds serving one request, handler included (60 s).
 	Timeout time.Duration
@@ -64,13 +69,13 @@ func (c *ExecConfig) defaults() {
 		c.MaxResponse = 8 << 20
 	}
 	if c.Rate <= 0 {
-		c.Rate = 5
+		c.Rate = 2000
 	}
 	if c.Burst <= 0 {
-		c.Burst = 20
+		c.Burst = 4000
 	}
 	if c.PerPeer <= 0 {
-		c.PerPeer = 4
+		c.PerPeer = 32
 	}
 	if c.Total <= 0 {
 		c.Total = 64

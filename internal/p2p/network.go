@@ -48,6 +48,7 @@ type Network struct {
 	exec      *Exec
 	tracker   *connTracker
 	notifiee  *network.NotifyBundle
+	reach     reachability
 
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup

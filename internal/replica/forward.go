@@ -11,6 +11,7 @@ import (
 	"github.com/onvm-network/onvm/internal/codec"
 	"github.com/onvm-network/onvm/internal/consensus"
 	"github.com/onvm-network/onvm/internal/id"
+	"github.com/onvm-network/onvm/internal/job"
 	"github.com/onvm-network/onvm/internal/p2p"
 	"github.com/onvm-network/onvm/internal/program"
 	"github.com/onvm-network/onvm/internal/wasm"
@@ -61,6 +62,7 @@ type fwdReq struct {
 	RequestID string     `cbor:"3,keyasint"`
 	Fuel      uint64     `cbor:"4,keyasint"`
 	TimeoutMS int64      `cbor:"5,keyasint"`
+	Job       *jobCall   `cbor:"6,keyasint,omitempty"` // a job operation instead of an execution
 }
 
 // fwdResp is the answer: an outcome or an error.
@@ -71,6 +73,7 @@ type fwdResp struct {
 	Receipt  *consensus.AggregatedReceipt `cbor:"4,keyasint"`
 	Replayed bool                         `cbor:"5,keyasint"`
 	Err      *fwdErr                      `cbor:"6,keyasint"`
+	Job      *jobAnswer                   `cbor:"7,keyasint,omitempty"`
 }
 
 type fwdLog struct {
@@ -87,6 +90,7 @@ type fwdErr struct {
 	Kind     uint8    `cbor:"3,keyasint"` // wasm.ErrorKind for code "wasm"
 	FuelUsed uint64   `cbor:"4,keyasint"`
 	Logs     []fwdLog `cbor:"5,keyasint"`
+	Fields   []string `cbor:"6,keyasint,omitempty"` // code job_conflict: the fields that differ
 }
 
 // Error classes that cross the network, with the sentinel each maps to.
@@ -114,7 +118,16 @@ func encodeErr(err error) *fwdErr {
 	if errors.As(err, &we) {
 		return &fwdErr{Code: "wasm", Message: truncate(we.Message), Kind: uint8(we.Kind), FuelUsed: we.FuelUsed, Logs: toFwdLogs(we.Logs)}
 	}
+	var ce *job.ConflictError
+	if errors.As(err, &ce) {
+		return &fwdErr{Code: "job_conflict", Message: truncate(err.Error()), Fields: ce.Fields}
+	}
 	for _, c := range fwdCodes {
+		if errors.Is(err, c.err) {
+			return &fwdErr{Code: c.code, Message: truncate(err.Error())}
+		}
+	}
+	for _, c := range jobErrs {
 		if errors.Is(err, c.err) {
 			return &fwdErr{Code: c.code, Message: truncate(err.Error())}
 		}
@@ -129,9 +142,17 @@ func (e *fwdErr) decode(leader id.Node) error {
 	if e.Code == "wasm" {
 		return &wasm.Error{Kind: wasm.ErrorKind(e.Kind), Message: e.Message, FuelUsed: e.FuelUsed, Logs: fromFwdLogs(e.Logs)}
 	}
+	if e.Code == "job_conflict" {
+		return &job.ConflictError{Fields: e.Fields}
+	}
 	for _, c := range fwdCodes {
 		if c.code == e.Code {
 			return fmt.Errorf("leader %s: %w: %s", leader, c.err, e.Message)
+		}
+	}
+	for _, c := range jobErrs {
+		if c.code == e.Code {
+			return fmt.Errorf("job home %s: %w", leader, c.err)
 		}
 	}
 	return fmt.Errorf("leader %s: %w: %s", leader, p2p.ErrRemote, e.Message)
@@ -187,9 +208,15 @@ func (r *Replica) forward(ctx context.Context, m *program.Manifest, req chain.Re
 		if leader == r.self {
 			continue
 		}
-		cctx, cancel := context.WithTimeout(ctx, timeout)
-		out, err := r.call(cctx, c, leader, payload, req)
-		cancel()
+		// A member across a partition fails in about two seconds, not
+		// after the whole forwarding deadline.
+		if err := r.net.Reach(ctx, leader, 0); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		out, err := r.callWithBackoff(ctx, timeout, func(cctx context.Context) (*chain.Outcome, error) {
+			return r.call(cctx, c, leader, payload, req)
+		})
 		switch {
 		case err == nil:
 			r.m.forwarded.WithLabelValues("out", "ok").Inc()
@@ -207,6 +234,39 @@ func (r *Replica) forward(ctx context.Context, m *program.Manifest, req chain.Re
 	}
 	r.m.forwarded.WithLabelValues("out", "unavailable").Inc()
 	return nil, fmt.Errorf("execute %s: %w: %w", req.Program, ErrLeaderUnavailable, errors.Join(errs...))
+}
+
+// Backoff of a forwarded call the member refused for load (rate limit or
+// busy): the sender waits and sends again, up to forwardBusyWait in all,
+// instead of failing its client.
+const (
+	forwardBackoffMin = 5 * time.Millisecond
+	forwardBackoffMax = 250 * time.Millisecond
+	forwardBusyWait   = 10 * time.Second
+)
+
+// callWithBackoff runs call under a timeout, again after a growing pause
+// while the member answers that it is rate-limited or busy.
+func (r *Replica) callWithBackoff(ctx context.Context, timeout time.Duration, call func(context.Context) (*chain.Outcome, error)) (*chain.Outcome, error) {
+	pause, waited := forwardBackoffMin, time.Duration(0)
+	for {
+		cctx, cancel := context.WithTimeout(ctx, timeout)
+		out, err := call(cctx)
+		cancel()
+		if !errors.Is(err, p2p.ErrRateLimited) || waited >= forwardBusyWait {
+			return out, err
+		}
+		r.m.forwarded.WithLabelValues("out", "backoff").Inc()
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, err
+		case <-t.C:
+		}
+		waited += pause
+		pause = min(2*pause, forwardBackoffMax)
+	}
 }
 
 // isAnswer reports whether err is the leader's verdict on the request
@@ -263,6 +323,15 @@ func (r *Replica) serveForward(ctx context.Context, from id.Node, payload []byte
 	if err := codec.Unmarshal(payload, &req); err != nil {
 		r.m.forwarded.WithLabelValues("in", "malformed").Inc()
 		return nil, fmt.Errorf("forwarded request from %s: malformed", from)
+	}
+	if req.Job != nil {
+		ans, err := r.serveJob(ctx, req.Job)
+		if err != nil {
+			r.m.forwarded.WithLabelValues("in_job", "error").Inc()
+			return codec.Marshal(&fwdResp{Err: encodeErr(err)})
+		}
+		r.m.forwarded.WithLabelValues("in_job", "ok").Inc()
+		return codec.Marshal(&fwdResp{Job: ans})
 	}
 	out, err := r.executeLocal(ctx, chain.Request{
 		Program: req.Program, Input: req.Input, RequestID: req.RequestID, Fuel: req.Fuel,

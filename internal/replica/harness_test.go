@@ -53,7 +53,7 @@ func newTestNode(t *testing.T, i int, cfg dag.ProposerConfig) *testNode {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = n.blobs.Close() })
-	vals, err := OpenValidators(n.db, SelfValidator(keys))
+	vals, err := OpenValidators(n.db, SelfValidator(keys), DefaultValidatorTimeout)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +68,7 @@ func newTestNode(t *testing.T, i int, cfg dag.ProposerConfig) *testNode {
 	}
 	eng, err := chain.New(chain.Options{
 		DB: n.db, State: states, Catalog: program.NewCatalog(n.db, chain.BlobCode{Blobs: n.blobs}),
-		Blobs: n.blobs, Runtime: rt, Keys: keys, Validators: vals.List, Outbox: out,
+		Blobs: n.blobs, Runtime: rt, Keys: keys, Validators: vals.Live, Outbox: out,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -40,7 +40,7 @@ func (h jobHandler) Apply(ctx context.Context, o dag.Op, v *dag.Vertex) error {
 	return r.importJob(ctx, jobs, rec)
 }
 
-func (r *Replica) importJob(ctx context.Context, jobs JobImporter, rec *op.JobRecord) error {
+func (r *Replica) importJob(ctx context.Context, jobs JobService, rec *op.JobRecord) error {
 	created, err := jobs.Import(ctx, rec)
 	if err != nil {
 		return fmt.Errorf("import job record %s: %w", rec.Job, err)

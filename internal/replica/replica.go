@@ -46,12 +46,6 @@ const (
 	negativeTTL          = 10 * time.Second
 )
 
-// JobImporter is what the job_record handler needs of the job service
-// (*job.Service): store a peer's verified terminal record, never run it.
-type JobImporter interface {
-	Import(ctx context.Context, rec *op.JobRecord) (created bool, err error)
-}
-
 // Options configure a Replica. DB, Blobs, Keys, Chain, Validators and
 // Outgoing are required.
 type Options struct {
@@ -107,7 +101,7 @@ type Replica struct {
 	prop *dag.Proposer
 
 	jobsMu sync.RWMutex
-	jobs   JobImporter
+	jobs   JobService
 
 	vals      *ValidatorSet
 	progMu    sync.Mutex    // orders catalog installs against transitions waiting for them
@@ -198,7 +192,7 @@ func (r *Replica) Attach(d *dag.DAG, n *p2p.Network, prop *dag.Proposer) {
 
 // SetJobs gives the job_record handler the job service; records that
 // replicated before are imported now.
-func (r *Replica) SetJobs(j JobImporter) {
+func (r *Replica) SetJobs(j JobService) {
 	r.jobsMu.Lock()
 	r.jobs = j
 	r.jobsMu.Unlock()

@@ -48,6 +48,7 @@ func (r *Replica) Start(opts StartOptions) {
 		if err := r.register(); err != nil {
 			r.log.Warn("validator registration not published", "err", err)
 		}
+		r.spawn(r.heartbeatLoop)
 		if err := r.prop.Run(r.ctx); err != nil && r.ctx.Err() == nil {
 			r.log.Error("proposer stopped", "err", err)
 		}

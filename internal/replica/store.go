@@ -17,19 +17,23 @@ import (
 //
 //	n/b/<blob>                         → blobMeta (CBOR): what blob_published said
 //	n/v/<node>                         → canonical consensus.Validator
+//	n/l/<node>                         → Unix ms of its latest heartbeat's vertex
 //	n/a/<program><manifest id>         → every manifest the DAG delivered (bytes)
 //	n/m/<program><manifest id>         → manifest bytes awaiting their code
 //	n/x/<manifest id>                  → why the manifest was refused
 //	n/w/<program><height><receipt id>  → transition op body awaiting its manifest
 //	n/j/<job>                          → job_record op body awaiting a job service
+//	n/h/<job>                          → the node that is the job's home (routed jobs)
 const (
 	pfxBlob      = "n/b/"
 	pfxValidator = "n/v/"
+	pfxHeard     = "n/l/"
 	pfxSeen      = "n/a/"
 	pfxManifest  = "n/m/"
 	pfxRefused   = "n/x/"
 	pfxWaiting   = "n/w/"
 	pfxJob       = "n/j/"
+	pfxJobHome   = "n/h/"
 )
 
 func key(prefix string, parts ...[]byte) []byte {

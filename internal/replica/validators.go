@@ -3,9 +3,11 @@ package replica
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -23,17 +25,31 @@ import (
 // depend on the order the registrations arrived in. It is built before
 // the chain engine, which chooses committees from it, and the replica,
 // whose handler grows it.
+//
+// A validator is live while its heartbeats arrive: each node registers
+// again every fifth of the timeout (Replica.heartbeatLoop), and the
+// registration's vertex timestamp is when it was last heard of. Only live
+// validators are chosen for new committees (Live).
 type ValidatorSet struct {
-	db   *pebble.DB
-	mu   sync.RWMutex
-	self consensus.Validator
-	m    map[id.Node]consensus.Validator
+	db      *pebble.DB
+	timeout time.Duration // 0: every registered validator is live
+	now     func() time.Time
+	mu      sync.RWMutex
+	self    consensus.Validator
+	m       map[id.Node]consensus.Validator
+	heard   map[id.Node]int64 // Unix ms of the latest heartbeat's vertex
 }
 
+// DefaultValidatorTimeout is how long a validator stays live without a
+// heartbeat (network.validator_timeout).
+const DefaultValidatorTimeout = 5 * time.Minute
+
 // OpenValidators loads the validator set stored in db; self is this node
-// as a validator (SelfValidator).
-func OpenValidators(db *pebble.DB, self consensus.Validator) (*ValidatorSet, error) {
-	s := &ValidatorSet{db: db, self: self, m: make(map[id.Node]consensus.Validator)}
+// as a validator (SelfValidator), timeout how long another stays live
+// without a heartbeat (0: for ever).
+func OpenValidators(db *pebble.DB, self consensus.Validator, timeout time.Duration) (*ValidatorSet, error) {
+	s := &ValidatorSet{db: db, timeout: timeout, now: time.Now, self: self,
+		m: make(map[id.Node]consensus.Validator), heard: make(map[id.Node]int64)}
 	err := scan(db, []byte(pfxValidator), func(_, v []byte) (bool, error) {
 		var val consensus.Validator
 		if err := codec.Unmarshal(v, &val); err != nil {
@@ -45,7 +61,50 @@ func OpenValidators(db *pebble.DB, self consensus.Validator) (*ValidatorSet, err
 	if err != nil {
 		return nil, err
 	}
+	err = scan(db, []byte(pfxHeard), func(k, v []byte) (bool, error) {
+		if len(k) == len(pfxHeard)+id.Size && len(v) == 8 {
+			s.heard[id.Node(k[len(pfxHeard):])] = int64(binary.BigEndian.Uint64(v))
+		}
+		return true, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load validator heartbeats: %w", err)
+	}
 	return s, nil
+}
+
+// heardAt records a heartbeat of n in a vertex stamped at ms (Unix ms).
+func (s *ValidatorSet) heardAt(n id.Node, ms int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ms <= s.heard[n] {
+		return nil
+	}
+	s.heard[n] = ms
+	if err := s.db.Set(key(pfxHeard, n[:]), be64(uint64(ms)), pebble.NoSync); err != nil {
+		return fmt.Errorf("store heartbeat of %s: %w", n, err)
+	}
+	return nil
+}
+
+// Live returns the validators heard from within the timeout, in node id
+// order, this node always included: the ones new committees are chosen
+// from (chain.Options.Validators).
+func (s *ValidatorSet) Live() []consensus.Validator {
+	all := s.List()
+	if s.timeout <= 0 {
+		return all
+	}
+	since := s.now().Add(-s.timeout).UnixMilli()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := all[:0]
+	for _, v := range all {
+		if v.Node == s.self.Node || s.heard[v.Node] >= since {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // SelfValidator is the node of keys as a validator: its BLS key and proof
@@ -111,6 +170,32 @@ func (r *Replica) Validators() []consensus.Validator { return r.vals.List() }
 // forward executions to this node (p2p.ExecConfig.Allow).
 func (r *Replica) IsValidator(n id.Node) bool { return n != r.self && r.vals.has(n) }
 
+// heartbeatLoop registers this node again every fifth of the validator
+// timeout, so that peers keep choosing it for new committees.
+func (r *Replica) heartbeatLoop() {
+	if r.vals.timeout <= 0 {
+		return
+	}
+	t := time.NewTicker(r.vals.timeout / 5)
+	defer t.Stop()
+	for {
+		select {
+		case <-r.ctx.Done():
+			return
+		case <-t.C:
+		}
+		b := r.db.NewBatch()
+		err := r.out.StageValidator(b, r.vals.self)
+		if err == nil {
+			err = b.Commit(pebble.NoSync) // a lost heartbeat is replaced by the next
+		}
+		_ = b.Close()
+		if err != nil && r.ctx.Err() == nil {
+			r.log.Warn("validator heartbeat not staged", "err", err)
+		}
+	}
+}
+
 // register publishes this node's validator registration unless the DAG
 // already holds it. A crash before its vertex leaves it in the outbox; a
 // start before the vertex is applied may stage it a second time, which
@@ -128,10 +213,11 @@ func (r *Replica) register() error {
 }
 
 // validatorHandler applies validator_registered: the proof of possession
-// was checked by the stateless validator; the set is grow-only.
+// was checked by the stateless validator; the set is grow-only, and the
+// vertex's timestamp is the validator's latest heartbeat.
 type validatorHandler struct{ r *Replica }
 
-func (h validatorHandler) Apply(_ context.Context, o dag.Op, _ *dag.Vertex) error {
+func (h validatorHandler) Apply(_ context.Context, o dag.Op, vx *dag.Vertex) error {
 	v, err := op.DecodeValidatorRegistered(o)
 	if err != nil {
 		return fmt.Errorf("%w: %w", dag.ErrInvalidOp, err) // validated before acceptance: cannot happen
@@ -139,5 +225,5 @@ func (h validatorHandler) Apply(_ context.Context, o dag.Op, _ *dag.Vertex) erro
 	if _, err := h.r.vals.add(*v); err != nil {
 		return err
 	}
-	return nil
+	return h.r.vals.heardAt(v.Node, vx.Timestamp) // its own vertex: the stateless validator checked
 }

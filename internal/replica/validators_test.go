@@ -3,6 +3,7 @@ package replica
 import (
 	"bytes"
 	"testing"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -25,7 +26,7 @@ func TestValidatorSetOrderIndependent(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, err := OpenValidators(db, self)
+		s, err := OpenValidators(db, self, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -39,7 +40,7 @@ func TestValidatorSetOrderIndependent(t *testing.T) {
 			t.Fatalf("order %v: %d validators, want 3 (two registered, and this node)", order, len(got))
 		}
 		// Reloading from the store gives the same set.
-		again, err := OpenValidators(db, self)
+		again, err := OpenValidators(db, self, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -67,4 +68,51 @@ func equal(a, b []consensus.Validator) bool {
 		}
 	}
 	return true
+}
+
+// TestValidatorLiveness: a validator counts as live while its latest
+// heartbeat is within the timeout (as the DAG's vertex timestamps say,
+// kept across a reopen); this node is always live.
+func TestValidatorLiveness(t *testing.T) {
+	vs := dagtest.Validators(t, 2)
+	self, other := vs[0].Validator, vs[1].Validator
+	db, err := pebble.Open("", &pebble.Options{FS: vfs.NewMem()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	s, err := OpenValidators(db, self, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.UnixMilli(1_000_000_000)
+	s.now = func() time.Time { return now }
+	if _, err := s.add(other); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Live(); len(got) != 1 || got[0].Node != self.Node {
+		t.Fatalf("live before any heartbeat: %v, want this node alone", got)
+	}
+	if err := s.heardAt(other.Node, now.Add(-30*time.Second).UnixMilli()); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Live(); len(got) != 2 {
+		t.Fatalf("live 30 s after a heartbeat: %d validators, want 2", len(got))
+	}
+	// An older heartbeat delivered late changes nothing.
+	if err := s.heardAt(other.Node, now.Add(-time.Hour).UnixMilli()); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(31 * time.Second)
+	if got := s.Live(); len(got) != 1 || got[0].Node != self.Node {
+		t.Fatalf("live 61 s after the heartbeat: %v, want this node alone", got)
+	}
+	again, err := OpenValidators(db, self, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again.now = s.now
+	if got := again.Live(); len(got) != 2 || len(again.List()) != 2 {
+		t.Fatalf("reopened with a longer timeout: live %d, want 2", len(got))
+	}
 }
