@@ -617,3 +617,28 @@ func TestExecuteRightAfterDeploy(t *testing.T) {
 		return
 	}
 }
+
+// TestUseOnAnotherNodeRightAfterDeploy deploys on one node and, at once,
+// executes and submits a job on the other, which has not heard of the
+// program yet: it asks its peers (a sync) and waits a moment rather than
+// answering 404.
+func TestUseOnAnotherNodeRightAfterDeploy(t *testing.T) {
+	nodes := startCluster(t, 2)
+	ctx := t.Context()
+	for i := range 3 {
+		prog, err := nodes[0].c.Deploy(ctx, client.DeployRequest{Wasm: kvstoreWasm(t), Entrypoint: "onvm_main", Salt: fmt.Appendf(nil, "elsewhere-%d", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := nodes[1].c.Execute(ctx, client.ExecuteRequest{ProgramID: prog.ID, Input: kvPut("k", "v")}); err != nil {
+			t.Fatalf("round %d: execute on the other node right after the deploy: %v", i, err)
+		}
+		prog2, err := nodes[1].c.Deploy(ctx, client.DeployRequest{Wasm: kvstoreWasm(t), Entrypoint: "onvm_main", Salt: fmt.Appendf(nil, "elsewhere-job-%d", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := nodes[0].c.SubmitJob(ctx, client.SubmitJobRequest{RequestID: "r", ProgramID: prog2.ID, Input: kvPut("k", "v")}); err != nil {
+			t.Fatalf("round %d: job on the other node right after the deploy: %v", i, err)
+		}
+	}
+}

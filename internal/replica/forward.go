@@ -30,7 +30,7 @@ func (x *Programs) Execute(ctx context.Context, req chain.Request) (*chain.Outco
 	if err := r.gate(); err != nil {
 		return nil, fmt.Errorf("execute %s: %w", req.Program, err)
 	}
-	m, err := r.awaitProgram(ctx, req.Program, 0)
+	m, err := r.awaitProgram(ctx, req.Program, DefaultMissWait)
 	if err != nil {
 		return nil, err
 	}

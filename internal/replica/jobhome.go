@@ -106,7 +106,7 @@ func (r *Replica) Jobs() *Jobs {
 // home returns the node that is the home of p's jobs: this node when it
 // finalizes p's transitions, else the committee's first member.
 func (r *Replica) home(ctx context.Context, p id.Program) (id.Node, error) {
-	m, err := r.awaitProgram(ctx, p, 0)
+	m, err := r.awaitProgram(ctx, p, DefaultMissWait)
 	if err != nil {
 		return id.Node{}, err
 	}

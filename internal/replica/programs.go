@@ -307,6 +307,38 @@ func (x *Programs) Manifest(p id.Program) (*program.Manifest, error) {
 	return m, err
 }
 
+// DefaultMissWait bounds how long a request naming a program this node
+// has never seen waits for it while the node asks its peers (askAround):
+// a script that deploys on one node and executes on another at once then
+// just works, and a genuinely unknown program is 404 after this long.
+const DefaultMissWait = 2 * time.Second
+
+// askAround starts a sync session with a few peers, unless one is under
+// way: what a peer created a moment ago arrives without waiting for the
+// next gossip or periodic sync. At most one runs at a time, so requests
+// for unknown ids cannot multiply sync sessions.
+func (r *Replica) askAround() {
+	if r.net == nil || !r.asking.CompareAndSwap(false, true) {
+		return
+	}
+	if !r.spawn(func() {
+		defer r.asking.Store(false)
+		peers := p2p.ONVMPeers(r.net.Host())
+		for i, p := range peers {
+			if i == 3 {
+				break
+			}
+			ctx, cancel := context.WithTimeout(r.ctx, DefaultMissWait)
+			if err := r.net.Syncer().SyncWith(ctx, p); err != nil && r.ctx.Err() == nil {
+				r.log.Debug("sync on a miss", "peer", p.String(), "err", err)
+			}
+			cancel()
+		}
+	}) {
+		r.asking.Store(false)
+	}
+}
+
 // awaitProgram waits, at most DefaultPendingWait, until p's manifest is in
 // the catalog when it is awaiting its code; it returns the manifest, or the
 // catalog's error (ErrProgramPending if the wait ran out). When unseen > 0
@@ -332,6 +364,9 @@ func (r *Replica) awaitProgram(ctx context.Context, p id.Program, unseen time.Du
 		pending := r.pendingManifest(p)
 		if !pending && unseenDone == nil {
 			return nil, err
+		}
+		if !pending {
+			r.askAround()
 		}
 		if pending {
 			r.verify.add(p)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -108,6 +109,7 @@ type Replica struct {
 	installed chan struct{} // closed and replaced at each install; guarded by progMu
 	fetches   *fetcher
 	verify    *workQueue[id.Program]
+	asking    atomic.Bool // askAround is syncing
 	provides  *workQueue[provideItem]
 
 	ctx     context.Context
