@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -140,5 +141,35 @@ func TestDiskCacheAndClose(t *testing.T) {
 	defer r2.Close(t.Context())
 	if _, err := r2.Run(t.Context(), Call{Code: fixture(t, "msort"), Entrypoint: "sort", Input: u32s(10, 1)}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestCloseDuringCompile: Close while a large module compiles (a node
+// shutting down under a forwarded execution) waits for the compilation
+// instead of closing wazero's engine under it, which panics; the call
+// then fails or finishes, and a later one is ErrClosed.
+func TestCloseDuringCompile(t *testing.T) {
+	code, err := Prepare(exampleWasm(t, "kvstore"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		r, err := New(t.Context(), Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() {
+			_, err := r.Run(t.Context(), Call{Code: code, Entrypoint: "onvm_main", Input: []byte(`{"op":"stats"}`)})
+			done <- err
+		}()
+		runtime.Gosched()
+		if err := r.Close(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		<-done // a panic in the compiling goroutine would have ended the test binary
+		if _, err := r.Run(t.Context(), Call{Code: code, Entrypoint: "onvm_main"}); !errors.Is(err, ErrClosed) {
+			t.Fatalf("Run after Close: %v", err)
+		}
 	}
 }

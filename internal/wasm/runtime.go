@@ -94,6 +94,12 @@ type Runtime struct {
 	closed      atomic.Bool
 	closeOnce   sync.Once
 	closeErr    error
+
+	// compiling counts compilations in flight, which Close waits for:
+	// wazero's engine must not be closed under a compilation (it panics).
+	// compileMu orders the count's increments against Close.
+	compileMu sync.Mutex
+	compiling sync.WaitGroup
 }
 
 // New creates a runtime and links the host modules (env, onvm_meter, WASI).
@@ -185,7 +191,15 @@ func (r *Runtime) compile(ctx context.Context, code []byte) (wazero.CompiledModu
 			r.log.Debug("wasm module runs _initialize per call", "reason", why)
 		}
 	}
+	r.compileMu.Lock()
+	if r.closed.Load() {
+		r.compileMu.Unlock()
+		return nil, nil, ErrClosed
+	}
+	r.compiling.Add(1)
+	r.compileMu.Unlock()
 	m, err := r.rt.CompileModule(ctx, src)
+	r.compiling.Done()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -221,7 +235,10 @@ func (r *Runtime) Compile(ctx context.Context, hash id.Hash, code []byte) error 
 // for. Close is idempotent.
 func (r *Runtime) Close(ctx context.Context) error {
 	r.closeOnce.Do(func() {
+		r.compileMu.Lock()
 		r.closed.Store(true)
+		r.compileMu.Unlock()
+		r.compiling.Wait() // bounded: modules past the limits never compile
 		if r.modules != nil {
 			r.modules.stop()
 			r.modules.closeAll()
