@@ -240,15 +240,15 @@ func (r *Replica) forward(ctx context.Context, m *program.Manifest, req chain.Re
 // busy): the sender waits and sends again, up to forwardBusyWait in all,
 // instead of failing its client.
 const (
-	forwardBackoffMin = 5 * time.Millisecond
-	forwardBackoffMax = 250 * time.Millisecond
-	forwardBusyWait   = 10 * time.Second
+	forwardBackoffFirst   = 5 * time.Millisecond
+	forwardBackoffLongest = 250 * time.Millisecond
+	forwardBusyWait       = 10 * time.Second
 )
 
 // callWithBackoff runs call under a timeout, again after a growing pause
 // while the member answers that it is rate-limited or busy.
 func (r *Replica) callWithBackoff(ctx context.Context, timeout time.Duration, call func(context.Context) (*chain.Outcome, error)) (*chain.Outcome, error) {
-	pause, waited := forwardBackoffMin, time.Duration(0)
+	pause, waited := forwardBackoffFirst, time.Duration(0)
 	for {
 		cctx, cancel := context.WithTimeout(ctx, timeout)
 		out, err := call(cctx)
@@ -265,7 +265,7 @@ func (r *Replica) callWithBackoff(ctx context.Context, timeout time.Duration, ca
 		case <-t.C:
 		}
 		waited += pause
-		pause = min(2*pause, forwardBackoffMax)
+		pause = min(2*pause, forwardBackoffLongest)
 	}
 }
 
