@@ -16,25 +16,33 @@ import (
 	"github.com/onvm-network/onvm/internal/nodeproc"
 )
 
+// startB builds the binary, reads kvstore and starts node B, returning
+// B's first P2P address for others to use as their bootnode.
+func startB(t *testing.T) (bin string, code []byte, b *nodeproc.Proc, boot string) {
+	t.Helper()
+	bin = nodeproc.Build(t)
+	code, err := os.ReadFile(filepath.Join("..", "..", "examples", "kvstore", "kvstore.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = nodeproc.Start(t, bin, t.TempDir())
+	peers, err := b.Client.Peers(t.Context())
+	if err != nil || len(peers.Self.Addrs) == 0 {
+		t.Fatalf("peers of B: %+v %v", peers, err)
+	}
+	return bin, code, b, peers.Self.Addrs[0]
+}
+
 // TestAcknowledgedSurvivesKill: whatever a node acknowledged — a deploy,
 // an execution, a blob upload, a job submission — reaches its peers even
 // when the node is killed with SIGKILL the moment it answered, and
 // restarted. Node A is killed after each round; node B, its peer, must end
 // up knowing every program, receipt, blob and job A acknowledged.
 func TestAcknowledgedSurvivesKill(t *testing.T) {
-	bin := nodeproc.Build(t)
-	code, err := os.ReadFile(filepath.Join("..", "..", "examples", "kvstore", "kvstore.wasm"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := nodeproc.Start(t, bin, t.TempDir())
-	peers, err := b.Client.Peers(t.Context())
-	if err != nil || len(peers.Self.Addrs) == 0 {
-		t.Fatalf("peers of B: %+v %v", peers, err)
-	}
+	bin, code, b, bootB := startB(t)
 	dirA := t.TempDir()
 	startA := func() *nodeproc.Proc {
-		return nodeproc.StartWith(t, bin, dirA, nodeproc.Options{Args: []string{"--bootnode", peers.Self.Addrs[0]}})
+		return nodeproc.StartWith(t, bin, dirA, nodeproc.Options{Args: []string{"--bootnode", bootB}})
 	}
 	kill := func(p *nodeproc.Proc) {
 		t.Helper()
@@ -124,17 +132,8 @@ func TestAcknowledgedSurvivesKill(t *testing.T) {
 // 503 leader_unavailable in seconds, instead of hanging until the
 // client's deadline.
 func TestFrozenCommitteeFailsFast(t *testing.T) {
-	bin := nodeproc.Build(t)
-	code, err := os.ReadFile(filepath.Join("..", "..", "examples", "kvstore", "kvstore.wasm"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := nodeproc.Start(t, bin, t.TempDir())
-	peers, err := b.Client.Peers(t.Context())
-	if err != nil || len(peers.Self.Addrs) == 0 {
-		t.Fatalf("peers of B: %+v %v", peers, err)
-	}
-	a := nodeproc.StartWith(t, bin, t.TempDir(), nodeproc.Options{Args: []string{"--bootnode", peers.Self.Addrs[0]}})
+	bin, code, b, bootB := startB(t)
+	a := nodeproc.StartWith(t, bin, t.TempDir(), nodeproc.Options{Args: []string{"--bootnode", bootB}})
 	bNode, err := b.Client.Liveness(t.Context())
 	if err != nil {
 		t.Fatal(err)

@@ -246,6 +246,7 @@ func (r *Replica) routeJob(ctx context.Context, call *jobCall) (*jobAnswer, erro
 	}
 	type found struct {
 		home id.Node
+		ans  *jobAnswer
 		err  error
 	}
 	fctx, cancel := context.WithTimeout(ctx, jobFindWait)
@@ -253,8 +254,8 @@ func (r *Replica) routeJob(ctx context.Context, call *jobCall) (*jobAnswer, erro
 	res := make(chan found, len(peers))
 	for _, p := range peers {
 		go func() {
-			_, err := r.callJob(fctx, p, &jobCall{Op: jobGet, Job: call.Job})
-			res <- found{p, err}
+			ans, err := r.callJob(fctx, p, &jobCall{Op: jobGet, Job: call.Job})
+			res <- found{p, ans, err}
 		}()
 	}
 	for range peers {
@@ -262,6 +263,9 @@ func (r *Replica) routeJob(ctx context.Context, call *jobCall) (*jobAnswer, erro
 		if f.err == nil {
 			if err := r.db.Set(key(pfxJobHome, call.Job[:]), f.home[:], pebble.NoSync); err != nil {
 				r.log.Warn("remember a job's home", "job", call.Job.String(), "err", err)
+			}
+			if call.Op == jobGet {
+				return f.ans, nil // the lookup was the call
 			}
 			return r.callJob(ctx, f.home, call)
 		}
