@@ -29,7 +29,7 @@ type Config struct {
 
 // Network configures the libp2p host.
 type Network struct {
-	Listen     []string `toml:"listen" env:"ONVM_LISTEN" doc:"P2P listen multiaddrs. When a TCP port is taken, the next free port is used."`
+	Listen     []string `toml:"listen" env:"ONVM_LISTEN" doc:"P2P listen multiaddrs (TCP, QUIC). When a TCP or UDP port is taken, by this or another process, the next free port is used (at most 100 up); a port is never shared."`
 	MinPeers   int      `toml:"min_peers" env:"ONVM_MIN_PEERS" doc:"Connected ONVM peers needed before the node accepts executions and job submissions (503 min_peers below it). 0: never wait."`
 	Bootnodes  []string `toml:"bootnodes" env:"ONVM_BOOTNODES" doc:"Peers to connect to at start, as multiaddrs ending in /p2p/<peer id>. Invalid entries are skipped with a warning."`
 	EnableMDNS bool     `toml:"enable_mdns" env:"ONVM_ENABLE_MDNS" doc:"Discover and connect to peers on the local network with mDNS."`

@@ -30,7 +30,8 @@ import (
 type NetworkHostConfig struct {
 	Key ed25519.PrivateKey // the node identity; required
 	// Listen multiaddrs (default: TCP and QUIC on 0.0.0.0 port 37000). A
-	// taken TCP or UDP port moves up, at most 100 times.
+	// taken TCP or UDP port moves up, at most 100 times; ports are never
+	// shared with another process (no SO_REUSEPORT).
 	Listen []string
 	// AgentVersion is announced by identify (default "onvm").
 	AgentVersion string
@@ -88,7 +89,10 @@ func NewNetworkHost(cfg NetworkHostConfig) (host.Host, error) {
 	opts := []libp2p.Option{
 		libp2p.Identity(priv),
 		libp2p.NoListenAddrs,
-		libp2p.Transport(tcp.NewTCPTransport),
+		// Without SO_REUSEPORT a TCP port is this host's alone: a second
+		// process asking for it gets EADDRINUSE and moves up (QUIC's
+		// socket never sets it). See docs/rationale/network.md.
+		libp2p.Transport(tcp.NewTCPTransport, tcp.DisableReuseport()),
 		libp2p.Transport(quic.NewTransport),
 		libp2p.Security(libp2ptls.ID, libp2ptls.New),
 		libp2p.Security(noise.ID, noise.New),

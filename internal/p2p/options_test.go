@@ -9,6 +9,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/multiformats/go-multiaddr"
 
 	"github.com/onvm-network/onvm/internal/dag/dagtest"
 )
@@ -73,5 +74,38 @@ func TestNetworkHostPortBump(t *testing.T) {
 	got := h.Network().ListenAddresses()
 	if len(got) != 1 || strings.HasSuffix(got[0].String(), fmt.Sprintf("/tcp/%d", port)) {
 		t.Fatalf("listening on %v with %d taken", got, port)
+	}
+}
+
+// TestNetworkHostPortExclusive starts a host on a port and a second host
+// asking for the same one: the second must move up, on TCP and on QUIC.
+// With SO_REUSEPORT on the listening socket (go-libp2p's TCP default) both
+// would listen on the port and the kernel would split connections between
+// them.
+func TestNetworkHostPortExclusive(t *testing.T) {
+	for _, tc := range []struct {
+		name, listen string
+		proto        int
+	}{
+		{"tcp", "/ip4/127.0.0.1/tcp/0", multiaddr.P_TCP},
+		{"quic", "/ip4/127.0.0.1/udp/0/quic-v1", multiaddr.P_UDP},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			taken := newTestHost(t, 3, tc.listen).Network().ListenAddresses()[0]
+			port, err := taken.ValueForProtocol(tc.proto)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if port == "65535" {
+				t.Skip("port too high to bump")
+			}
+			got := newTestHost(t, 4, taken.String()).Network().ListenAddresses()
+			if len(got) != 1 {
+				t.Fatalf("second host listens on %v", got)
+			}
+			if p, _ := got[0].ValueForProtocol(tc.proto); p == port {
+				t.Fatalf("second host listens on %s, which the first holds", got[0])
+			}
+		})
 	}
 }
