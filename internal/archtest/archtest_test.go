@@ -24,6 +24,7 @@ var layer = map[string]int{
 	"internal/wasm/meter":         2,
 	"internal/identity":           1,
 	"internal/consensus":          1,
+	"internal/bft":                1, // pure agreement core
 
 	"internal/blob":    3,
 	"internal/state":   3,
