@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 
 	"github.com/onvm-network/onvm/internal/chain"
@@ -79,8 +80,9 @@ func (n *Node) openNetwork(ctx context.Context, rt *wasm.Runtime, states *state.
 	for _, e := range errs {
 		plog.Warn("skipping invalid bootnode", "err", e)
 	}
+	disc := p2p.DiscoveryConfig{Bootnodes: boot, MDNS: cfg.Network.EnableMDNS, PeerFile: filepath.Join(n.opts.DataDir, PeersFile)}
 	n.net, err = p2p.New(ctx, n.host, n.dag, n.blobs, p2p.Config{
-		Discovery: p2p.DiscoveryConfig{Bootnodes: boot, MDNS: cfg.Network.EnableMDNS},
+		Discovery: disc,
 		Exec:      p2p.ExecConfig{Allow: n.replica.IsValidator},
 		Scores:    scores,
 		Logger:    plog,

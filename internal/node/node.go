@@ -44,7 +44,8 @@ const (
 	DBDir      = "db"    // the one pebble database
 	BlobDir    = "blobs" // blob files
 	ConfigFile = "config.toml"
-	RPCURLFile = "rpc.url" // the bound API URL while the node runs
+	RPCURLFile = "rpc.url"    // the bound API URL while the node runs
+	PeersFile  = "peers.json" // the peers this node has met, dialled again at start
 )
 
 // WasmCacheDir holds the runtime's compiled modules.

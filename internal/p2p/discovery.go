@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
 	dht "github.com/libp2p/go-libp2p-kad-dht"
+	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -44,6 +46,12 @@ type DiscoveryConfig struct {
 	DialTimeout time.Duration
 	// ReprovideInterval re-announces provider records (12 h).
 	ReprovideInterval time.Duration
+	// PeerFile remembers the ONVM peers this node completed identify with
+	// (at most 64, the most recently seen), saved within a second of
+	// meeting one. They are dialled at start, again with backoff while
+	// the node has no peer at all, and serve as the DHT's bootstrap peers
+	// beside the bootnodes. Empty: nothing is remembered across restarts.
+	PeerFile string
 }
 
 func (c *DiscoveryConfig) defaults() {
@@ -78,6 +86,7 @@ type Discovery struct {
 
 	mu       sync.Mutex
 	provided map[id.Hash]struct{}
+	known    *peerFile
 
 	ctx context.Context
 	wg  *sync.WaitGroup
@@ -113,12 +122,23 @@ func NewDiscovery(ctx context.Context, wg *sync.WaitGroup, h host.Host, cfg Disc
 		log = slog.New(slog.DiscardHandler)
 	}
 	d := &Discovery{h: h, cfg: cfg, log: log, provided: make(map[id.Hash]struct{}), ctx: ctx, wg: wg}
+	var err error
+	if d.known, err = openPeerFile(cfg.PeerFile); err != nil {
+		log.Warn("cannot read remembered peers", "err", err)
+	}
+	remembered := d.known.list()
+	// Subscribed before anything dials, so that no peer is missed.
+	sub, err := h.EventBus().Subscribe(new(event.EvtPeerIdentificationCompleted))
+	if err != nil {
+		return nil, fmt.Errorf("remember peers: %w", err)
+	}
+	wg.Go(func() { d.remember(sub) })
 	if !cfg.DisableDHT {
 		kad, err := dht.New(h,
 			dht.Mode(dht.ModeServer),
 			dht.ProtocolPrefix(DHTPrefix),
 			dht.DisableValues(),
-			dht.BootstrapPeers(cfg.Bootnodes...),
+			dht.BootstrapPeersFunc(d.bootstrapPeers),
 		)
 		if err != nil {
 			return nil, fmt.Errorf("start dht: %w", err)
@@ -136,6 +156,7 @@ func NewDiscovery(ctx context.Context, wg *sync.WaitGroup, h host.Host, cfg Disc
 		}
 		wg.Go(func() { d.keepBootnode(b) })
 	}
+	wg.Go(func() { d.redial(remembered) })
 	if cfg.MDNS {
 		d.mdns = mdns.NewMdnsService(h, cfg.MDNSService, d)
 		if err := d.mdns.Start(); err != nil {
@@ -152,15 +173,18 @@ func (d *Discovery) HandlePeerFound(ai peer.AddrInfo) {
 	if ai.ID == d.h.ID() || d.ctx.Err() != nil {
 		return
 	}
-	d.wg.Go(func() {
-		ctx, cancel := context.WithTimeout(d.ctx, d.cfg.DialTimeout)
-		defer cancel()
-		if err := d.h.Connect(ctx, ai); err != nil {
-			d.log.Debug("cannot connect to mDNS peer", "peer", ai.ID.String(), "err", err)
-			return
-		}
-		d.log.Info("connected to peer", "peer", ai.ID.String(), "via", "mdns")
-	})
+	d.wg.Go(func() { d.dial(ai, "mdns") })
+}
+
+// dial connects to ai within DialTimeout and logs the outcome.
+func (d *Discovery) dial(ai peer.AddrInfo, via string) {
+	ctx, cancel := context.WithTimeout(d.ctx, d.cfg.DialTimeout)
+	defer cancel()
+	if err := d.h.Connect(ctx, ai); err != nil {
+		d.log.Debug("cannot connect to peer", "peer", ai.ID.String(), "via", via, "err", err)
+		return
+	}
+	d.log.Info("connected to peer", "peer", ai.ID.String(), "via", via)
 }
 
 // keepBootnode keeps one bootnode connected: dial, and after a failure
@@ -196,6 +220,102 @@ func (d *Discovery) keepBootnode(ai peer.AddrInfo) {
 		case <-t.C:
 		}
 	}
+}
+
+// peerSaveDelay is how long after meeting a new peer the peer file is
+// saved: one write for the burst of peers met at start.
+const peerSaveDelay = time.Second
+
+// remember notes every ONVM peer that completes identify in the peer file
+// and saves it, once more when discovery stops.
+func (d *Discovery) remember(sub event.Subscription) {
+	defer sub.Close()
+	var save <-chan time.Time
+	for {
+		select {
+		case <-d.ctx.Done():
+			for drained := false; !drained; { // the peers met just before the stop too
+				select {
+				case e := <-sub.Out():
+					d.note(e)
+				default:
+					drained = true
+				}
+			}
+			d.savePeers()
+			return
+		case e, ok := <-sub.Out():
+			if !ok {
+				return
+			}
+			if d.note(e) && save == nil {
+				save = time.After(peerSaveDelay)
+			}
+		case <-save:
+			save = nil
+			d.savePeers()
+		}
+	}
+}
+
+// note remembers the peer of an identify event if it speaks ONVM.
+func (d *Discovery) note(e any) bool {
+	ev, _ := e.(event.EvtPeerIdentificationCompleted)
+	if ev.Peer == "" || ev.Peer == d.h.ID() || !slices.Contains(ev.Protocols, SyncProtocol) {
+		return false
+	}
+	d.known.note(ev.Peer, ev.ListenAddrs, time.Now())
+	return true
+}
+
+func (d *Discovery) savePeers() {
+	if err := d.known.save(); err != nil {
+		d.log.Warn("cannot remember peers", "err", err)
+	}
+}
+
+// redial dials the peers remembered from an earlier run, all at once, and
+// again with a doubling backoff while the node has no peer at all: after a
+// restart the former peers are found even when every bootnode is down.
+func (d *Discovery) redial(peers []peer.AddrInfo) {
+	peers = slices.DeleteFunc(peers, func(ai peer.AddrInfo) bool { return ai.ID == d.h.ID() })
+	if len(peers) == 0 {
+		return
+	}
+	backoff := d.cfg.BackoffMin
+	for {
+		var wg sync.WaitGroup
+		for _, ai := range peers {
+			if d.h.Network().Connectedness(ai.ID) == network.Connected {
+				continue
+			}
+			wg.Go(func() { d.dial(ai, "remembered") })
+		}
+		wg.Wait()
+		if len(d.h.Network().Peers()) > 0 {
+			return
+		}
+		t := time.NewTimer(backoff/2 + rand.N(backoff/2+1))
+		backoff = min(2*backoff, d.cfg.BackoffMax)
+		select {
+		case <-d.ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// bootstrapPeers are the peers the DHT starts from and returns to when its
+// routing table empties: the bootnodes and the remembered peers.
+func (d *Discovery) bootstrapPeers() []peer.AddrInfo {
+	out := slices.Clone(d.cfg.Bootnodes)
+	for _, ai := range d.known.list() {
+		if ai.ID != d.h.ID() {
+			out = append(out, ai)
+		}
+	}
+	return out
 }
 
 // Provide announces in the DHT that this node provides h (a blob or

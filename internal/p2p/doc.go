@@ -9,9 +9,10 @@
 //     missing vertices in bounded batches, on connect, on demand and
 //     periodically. Gossip is the fast path; sync is what makes delivery
 //     certain.
-//   - Discovery: bootnodes re-dialled with backoff, opt-in mDNS, and a
-//     Kademlia DHT in the private /onvm namespace holding provider records
-//     for blobs and programs.
+//   - Discovery: bootnodes re-dialled with backoff, the peers remembered
+//     from earlier runs (a small file the node names) dialled at start,
+//     opt-in mDNS, and a Kademlia DHT in the private /onvm namespace holding
+//     provider records for blobs and programs.
 //   - BlobService: /onvm/blob/1.0.0, verified, resumable, multi-provider
 //     blob transfer.
 //   - Exec: /onvm/exec/1.0.0, authenticated, rate-limited forwarding of
@@ -23,5 +24,5 @@
 // have not verified, bound every message, stream and queue, and report bad
 // peers to Scores, which feeds gossipsub's application score. They do not
 // interpret operations (package dag and the node's handlers do) and do not
-// touch storage except through the DAG and the blob store.
+// touch storage except through the DAG, the blob store and the peer file.
 package p2p
