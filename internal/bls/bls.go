@@ -37,6 +37,10 @@ var (
 	DSTReceipt = []byte("ONVM:RECEIPT:V1")
 	// DSTPossession signs a key's own public key as proof of possession.
 	DSTPossession = []byte("ONVM:POP:V1")
+	// DSTBallot signs a committee member's prevote or precommit.
+	DSTBallot = []byte("ONVM:BALLOT:V1")
+	// DSTProposal signs a committee leader's proposal.
+	DSTProposal = []byte("ONVM:PROPOSAL:V1")
 )
 
 // Errors.

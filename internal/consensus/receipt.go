@@ -129,31 +129,6 @@ func (a *AggregatedReceipt) Verify(c *Committee) error {
 	if r.Height == 0 {
 		return fmt.Errorf("%w: height 0", ErrInvalidReceipt)
 	}
-	n := len(c.Members)
-	if n == 0 || n > MaxMembers {
-		return fmt.Errorf("%w: %d members", ErrInvalidCommittee, n)
-	}
-	if len(a.Signers) != (n+7)/8 {
-		return fmt.Errorf("%w: signer bitmap is %d bytes, want %d", ErrInvalidReceipt, len(a.Signers), (n+7)/8)
-	}
-	var keys []bls.PublicKey
-	var weight uint64
-	for i := range len(a.Signers) * 8 {
-		if a.Signers[i/8]&(1<<(i%8)) == 0 {
-			continue
-		}
-		if i >= n {
-			return fmt.Errorf("%w: signer bit %d beyond %d members", ErrInvalidReceipt, i, n)
-		}
-		keys = append(keys, c.Members[i].BLSKey)
-		weight += c.Members[i].Weight
-	}
-	if weight < c.Threshold || len(keys) == 0 {
-		return fmt.Errorf("%w: weight %d of %d", ErrNoQuorum, weight, c.Threshold)
-	}
 	rid := r.ID()
-	if !bls.FastAggregateVerify(keys, bls.DSTReceipt, rid[:], a.Signature) {
-		return fmt.Errorf("%w: aggregate signature does not verify", ErrInvalidReceipt)
-	}
-	return nil
+	return verifyQuorum(c, a.Signers, bls.DSTReceipt, rid[:], a.Signature)
 }
