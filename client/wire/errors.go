@@ -101,6 +101,7 @@ const (
 	CodeMinPeers             = "min_peers"
 	CodeFetching             = "fetching"
 	CodeFetchLimited         = "fetch_limited"
+	CodeProvidersUnreachable = "providers_unreachable"
 	CodeProgramPending       = "program_pending"
 	CodeLeaderUnavailable    = "leader_unavailable"
 	CodeCommitteeUnavailable = "committee_unavailable"

@@ -143,6 +143,8 @@ func status(err error) (int, string, string) {
 		return http.StatusServiceUnavailable, wire.CodeMinPeers, err.Error()
 	case errors.Is(err, replica.ErrFetchLimited):
 		return http.StatusServiceUnavailable, wire.CodeFetchLimited, err.Error()
+	case errors.Is(err, replica.ErrProvidersUnreachable):
+		return http.StatusServiceUnavailable, wire.CodeProvidersUnreachable, err.Error()
 	case errors.Is(err, replica.ErrFetchPending):
 		return http.StatusServiceUnavailable, wire.CodeFetching, err.Error()
 	case errors.Is(err, replica.ErrProgramPending):

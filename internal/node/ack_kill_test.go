@@ -184,3 +184,46 @@ func TestFrozenCommitteeFailsFast(t *testing.T) {
 		t.Fatalf("execute with the committee frozen: %v, want 503 leader_unavailable before the client's deadline", err)
 	}
 }
+
+// TestFrozenBlobProviderFailsFast: a blob whose only provider is frozen
+// (SIGSTOP) is answered 503 providers_unreachable within 2 s by a node
+// that knows it by its metadata, instead of waiting for the fetch.
+func TestFrozenBlobProviderFailsFast(t *testing.T) {
+	bin, _, b, bootB := startB(t)
+	a := nodeproc.StartWith(t, bin, t.TempDir(), nodeproc.Options{Args: []string{"--bootnode", bootB},
+		Env: []string{"ONVM_BLOB_SYNC_MODE=metadata"}})
+	data := bytes.Repeat([]byte("frozen provider "), 8<<10)
+	ref, err := b.Client.UploadBlob(t.Context(), bytes.NewReader(data), int64(len(data)), "application/octet-stream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		info, err := a.Client.BlobInfo(t.Context(), ref.ID)
+		if err == nil && info.Size == int64(len(data)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("A has no metadata of the blob: %+v %v", info, err)
+		}
+		time.Sleep(50 * time.Millisecond) // polling with a deadline, not synchronising
+	}
+
+	if err := b.Cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = b.Cmd.Process.Signal(syscall.SIGCONT) }()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err = a.Client.GetBlob(ctx, ref.ID, new(bytes.Buffer))
+	took := time.Since(start)
+	var e *client.Error
+	if !errors.As(err, &e) || e.Status != http.StatusServiceUnavailable || e.Code != "providers_unreachable" {
+		t.Fatalf("GET with the only provider frozen: %v after %v, want 503 providers_unreachable", err, took)
+	}
+	if took > 2*time.Second {
+		t.Fatalf("answered after %v, want within 2 s", took)
+	}
+	t.Logf("503 after %v", took.Round(time.Millisecond))
+}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/network"
 
+	"github.com/onvm-network/onvm/internal/config"
 	"github.com/onvm-network/onvm/internal/p2p"
 )
 
@@ -15,10 +16,7 @@ import (
 // them again after a restart, so with its only bootnode down it is back
 // among its former peers within seconds instead of alone.
 func TestRestartWithBootnodeDown(t *testing.T) {
-	a, stopA := runWith(t, t.TempDir(), testConfig())
-	t.Cleanup(stopA)
-	cfg := testConfig()
-	cfg.Network.Bootnodes = a.n.P2PAddrs()[:1]
+	_, stopA, cfg := stoppableBootnode(t)
 	b := startWith(t, t.TempDir(), cfg)
 	dirC := t.TempDir()
 	c, stopC := runWith(t, dirC, cfg)
@@ -40,4 +38,15 @@ func TestRestartWithBootnodeDown(t *testing.T) {
 		t.Fatal("the restarted node's peer is not its former peer B")
 	}
 	t.Logf("a peer %v after the restart", time.Since(start).Round(time.Millisecond))
+}
+
+// stoppableBootnode runs a node that the test may stop early, and returns
+// it with a test configuration that has it as its bootnode.
+func stoppableBootnode(t *testing.T) (boot clusterNode, stop func(), cfg config.Config) {
+	t.Helper()
+	boot, stop = runWith(t, t.TempDir(), testConfig())
+	t.Cleanup(stop)
+	cfg = testConfig()
+	cfg.Network.Bootnodes = boot.n.P2PAddrs()[:1]
+	return boot, stop, cfg
 }

@@ -19,7 +19,8 @@ var (
 	ErrRemote = errors.New("remote failure")
 	// ErrNoProviders reports a blob no reachable peer could supply.
 	ErrNoProviders = errors.New("no provider could supply the blob")
-	// ErrUnavailable reports a service with nothing registered to serve it.
+	// ErrUnavailable reports a service with nothing registered to serve
+	// it, or a peer that cannot be reached.
 	ErrUnavailable = errors.New("service unavailable")
 	// ErrClosed reports use of a closed service.
 	ErrClosed = errors.New("network closed")

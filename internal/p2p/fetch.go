@@ -136,11 +136,15 @@ func (s *BlobService) fetch(ctx context.Context, b id.Blob, hints []peer.ID) (bl
 // and starts (or resumes) the import.
 func (s *BlobService) begin(ctx context.Context, b id.Blob, providers []peer.ID, dropped map[peer.ID]bool) (*blob.Import, int64, error) {
 	last := ErrNoProviders
+	var unreachable error // a provider that may hold it could not be asked
 	for _, p := range providers {
 		size, mime, ob, err := s.requestInfo(ctx, p, b)
 		if err != nil {
 			if errors.Is(err, ErrProtocol) || errors.Is(err, ErrTooLarge) {
 				s.scores.Penalize(p, PenaltyProtocol)
+			}
+			if errors.Is(err, ErrUnavailable) {
+				unreachable = err
 			}
 			dropped[p] = true
 			last = err
@@ -158,6 +162,9 @@ func (s *BlobService) begin(ctx context.Context, b id.Blob, providers []peer.ID,
 			return nil, 0, fmt.Errorf("fetch blob %s: %w", b, err)
 		}
 		return imp, size, nil
+	}
+	if unreachable != nil {
+		last = unreachable
 	}
 	return nil, 0, fmt.Errorf("fetch blob %s: outboard: %w", b, last)
 }
@@ -337,7 +344,7 @@ func (s *BlobService) requestInfo(ctx context.Context, p peer.ID, b id.Blob) (in
 	defer cancel()
 	st, err := s.h.NewStream(ctx, p, BlobProtocol)
 	if err != nil {
-		return 0, "", nil, fmt.Errorf("blob info from %s: %w", p, err)
+		return 0, "", nil, fmt.Errorf("blob info from %s: %w: %w", p, ErrUnavailable, err)
 	}
 	defer st.Close()
 	dl, _ := ctx.Deadline()

@@ -7,6 +7,9 @@ var (
 	// ErrFetchLimited reports an on-demand fetch refused because too many
 	// are running or starting: retry later.
 	ErrFetchLimited = errors.New("too many blob fetches in progress")
+	// ErrProvidersUnreachable reports a blob this node lacks whose known
+	// providers answered none of its requests: retry later.
+	ErrProvidersUnreachable = errors.New("no provider of the blob is reachable")
 	// ErrFetchPending reports an on-demand fetch still running when the
 	// request's wait ran out; it goes on in the background.
 	ErrFetchPending = errors.New("blob is being fetched from peers")

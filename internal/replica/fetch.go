@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"golang.org/x/time/rate"
 
@@ -106,17 +108,76 @@ func (f *fetcher) fetch(ctx context.Context, b id.Blob, mode string, hints ...id
 			peers = append(peers, p)
 		}
 	}
-	_, err := r.net.FetchBlob(ctx, b, peers...)
+	var err error
+	if mode == "on_demand" {
+		// A reader learns in seconds that no provider answers, instead of
+		// waiting for dials and requests to time out one by one.
+		err = f.reachAny(ctx, b, append(peers, r.net.Providers().Get(id.Hash(b))...))
+	}
+	if err == nil {
+		_, err = r.net.FetchBlob(ctx, b, peers...)
+	}
 	switch {
 	case err == nil:
 		r.m.fetches.WithLabelValues(mode, "ok").Inc()
 		r.provide(id.Hash(b), false)
 	case errors.Is(err, p2p.ErrNoProviders):
 		r.m.fetches.WithLabelValues(mode, "no_providers").Inc()
+	case errors.Is(err, p2p.ErrUnavailable):
+		r.m.fetches.WithLabelValues(mode, "unreachable").Inc()
 	default:
 		r.m.fetches.WithLabelValues(mode, "failed").Inc()
 	}
 	return err
+}
+
+// maxReachProbes bounds the known providers reachAny pings; reachWait is
+// how long it waits for an answer, so that a reader has its 503 within 2 s.
+const (
+	maxReachProbes = 8
+	reachWait      = 1500 * time.Millisecond
+)
+
+// reachAny returns nil as soon as one of the known providers answers a
+// ping (p2p.Network.Reach) within reachWait, or when none is known (the
+// DHT may know one). The connected ones are asked first. None answering
+// is an error wrapping p2p.ErrUnavailable.
+func (f *fetcher) reachAny(ctx context.Context, b id.Blob, peers []peer.ID) error {
+	h := f.r.net.Host()
+	slices.SortStableFunc(peers, func(a, b peer.ID) int {
+		ca, cb := h.Network().Connectedness(a) == network.Connected, h.Network().Connectedness(b) == network.Connected
+		switch {
+		case ca == cb:
+			return 0
+		case ca:
+			return -1
+		}
+		return 1
+	})
+	var nodes []id.Node
+	for _, p := range peers {
+		if n, err := p2p.NodeOf(p); err == nil && n != f.r.self && !slices.Contains(nodes, n) && len(nodes) < maxReachProbes {
+			nodes = append(nodes, n)
+		}
+	}
+	if len(nodes) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, len(nodes))
+	for _, n := range nodes {
+		go func() { errs <- f.r.net.Reach(ctx, n, reachWait) }()
+	}
+	var all []error
+	for range nodes {
+		err := <-errs
+		if err == nil {
+			return nil
+		}
+		all = append(all, err)
+	}
+	return fmt.Errorf("fetch blob %s: no provider answered: %w", b, errors.Join(all...))
 }
 
 // onDemand makes b complete locally for a reader, waiting at most
@@ -171,8 +232,11 @@ func (f *fetcher) onDemand(ctx context.Context, b id.Blob) error {
 	defer wait.Stop()
 	select {
 	case <-c.done:
-		if errors.Is(c.err, p2p.ErrNoProviders) {
+		switch {
+		case errors.Is(c.err, p2p.ErrNoProviders):
 			return notFound(c.err)
+		case errors.Is(c.err, p2p.ErrUnavailable):
+			return fmt.Errorf("get blob %s: %w: %w", b, ErrProvidersUnreachable, c.err)
 		}
 		return c.err
 	case <-wait.C:

@@ -28,7 +28,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"result"}),
 		fetches: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "onvm_replica_blob_fetches_total",
-			Help: "Blob fetches from peers, by mode (background, on_demand, code) and result (ok, failed, limited, no_providers).",
+			Help: "Blob fetches from peers, by mode (background, on_demand, code) and result (ok, failed, limited, no_providers, unreachable).",
 		}, []string{"mode", "result"}),
 		forwarded: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "onvm_replica_forwarded_executions_total",
