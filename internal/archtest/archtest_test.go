@@ -25,13 +25,15 @@ var layer = map[string]int{
 	"internal/identity":           1,
 	"internal/consensus":          1,
 	"internal/bft":                1, // pure agreement core
+	"internal/kv":                 1,
 
-	"internal/blob":    3,
-	"internal/state":   3,
-	"internal/program": 3,
-	"internal/dag":     3,
-	"internal/wasm":    3,
-	"internal/auth":    3,
+	"internal/blob":      3,
+	"internal/state":     3,
+	"internal/program":   3,
+	"internal/dag":       3,
+	"internal/committee": 3, // the agreement shell: signing store, timers, messages
+	"internal/wasm":      3,
+	"internal/auth":      3,
 
 	"internal/dag/op": 4,
 	"internal/chain":  4,

@@ -12,6 +12,7 @@ import (
 
 	"github.com/onvm-network/onvm/internal/chain"
 	"github.com/onvm-network/onvm/internal/id"
+	"github.com/onvm-network/onvm/internal/kv"
 )
 
 // The copier puts jobs' small inputs and their outputs into the blob store
@@ -117,7 +118,7 @@ func (s *Service) copyLoop() {
 // it returns how many it removed.
 func (s *Service) copyOnce(concurrency int) (int, error) {
 	floor := s.copyFloor.snapshot()
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: copyKey(floor, 0, id.Job{}), UpperBound: prefixEnd([]byte(nsCopy))})
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: copyKey(floor, 0, id.Job{}), UpperBound: kv.PrefixEnd([]byte(nsCopy))})
 	if err != nil {
 		return 0, err
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/onvm-network/onvm/internal/id"
+	"github.com/onvm-network/onvm/internal/kv"
 )
 
 // worker is one slot of the pool. Its lane holds the totals of the jobs it
@@ -119,7 +120,7 @@ func (s *Service) claim(n int) ([]*claimed, time.Duration, error) {
 	floor := s.queueFloor.snapshot()
 	it, err := s.db.NewIter(&pebble.IterOptions{
 		LowerBound: queueKey(floor, id.Job{}),
-		UpperBound: prefixEnd([]byte(nsQueue)),
+		UpperBound: kv.PrefixEnd([]byte(nsQueue)),
 	})
 	if err != nil {
 		return nil, 0, err

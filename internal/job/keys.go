@@ -89,15 +89,3 @@ func splitTimeKey(k []byte) (int64, id.Job, bool) {
 	copy(j[:], tail[8:])
 	return int64(binary.BigEndian.Uint64(tail[:8])), j, true
 }
-
-// prefixEnd returns the first key after every key starting with p.
-func prefixEnd(p []byte) []byte {
-	end := append([]byte(nil), p...)
-	for i := len(end) - 1; i >= 0; i-- {
-		end[i]++
-		if end[i] != 0 {
-			return end[:i+1]
-		}
-	}
-	return nil
-}

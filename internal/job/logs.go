@@ -8,6 +8,7 @@ import (
 
 	"github.com/onvm-network/onvm/internal/codec"
 	"github.com/onvm-network/onvm/internal/id"
+	"github.com/onvm-network/onvm/internal/kv"
 	"github.com/onvm-network/onvm/internal/wasm"
 )
 
@@ -71,7 +72,7 @@ func appendLogs(b *pebble.Batch, j *Job, max int64, entries ...LogEntry) error {
 // readLogs returns job j's log entries in order.
 func readLogs(r pebble.Reader, j id.Job) ([]LogEntry, error) {
 	lo := append([]byte(nsLog), j[:]...)
-	it, err := r.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: prefixEnd(lo)})
+	it, err := r.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: kv.PrefixEnd(lo)})
 	if err != nil {
 		return nil, err
 	}

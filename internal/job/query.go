@@ -12,6 +12,7 @@ import (
 
 	"github.com/onvm-network/onvm/internal/blob"
 	"github.com/onvm-network/onvm/internal/id"
+	"github.com/onvm-network/onvm/internal/kv"
 )
 
 // Get returns job j, or ErrNotFound.
@@ -151,7 +152,7 @@ func (s *Service) List(q ListQuery) (*Page, error) {
 		after = append(append([]byte(nil), prefix...), c...)
 		lower = after
 	}
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: prefixEnd(prefix)})
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: kv.PrefixEnd(prefix)})
 	if err != nil {
 		return nil, err
 	}

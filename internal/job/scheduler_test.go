@@ -19,6 +19,7 @@ import (
 	"github.com/onvm-network/onvm/internal/codec"
 	"github.com/onvm-network/onvm/internal/dag/op"
 	"github.com/onvm-network/onvm/internal/id"
+	"github.com/onvm-network/onvm/internal/kv"
 	"github.com/onvm-network/onvm/internal/wasm"
 )
 
@@ -323,7 +324,7 @@ func (o *outboxRecorder) StageJobRecord(b *pebble.Batch, rec *op.JobRecord) erro
 
 func (o *outboxRecorder) committed(t *testing.T) []*op.JobRecord {
 	t.Helper()
-	it, err := o.db.NewIter(&pebble.IterOptions{LowerBound: []byte(recorderPrefix), UpperBound: prefixEnd([]byte(recorderPrefix))})
+	it, err := o.db.NewIter(&pebble.IterOptions{LowerBound: []byte(recorderPrefix), UpperBound: kv.PrefixEnd([]byte(recorderPrefix))})
 	if err != nil {
 		t.Fatal(err)
 	}

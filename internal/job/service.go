@@ -20,6 +20,7 @@ import (
 	"github.com/onvm-network/onvm/internal/chain"
 	"github.com/onvm-network/onvm/internal/dag/op"
 	"github.com/onvm-network/onvm/internal/id"
+	"github.com/onvm-network/onvm/internal/kv"
 	"github.com/onvm-network/onvm/internal/program"
 )
 
@@ -237,7 +238,7 @@ func (s *Service) loadTotals() error {
 			return err
 		}
 	}
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte(nsMetrics + "w"), UpperBound: prefixEnd([]byte(nsMetrics + "w"))})
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte(nsMetrics + "w"), UpperBound: kv.PrefixEnd([]byte(nsMetrics + "w"))})
 	if err != nil {
 		return err
 	}
@@ -264,7 +265,7 @@ func (s *Service) loadTotals() error {
 func (s *Service) recover() error {
 	now := s.now()
 	lo := []byte(nsStatus + string([]byte{byte(Running)}))
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: prefixEnd(lo)})
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: kv.PrefixEnd(lo)})
 	if err != nil {
 		return err
 	}
@@ -316,7 +317,7 @@ func (s *Service) recover() error {
 }
 
 func countPrefix(db *pebble.DB, p []byte) (int, error) {
-	it, err := db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: prefixEnd(p)})
+	it, err := db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: kv.PrefixEnd(p)})
 	if err != nil {
 		return 0, err
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/onvm-network/onvm/internal/id"
+	"github.com/onvm-network/onvm/internal/kv"
 )
 
 // Prove returns a membership or non-membership proof for key in p's state
@@ -31,7 +32,7 @@ func (s *Store) prove(p id.Program, root id.Hash, key []byte) (*Proof, error) {
 	if root == EmptyRoot {
 		return pr, nil
 	}
-	if _, ok, err := get(s.db, rootKey(p, &root)); err != nil {
+	if _, ok, err := kv.Get(s.db, rootKey(p, &root)); err != nil {
 		return nil, err
 	} else if !ok {
 		return nil, ErrUnknownRoot
@@ -49,7 +50,7 @@ func (s *Store) prove(p id.Program, root id.Hash, key []byte) (*Proof, error) {
 			return pr, nil
 		}
 		if rec.leaf() {
-			v, ok, err := get(s.db, leafKey(p, &rec.lh))
+			v, ok, err := kv.Get(s.db, leafKey(p, &rec.lh))
 			if err != nil {
 				return nil, err
 			}

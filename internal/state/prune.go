@@ -8,6 +8,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/onvm-network/onvm/internal/id"
+	"github.com/onvm-network/onvm/internal/kv"
 )
 
 // pruneChunk is how many deletions Prune commits at a time.
@@ -59,7 +60,7 @@ func (s *Store) prune(ctx context.Context, p id.Program, keep []id.Hash) (int, e
 	}
 	for _, ns := range []string{nsNode, nsLeaf, nsRoot} {
 		prefix := progKey(ns, p, nil)
-		it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+		it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: kv.PrefixEnd(prefix)})
 		if err != nil {
 			return removed, err
 		}
@@ -104,7 +105,7 @@ func (s *Store) mark(ctx context.Context, p id.Program, root id.Hash, live map[i
 	if root == EmptyRoot {
 		return nil
 	}
-	if _, ok, err := get(s.db, rootKey(p, &root)); err != nil {
+	if _, ok, err := kv.Get(s.db, rootKey(p, &root)); err != nil {
 		return err
 	} else if !ok {
 		return fmt.Errorf("keep root %s: %w", root, ErrUnknownRoot)

@@ -10,6 +10,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/onvm-network/onvm/internal/id"
+	"github.com/onvm-network/onvm/internal/kv"
 )
 
 // Options tune a Store. The zero value is valid.
@@ -53,7 +54,7 @@ func OpenWith(db *pebble.DB, o Options) (*Store, error) {
 	if o.CacheBytes > 0 {
 		s.cache = newRecordCache(o.CacheBytes)
 	}
-	v, ok, err := get(db, []byte(keyFormat))
+	v, ok, err := kv.Get(db, []byte(keyFormat))
 	switch {
 	case err != nil:
 		return nil, fmt.Errorf("open state: %w", err)
@@ -79,7 +80,7 @@ func (s *Store) Root(p id.Program) (id.Hash, error) {
 // Get returns the committed value of key in p's state and whether it is
 // present (a present value may be empty).
 func (s *Store) Get(p id.Program, key []byte) ([]byte, bool, error) {
-	v, ok, err := get(s.db, valueKey(p, key))
+	v, ok, err := kv.Get(s.db, valueKey(p, key))
 	if err != nil {
 		return nil, false, fmt.Errorf("get state %s key %x: %w", p, key, err)
 	}
@@ -116,7 +117,7 @@ func (s *Store) scan(p id.Program, prefix, start []byte, fn func(k, v []byte) bo
 	if bytes.Compare(start, prefix) > 0 {
 		lower = valueKey(p, start)
 	}
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: prefixEnd(valueKey(p, prefix))})
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: kv.PrefixEnd(valueKey(p, prefix))})
 	if err != nil {
 		return err
 	}
@@ -277,7 +278,7 @@ func rootOf(n *tnode) id.Hash {
 // readHead returns p's current root and the sequence number of its last
 // Apply (EmptyRoot and 0 for a program never applied).
 func readHead(r reader, p id.Program) (id.Hash, uint64, error) {
-	v, ok, err := get(r, headKey(p))
+	v, ok, err := kv.Get(r, headKey(p))
 	if err != nil || !ok {
 		return EmptyRoot, 0, err
 	}
@@ -295,29 +296,4 @@ func writeHead(b *pebble.Batch, p id.Program, root id.Hash, seq uint64) error {
 		return err
 	}
 	return b.Set(rootKey(p, &root), v[id.Size:], nil)
-}
-
-// get returns a copy of the value stored under key, and whether there is one.
-func get(r reader, key []byte) ([]byte, bool, error) {
-	v, closer, err := r.Get(key)
-	if errors.Is(err, pebble.ErrNotFound) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, err
-	}
-	out := append([]byte{}, v...)
-	return out, true, closer.Close()
-}
-
-// prefixEnd returns the smallest key greater than every key with prefix p.
-func prefixEnd(p []byte) []byte {
-	end := bytes.Clone(p)
-	for i := len(end) - 1; i >= 0; i-- {
-		if end[i] != 0xff {
-			end[i]++
-			return end[:i+1]
-		}
-	}
-	return nil
 }
