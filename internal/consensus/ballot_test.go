@@ -203,7 +203,7 @@ func TestAgreementDecodersAreStrict(t *testing.T) {
 	}
 }
 
-// FuzzDecodeAgreement feeds the four agreement decoders: whatever they
+// FuzzDecodeAgreement feeds the five agreement decoders: whatever they
 // accept is canonical (one byte form), and nothing verifies against the
 // committee unless a member signed it.
 func FuzzDecodeAgreement(f *testing.F) {
@@ -222,10 +222,17 @@ func FuzzDecodeAgreement(f *testing.F) {
 	f.Add(uint8(1), codec.MustMarshal(&sp))
 	f.Add(uint8(2), codec.MustMarshal(q))
 	f.Add(uint8(3), codec.MustMarshal(&Evidence{First: votes[0], Second: SignBallot(keys[0], 0, other)}))
+	f.Add(uint8(4), codec.MustMarshal(&CertifiedReceipt{Receipt: sampleReceipt(p), Count: 1, Certificate: *q}))
 	f.Fuzz(func(t *testing.T, kind uint8, data []byte) {
 		var v any
 		var verify func() error
-		switch kind % 4 {
+		switch kind % 5 {
+		case 4:
+			m, err := DecodeCertifiedReceipt(data)
+			if err != nil {
+				return
+			}
+			v, verify = m, func() error { return m.Verify(&c) }
 		case 0:
 			m, err := DecodeSignedBallot(data)
 			if err != nil {

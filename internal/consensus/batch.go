@@ -1,0 +1,134 @@
+package consensus
+
+import (
+	"fmt"
+
+	"github.com/onvm-network/onvm/internal/id"
+)
+
+// A committee decides batches of transitions: the value of a height is the
+// root of a binary Merkle tree over the ids of the batch's receipts, in
+// order. A receipt then proves itself with the batch's certificate and its
+// path to the root — one pairing check and a few hashes — without the
+// other receipts of the batch.
+
+// MaxBatch bounds the receipts of one batch.
+const MaxBatch = 1 << 12
+
+// Domain separation of the batch tree's leaves and inner nodes, so that a
+// leaf can never pass for a node.
+var (
+	batchLeaf = []byte("ONVM:BATCH-LEAF:V1")
+	batchNode = []byte("ONVM:BATCH-NODE:V1")
+)
+
+// BatchRoot returns the root of the batch of receipts with these ids (at
+// least one). A level's odd last node is carried up unchanged.
+func BatchRoot(receipts []id.Hash) id.Hash {
+	level := make([]id.Hash, len(receipts))
+	for i := range receipts {
+		level[i] = id.Sum(batchLeaf, receipts[i][:])
+	}
+	for len(level) > 1 {
+		next := level[:0]
+		for i := 0; i < len(level); i += 2 {
+			if i+1 == len(level) {
+				next = append(next, level[i])
+				continue
+			}
+			next = append(next, id.Sum(batchNode, level[i][:], level[i+1][:]))
+		}
+		level = next
+	}
+	return level[0]
+}
+
+// BatchPath returns the siblings on the path from receipt i of the batch to
+// its root, bottom up (levels where the node has no sibling are skipped).
+func BatchPath(receipts []id.Hash, i int) []id.Hash {
+	level := make([]id.Hash, len(receipts))
+	for k := range receipts {
+		level[k] = id.Sum(batchLeaf, receipts[k][:])
+	}
+	var path []id.Hash
+	for len(level) > 1 {
+		if sib := i ^ 1; sib < len(level) {
+			path = append(path, level[sib])
+		}
+		next := make([]id.Hash, 0, (len(level)+1)/2)
+		for k := 0; k < len(level); k += 2 {
+			if k+1 == len(level) {
+				next = append(next, level[k])
+				continue
+			}
+			next = append(next, id.Sum(batchNode, level[k][:], level[k+1][:]))
+		}
+		level, i = next, i/2
+	}
+	return path
+}
+
+// rootFromPath recomputes the root of a batch of n receipts from receipt i's
+// id and path, or reports that the path does not fit the position.
+func rootFromPath(receipt id.Hash, i, n int, path []id.Hash) (id.Hash, bool) {
+	if n < 1 || n > MaxBatch || i < 0 || i >= n {
+		return id.Hash{}, false
+	}
+	h := id.Sum(batchLeaf, receipt[:])
+	for n > 1 {
+		if sib := i ^ 1; sib < n {
+			if len(path) == 0 {
+				return id.Hash{}, false
+			}
+			if i%2 == 0 {
+				h = id.Sum(batchNode, h[:], path[0][:])
+			} else {
+				h = id.Sum(batchNode, path[0][:], h[:])
+			}
+			path = path[1:]
+		}
+		i, n = i/2, (n+1)/2
+	}
+	return h, len(path) == 0
+}
+
+// CertifiedReceipt is a receipt with the proof that its committee decided
+// it: the certificate of its batch and its path in the batch tree.
+type CertifiedReceipt struct {
+	Receipt     Receipt     `cbor:"1,keyasint"`
+	Index       uint32      `cbor:"2,keyasint"` // position in the batch
+	Count       uint32      `cbor:"3,keyasint"` // receipts in the batch
+	Path        []id.Hash   `cbor:"4,keyasint"`
+	Certificate Certificate `cbor:"5,keyasint"`
+}
+
+// Verify checks r against committee c without re-executing anything: the
+// receipt is of c's program and epoch, its path leads to the certified
+// value, and the certificate holds the signatures of a quorum of c.
+func (r *CertifiedReceipt) Verify(c *Committee) error {
+	rc := &r.Receipt
+	q := &r.Certificate
+	switch {
+	case rc.Program != q.Ballot.Program || rc.Epoch != q.Ballot.Epoch:
+		return fmt.Errorf("%w: receipt of %s epoch %d, certificate of %s epoch %d", ErrInvalidReceipt, rc.Program, rc.Epoch, q.Ballot.Program, q.Ballot.Epoch)
+	case rc.Height == 0:
+		return fmt.Errorf("%w: height 0", ErrInvalidReceipt)
+	case len(r.Path) > 32:
+		return fmt.Errorf("%w: path of %d hashes", ErrInvalidReceipt, len(r.Path))
+	}
+	root, ok := rootFromPath(rc.ID(), int(r.Index), int(r.Count), r.Path)
+	if !ok || root != q.Ballot.Value {
+		return fmt.Errorf("%w: receipt is not in the certified batch", ErrInvalidReceipt)
+	}
+	return q.Verify(c)
+}
+
+// DecodeCertifiedReceipt strictly decodes a certified receipt and checks
+// its certificate's shape.
+func DecodeCertifiedReceipt(b []byte) (*CertifiedReceipt, error) {
+	r, err := decode[CertifiedReceipt](b)
+	if err != nil {
+		return nil, err
+	}
+	return r, r.Certificate.Ballot.Validate()
+}
