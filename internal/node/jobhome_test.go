@@ -1,6 +1,7 @@
 package node
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/http"
@@ -144,5 +145,60 @@ func TestCancelOnAnotherNode(t *testing.T) {
 	}
 	if len(page.Receipts) != completed {
 		t.Fatalf("%d transitions committed for %d completed jobs: a cancelled job committed", len(page.Receipts), completed)
+	}
+}
+
+// TestJobFoundFromAnyNode: a job submitted on node A is known on a node C
+// that never routed it — no record of the job, nor of its home — because
+// C asks every validator which of them holds it (bounded by 2 s). Both
+// a status read and a cancel find it. The jobs wait for an input blob
+// that does not exist, so they stay unfinished and no replicated record
+// answers for the lookup.
+func TestJobFoundFromAnyNode(t *testing.T) {
+	nodes := startCluster(t, 3)
+	ctx := t.Context()
+	prog, home, _ := homeAndOther(t, nodes, "found anywhere")
+	var others []int
+	for i := range nodes {
+		if i != home {
+			others = append(others, i)
+		}
+	}
+	a, c := nodes[others[0]], nodes[others[1]]
+	var missing id.Blob
+	rand.Read(missing[:])
+	retries := uint32(job.MaxRetriesLimit)
+	submit := func(rid string) id.Job {
+		t.Helper()
+		res, err := a.c.SubmitJob(ctx, client.SubmitJobRequest{RequestID: rid, ProgramID: prog, InputBlobID: missing.String(), MaxRetries: &retries})
+		if err != nil || !res.Created {
+			t.Fatalf("submit %s on A: %+v %v", rid, res, err)
+		}
+		jid, err := id.ParseJob(res.JobID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.n.Jobs().Get(jid); !errors.Is(err, job.ErrNotFound) {
+			t.Fatalf("C holds job %s itself: %v", jid, err)
+		}
+		return jid
+	}
+
+	read := submit("read")
+	start := time.Now()
+	got, err := c.c.Job(ctx, read.String())
+	if err != nil || got.JobID != read.String() || got.Status == "completed" || got.Status == "failed" {
+		t.Fatalf("job %s read on C: %+v %v, want the unfinished job of its home", read, got, err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("lookup took %v; the validators are asked for at most 2 s", took)
+	}
+
+	cancel := submit("cancel")
+	if got, err := c.c.CancelJob(ctx, cancel.String()); err != nil || got.Status != "cancelled" {
+		t.Fatalf("cancel of job %s on C: %+v %v", cancel, got, err)
+	}
+	if got, err := nodes[home].c.Job(ctx, cancel.String()); err != nil || got.Status != "cancelled" {
+		t.Fatalf("job %s on its home after C's cancel: %+v %v", cancel, got, err)
 	}
 }
