@@ -51,12 +51,22 @@ func (h blobHandler) Apply(_ context.Context, o dag.Op, _ *dag.Vertex) error {
 		return err
 	}
 	if m == nil {
-		// The first announcement's size and type stand: the size is
-		// checked against the id when the bytes arrive, the type is a hint.
-		m = &blobMeta{Size: bp.Size, Mime: bp.Mime}
+		m = &blobMeta{}
 	}
-	if i, found := slices.BinarySearchFunc(m.Publishers, bp.Publisher, cmpNode); !found {
-		m.Publishers = slices.Insert(m.Publishers, i, bp.Publisher)
+	// The size and type of the lowest publisher stand, the least of its
+	// announcements if it made several: whatever order announcements
+	// arrive in, every node reports the same ones (two clients may upload
+	// the same bytes with different types). The size is checked against
+	// the id when the bytes arrive; the type is a hint.
+	i, found := slices.BinarySearchFunc(m.Publishers, bp.Publisher, cmpNode)
+	lowest := i == 0 && (!found || bp.Size < m.Size || bp.Size == m.Size && bp.Mime < m.Mime)
+	if lowest || !found {
+		if lowest {
+			m.Size, m.Mime = bp.Size, bp.Mime
+		}
+		if !found {
+			m.Publishers = slices.Insert(m.Publishers, i, bp.Publisher)
+		}
 		if err := r.db.Set(key(pfxBlob, bp.Blob[:]), codec.MustMarshal(m), pebble.NoSync); err != nil {
 			return fmt.Errorf("store blob %s metadata: %w", bp.Blob, err)
 		}
