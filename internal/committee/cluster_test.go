@@ -31,6 +31,7 @@ type app struct {
 	values   []id.Hash // decided, by height − 1
 	contents [][]byte
 	certs    []*consensus.Certificate
+	changed  chan struct{} // signalled after each commit
 }
 
 func (a *app) Committee(id.Program) (*consensus.Committee, uint64, error) {
@@ -76,6 +77,10 @@ func (a *app) Commit(_ id.Program, h uint64, content []byte, cert *consensus.Cer
 	a.certs = append(a.certs, cert)
 	if a.pending > 0 {
 		a.pending--
+	}
+	select {
+	case a.changed <- struct{}{}:
+	default:
 	}
 	return nil
 }
@@ -141,7 +146,7 @@ func (s sender) Send(to id.Node, p id.Program, msg []byte) {
 var program = id.ProgramOf([]byte("agreed"), nil)
 
 // cluster starts k members of one committee.
-func cluster(t *testing.T, k int) (*network, []*member) {
+func cluster(t testing.TB, k int) (*network, []*member) {
 	t.Helper()
 	n := &network{nodes: make(map[id.Node]*member)}
 	var vals []consensus.Validator
@@ -161,7 +166,7 @@ func cluster(t *testing.T, k int) (*network, []*member) {
 		t.Fatal(err)
 	}
 	for _, m := range ms {
-		m.app = &app{self: m.node, c: &c}
+		m.app = &app{self: m.node, c: &c, changed: make(chan struct{}, 1)}
 		n.start(t, m)
 	}
 	// Members in committee order: ms[i] is member i.
@@ -180,7 +185,7 @@ func cluster(t *testing.T, k int) (*network, []*member) {
 	return n, ms
 }
 
-func (n *network) start(t *testing.T, m *member) {
+func (n *network) start(t testing.TB, m *member) {
 	t.Helper()
 	db, err := pebble.Open(m.dir, &pebble.Options{Logger: quiet{}})
 	if err != nil {
@@ -222,7 +227,7 @@ func (n *network) stop(m *member) {
 }
 
 // request makes h requests pending on every live member and wakes them.
-func request(t *testing.T, ms []*member, h int) {
+func request(t testing.TB, ms []*member, h int) {
 	t.Helper()
 	for _, m := range ms {
 		if m.shell == nil {
@@ -239,7 +244,7 @@ func request(t *testing.T, ms []*member, h int) {
 
 // waitDecided polls until every live member decided h heights, and checks
 // they decided the same values.
-func waitDecided(t *testing.T, ms []*member, h int) {
+func waitDecided(t testing.TB, ms []*member, h int) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -259,7 +264,13 @@ func waitDecided(t *testing.T, ms []*member, h int) {
 			}
 			t.Fatalf("not every live member decided %d heights", h)
 		}
-		time.Sleep(10 * time.Millisecond) // polling a condition with a deadline
+		// Wait for a commit anywhere, or poll again: a member restarted
+		// with a new app signals on its own channel.
+		select {
+		case <-ms[0].app.changed:
+		case <-ms[len(ms)-1].app.changed:
+		case <-time.After(5 * time.Millisecond):
+		}
 	}
 	var first []id.Hash
 	for i, m := range ms {

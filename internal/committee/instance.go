@@ -27,6 +27,7 @@ type instance struct {
 	ticking bool               // a resend tick is scheduled
 	touched bool               // a message of the height arrived since the last tick
 	asked   time.Time          // when decided heights were last asked for
+	checked map[bls.Signature]consensus.Ballot // signatures verified at this height, with their ballots
 }
 
 type ownKey struct {
@@ -43,9 +44,29 @@ type ownMsg struct {
 // maxContents bounds the values' contents kept for one height.
 const maxContents = 16
 
+// maxChecked bounds the verified signatures remembered for one height.
+const maxChecked = 1024
+
 func (in *instance) reset() {
 	in.content = make(map[id.Hash][]byte)
 	in.own = make(map[ownKey]ownMsg)
+	in.checked = make(map[bls.Signature]consensus.Ballot)
+}
+
+// verify checks a member's signed ballot against the committee, once: the
+// same ballot sent again (members resend while a height is open) is not
+// verified again.
+func (in *instance) verify(sb *consensus.SignedBallot) error {
+	if b, ok := in.checked[sb.Signature]; ok && b == sb.Ballot {
+		return nil
+	}
+	if err := sb.Verify(in.c); err != nil {
+		return err
+	}
+	if len(in.checked) < maxChecked {
+		in.checked[sb.Signature] = sb.Ballot
+	}
+	return nil
 }
 
 func (in *instance) ballot(v bft.Vote) consensus.Ballot {

@@ -122,7 +122,9 @@ func (s *Shell) validate(in *instance, h uint64, v id.Hash) {
 
 // decided certifies a decision and hands it to the application.
 func (s *Shell) decided(in *instance, d bft.Decision) {
-	cert, err := consensus.Certify(in.c, fromDecision(in, d), in.signedAll(d.Precommits))
+	// The machine counted only votes whose signatures were verified on
+	// arrival, and this member's own.
+	cert, err := consensus.CertifyVerified(in.c, fromDecision(in, d), in.signedAll(d.Precommits))
 	if err == nil {
 		err = s.cfg.App.Commit(in.p, d.Height, in.content[d.Value], cert)
 	}

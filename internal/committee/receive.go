@@ -32,7 +32,7 @@ func (s *Shell) Receive(from id.Node, p id.Program, b []byte) error {
 	defer s.process(in)
 	switch {
 	case msg.Ballot != nil:
-		if err := msg.Ballot.Verify(in.c); err != nil {
+		if err := in.verify(msg.Ballot); err != nil {
 			return err
 		}
 		v := fromBallot(msg.Ballot)
@@ -58,7 +58,7 @@ func (s *Shell) receiveProposal(in *instance, sender int, msg *Message) error {
 		if v.Ballot.Step != consensus.StepPrevote || v.Ballot.Height != sp.Proposal.Height || v.Ballot.Value != sp.Proposal.Value {
 			return fmt.Errorf("%w: a polka ballot of another value", ErrInvalidMessage)
 		}
-		if err := v.Verify(in.c); err != nil {
+		if err := in.verify(v); err != nil {
 			return err
 		}
 	}
