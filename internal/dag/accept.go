@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -167,6 +168,9 @@ func (d *DAG) applyFrom(ctx context.Context, pos uint64, v *Vertex, from int) er
 		case errors.Is(err, ErrInvalidOp) && ctx.Err() == nil:
 			d.refused(v, i, s.Name, err)
 		default:
+			if ctx.Err() == nil {
+				d.stuck(v, i, s.Name, err)
+			}
 			return fmt.Errorf("apply vertex %s operation %d (%s): %w", v.ID(), i, s.Name, err)
 		}
 		if i+1 < len(v.Ops) {
@@ -179,6 +183,21 @@ func (d *DAG) applyFrom(ctx context.Context, pos uint64, v *Vertex, from int) er
 		return fmt.Errorf("apply vertex %s: %w", v.ID(), err)
 	}
 	return nil
+}
+
+// stuckLogEvery spaces the log lines of an operation whose application
+// fails: it is retried at every insertion and proposal.
+const stuckLogEvery = 10 * time.Second
+
+// stuck logs, at most every stuckLogEvery, operation i of v, whose handler
+// failed without refusing it: until it applies, every later insertion and
+// proposal waits for it (Stats.Unapplied counts such vertices). mu is held.
+func (d *DAG) stuck(v *Vertex, i int, kind string, err error) {
+	if now := d.now(); now.Sub(d.stuckLog) >= stuckLogEvery {
+		d.stuckLog = now
+		d.log.Warn("operation not applied yet; the DAG waits for it", "vertex", v.ID().String(),
+			"author", v.Author.String(), "op", i, "kind", kind, "err", err)
+	}
 }
 
 // refused counts and reports operation i of v, which its handler refused.

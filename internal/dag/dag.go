@@ -40,8 +40,8 @@ type Config struct {
 	MaxPendingPerSource int
 	// MaxPending bounds the whole pending buffer (default DefaultMaxPending).
 	MaxPending int
-	// Now stamps equivocation evidence (default time.Now). No acceptance
-	// rule reads it.
+	// Now stamps equivocation evidence and spaces log lines (default
+	// time.Now). No acceptance rule reads it.
 	Now func() time.Time
 	// OnInvalidOp, when set, is told of each operation a handler refused,
 	// with the author of its vertex (who signed it and is to blame). It
@@ -68,6 +68,7 @@ type DAG struct {
 
 	mu       sync.Mutex // serialises insertion, proposal and application
 	backlog  bool       // some accepted vertex is not fully applied
+	stuckLog time.Time  // when an application failure was last logged
 	rejected *idMemory
 
 	nextPos atomic.Uint64 // pos of the next accepted vertex

@@ -65,6 +65,7 @@ type Stats struct {
 	Accepted       uint64            // vertices accepted
 	Duplicates     uint64            // vertices received again
 	Pending        int               // vertices waiting for parents now
+	Unapplied      int               // accepted vertices whose operations are not all applied now
 	PendingEvicted uint64            // vertices dropped from a full pending buffer
 	AppliedOps     uint64            // operations applied since Open
 	Equivocations  uint64            // (author, sequence) slots with two or more vertices, since Open
@@ -125,6 +126,10 @@ func (d *DAG) Stats() Stats {
 	d.pmu.Lock()
 	s.Pending = d.pending.len()
 	d.pmu.Unlock()
+	_ = scan(d.db, pfxUnappl, upper(pfxUnappl), func(_, _ []byte) (bool, error) {
+		s.Unapplied++
+		return true, nil
+	})
 	return s
 }
 
@@ -137,6 +142,7 @@ var (
 	descDuplicates = prometheus.NewDesc("onvm_dag_vertices_duplicate_total", "Vertices received that were already known.", nil, nil)
 	descRejected   = prometheus.NewDesc("onvm_dag_vertices_rejected_total", "Vertices rejected, by reason.", []string{"reason"}, nil)
 	descPending    = prometheus.NewDesc("onvm_dag_vertices_pending", "Vertices waiting for their parents.", nil, nil)
+	descUnapplied  = prometheus.NewDesc("onvm_dag_vertices_unapplied", "Accepted vertices whose operations are not all applied: a handler failed, and later vertices wait for them.", nil, nil)
 	descEvicted    = prometheus.NewDesc("onvm_dag_vertices_pending_evicted_total", "Vertices dropped from a full pending buffer.", nil, nil)
 	descApplied    = prometheus.NewDesc("onvm_dag_operations_applied_total", "Operations applied since start.", nil, nil)
 	descRefused    = prometheus.NewDesc("onvm_dag_operations_refused_total", "Operations of accepted vertices their handler refused, by kind.", []string{"kind"}, nil)
@@ -148,7 +154,7 @@ var (
 type collector struct{ d *DAG }
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descAccepted, descDuplicates, descRejected, descPending,
+	for _, d := range []*prometheus.Desc{descAccepted, descDuplicates, descRejected, descPending, descUnapplied,
 		descEvicted, descApplied, descRefused, descEquivocate, descHeads, descAuthors} {
 		ch <- d
 	}
@@ -171,6 +177,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	counter(descEquivocate, s.Equivocations)
 	ch <- prometheus.MustNewConstMetric(descPending, prometheus.GaugeValue, float64(s.Pending))
+	ch <- prometheus.MustNewConstMetric(descUnapplied, prometheus.GaugeValue, float64(s.Unapplied))
 	c.d.view.RLock()
 	heads, authors := len(c.d.heads), len(c.d.vv)
 	c.d.view.RUnlock()
