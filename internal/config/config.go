@@ -35,6 +35,8 @@ type Network struct {
 	EnableMDNS bool     `toml:"enable_mdns" env:"ONVM_ENABLE_MDNS" doc:"Discover and connect to peers on the local network with mDNS."`
 	// ValidatorTimeout: see replica.ValidatorSet.
 	ValidatorTimeout time.Duration `toml:"validator_timeout" env:"ONVM_VALIDATOR_TIMEOUT" doc:"A validator not heard from for this long is no longer chosen for new program committees. Every node sends a heartbeat every fifth of it. At least 5s."`
+	// Validators: see replica.ValidatorSet.Restrict.
+	Validators []string `toml:"validators" env:"ONVM_VALIDATORS" doc:"Node ids (64 hex digits, as GET /health shows them) allowed to sit on program committees: a closed network's allow-list (other registered nodes still replicate and forward their clients' executions). Every node of the network must be given the same list. Empty: every registered validator."`
 }
 
 // RPC configures the HTTP API server.
@@ -121,6 +123,7 @@ func Default() Config {
 			Listen:           []string{DefaultP2PListen},
 			MinPeers:         0, // a lone node is a whole network; multi-node deployments set it
 			ValidatorTimeout: 5 * time.Minute,
+			Validators:       []string{},
 			Bootnodes:        []string{},
 			EnableMDNS:       false,
 		},

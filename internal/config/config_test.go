@@ -133,6 +133,7 @@ func TestValidate(t *testing.T) {
 		{"zero timeout", func(c *Config) { c.RPC.ReadTimeout = 0 }, "rpc.read_timeout"},
 		{"max blob", func(c *Config) { c.RPC.MaxBlobSize = 0 }, "max_blob_size"},
 		{"min peers", func(c *Config) { c.Network.MinPeers = -1 }, "min_peers"},
+		{"validator not a node id", func(c *Config) { c.Network.Validators = []string{"12D3KooW"} }, "network.validators"},
 		{"jobs", func(c *Config) { c.Jobs.MaxConcurrent = -1 }, "max_concurrent"},
 		{"jobs pending", func(c *Config) { c.Jobs.MaxPending = 0 }, "max_pending"},
 		{"jobs retry", func(c *Config) { c.Jobs.RetryMax = c.Jobs.RetryBase / 2 }, "retry_base"},

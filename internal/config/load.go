@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -90,6 +91,11 @@ func (c *Config) Validate() error {
 	}
 	if c.Network.ValidatorTimeout < minValidatorTimeout {
 		return bad("network.validator_timeout", "%s: must be at least %s", c.Network.ValidatorTimeout, minValidatorTimeout)
+	}
+	for _, v := range c.Network.Validators {
+		if b, err := hex.DecodeString(v); err != nil || len(b) != 32 {
+			return bad("network.validators", "%q is not a node id (64 hex digits)", v)
+		}
 	}
 	if c.Network.MinPeers < 0 {
 		return bad("network.min_peers", "must not be negative")

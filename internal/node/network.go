@@ -2,11 +2,13 @@ package node
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 
 	"github.com/onvm-network/onvm/internal/chain"
 	"github.com/onvm-network/onvm/internal/dag"
+	"github.com/onvm-network/onvm/internal/id"
 	"github.com/onvm-network/onvm/internal/p2p"
 	"github.com/onvm-network/onvm/internal/program"
 	"github.com/onvm-network/onvm/internal/replica"
@@ -26,6 +28,13 @@ func (n *Node) openNetwork(ctx context.Context, rt *wasm.Runtime, states *state.
 	if err != nil {
 		return err
 	}
+	allow := make([]id.Node, len(cfg.Network.Validators))
+	for i, v := range cfg.Network.Validators {
+		if err := allow[i].UnmarshalText([]byte(v)); err != nil {
+			return fmt.Errorf("network.validators: %w", err)
+		}
+	}
+	vals.Restrict(allow)
 	ex := cfg.Execution
 	n.chain, err = chain.New(chain.Options{
 		DB: n.db, State: states, Catalog: program.NewCatalog(n.db, chain.BlobCode{Blobs: n.blobs}),

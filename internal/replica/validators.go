@@ -38,6 +38,7 @@ type ValidatorSet struct {
 	self    consensus.Validator
 	m       map[id.Node]consensus.Validator
 	heard   map[id.Node]int64 // Unix ms of the latest heartbeat's vertex
+	allow   map[id.Node]bool  // nil: every registered validator may sit on committees
 }
 
 // DefaultValidatorTimeout is how long a validator stays live without a
@@ -72,6 +73,30 @@ func OpenValidators(db *pebble.DB, self consensus.Validator, timeout time.Durati
 	}
 	return s, nil
 }
+
+// Restrict limits the validators committees are chosen from to nodes
+// (network.validators): an operator's
+// allow-list for a closed network, where registering a key is not enough
+// to be trusted with a program's state. Registrations of other nodes are
+// still applied and stored — every replica applies the same DAG — and
+// they may still forward executions, but List and Live leave them out. Every node of the network
+// must be given the same list, or they choose different committees. An
+// empty list lifts the restriction. It is called before the set is used.
+func (s *ValidatorSet) Restrict(nodes []id.Node) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(nodes) == 0 {
+		s.allow = nil
+		return
+	}
+	s.allow = make(map[id.Node]bool, len(nodes))
+	for _, n := range nodes {
+		s.allow[n] = true
+	}
+}
+
+// allowed reports whether n may sit on committees. s.mu is held.
+func (s *ValidatorSet) allowed(n id.Node) bool { return s.allow == nil || s.allow[n] }
 
 // heardAt records a heartbeat of n in a vertex stamped at ms (Unix ms).
 func (s *ValidatorSet) heardAt(n id.Node, ms int64) error {
@@ -128,24 +153,30 @@ func (s *ValidatorSet) add(v consensus.Validator) (bool, error) {
 	return true, nil
 }
 
-// List returns the validators in node id order, this node included:
+// List returns the validators in node id order, this node included (both
+// only if the allow-list, when there is one, names them):
 // chain.Options.Validators.
 func (s *ValidatorSet) List() []consensus.Validator {
 	s.mu.RLock()
 	out := make([]consensus.Validator, 0, len(s.m)+1)
 	for _, v := range s.m {
-		out = append(out, v)
+		if s.allowed(v.Node) {
+			out = append(out, v)
+		}
 	}
 	_, registered := s.m[s.self.Node]
+	selfAllowed := s.allowed(s.self.Node)
 	s.mu.RUnlock()
-	if !registered {
+	if !registered && selfAllowed {
 		out = append(out, s.self)
 	}
 	slices.SortFunc(out, func(a, b consensus.Validator) int { return bytes.Compare(a.Node[:], b.Node[:]) })
 	return out
 }
 
-// has reports whether n registered as a validator.
+// has reports whether n registered as a validator (allowed on committees
+// or not: a node outside the allow-list may still forward its clients'
+// executions to a committee).
 func (s *ValidatorSet) has(n id.Node) bool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/onvm-network/onvm/internal/consensus"
 	"github.com/onvm-network/onvm/internal/dag/dagtest"
+	"github.com/onvm-network/onvm/internal/id"
 )
 
 // TestValidatorSetOrderIndependent registers validators, one of them
@@ -114,5 +115,44 @@ func TestValidatorLiveness(t *testing.T) {
 	again.now = s.now
 	if got := again.Live(); len(got) != 2 || len(again.List()) != 2 {
 		t.Fatalf("reopened with a longer timeout: live %d, want 2", len(got))
+	}
+}
+
+// TestValidatorAllowList restricts the set to an operator's list: a
+// registered node outside it is never chosen, but may still forward.
+func TestValidatorAllowList(t *testing.T) {
+	vs := dagtest.Validators(t, 3)
+	db, err := pebble.Open("", &pebble.Options{FS: vfs.NewMem()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	s, err := OpenValidators(db, vs[0].Validator, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range vs[1:] {
+		if _, err := s.add(v.Validator); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := len(s.List()); got != 3 {
+		t.Fatalf("%d validators without a list, want 3", got)
+	}
+	s.Restrict([]id.Node{vs[0].Node, vs[2].Node})
+	got := s.List()
+	if len(got) != 2 || got[0].Node == vs[1].Node || got[1].Node == vs[1].Node {
+		t.Fatalf("restricted set %v, want nodes 0 and 2", got)
+	}
+	if !s.has(vs[1].Node) {
+		t.Fatal("a registered node outside the list may not forward")
+	}
+	s.Restrict([]id.Node{vs[1].Node}) // this node left out: it chooses among the listed only
+	if got := s.List(); len(got) != 1 || got[0].Node != vs[1].Node {
+		t.Fatalf("set %v, want node 1 alone", got)
+	}
+	s.Restrict(nil)
+	if got := len(s.List()); got != 3 {
+		t.Fatalf("%d validators after lifting the list, want 3", got)
 	}
 }
