@@ -1,6 +1,10 @@
 package replica
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/onvm-network/onvm/internal/id"
+)
 
 // metrics are the replica's Prometheus counters.
 type metrics struct {
@@ -45,4 +49,88 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}
 	}
 	return m
+}
+
+// waitingSets are the replica's durable sets of operations kept until
+// something arrives, named by what they wait for.
+var waitingSets = []struct{ what, prefix string }{
+	{"code", pfxManifest},    // manifests awaiting their program's code
+	{"manifest", pfxWaiting}, // transitions awaiting a manifest with its code
+	{"job_service", pfxJob},  // job records awaiting the job service
+}
+
+// waitCount is one waiting set's size and the program of its first entry
+// (the zero id for job records).
+type waitCount struct {
+	what    string
+	n       int
+	program id.Program
+}
+
+// waiting counts the entries of every waiting set. The sets are small by
+// construction (transitions.go bounds what an author can make a node
+// keep), so counting is a short key scan.
+func (r *Replica) waiting() []waitCount {
+	out := make([]waitCount, 0, len(waitingSets))
+	for _, ws := range waitingSets {
+		c := waitCount{what: ws.what}
+		_ = scan(r.db, []byte(ws.prefix), func(k, _ []byte) (bool, error) {
+			if c.n == 0 && ws.prefix != pfxJob && len(k) >= len(ws.prefix)+id.Size {
+				c.program = id.Program(k[len(ws.prefix) : len(ws.prefix)+id.Size])
+			}
+			c.n++
+			return true, nil
+		})
+		out = append(out, c)
+	}
+	return out
+}
+
+// logWaiting writes one line naming what the waiting sets wait for, when
+// any is not empty; the sweep calls it, so at most once per sweep.
+func (r *Replica) logWaiting() {
+	attrs := []any{}
+	var example id.Program
+	for _, c := range r.waiting() {
+		if c.n == 0 {
+			continue
+		}
+		attrs = append(attrs, "awaiting_"+c.what, c.n)
+		if example == (id.Program{}) {
+			example = c.program
+		}
+	}
+	if len(attrs) == 0 {
+		return
+	}
+	if example != (id.Program{}) {
+		attrs = append(attrs, "program", example.String())
+	}
+	r.log.Info("replicated operations wait", attrs...)
+}
+
+var (
+	descWaiting = prometheus.NewDesc("onvm_replica_waiting",
+		"Replicated operations kept until what they wait for arrives, by what: code (manifests), manifest (transitions), job_service (job records).",
+		[]string{"what"}, nil)
+	descQueue = prometheus.NewDesc("onvm_replica_queue_length",
+		"Work queued for the replica's background workers, by queue: blob_fetch (full sync mode), code_verify, provide.",
+		[]string{"queue"}, nil)
+)
+
+// gauges collects the replica's waiting sets and queues at each scrape.
+type gauges struct{ r *Replica }
+
+func (g gauges) Describe(ch chan<- *prometheus.Desc) {
+	ch <- descWaiting
+	ch <- descQueue
+}
+
+func (g gauges) Collect(ch chan<- prometheus.Metric) {
+	for _, c := range g.r.waiting() {
+		ch <- prometheus.MustNewConstMetric(descWaiting, prometheus.GaugeValue, float64(c.n), c.what)
+	}
+	for name, n := range map[string]int{"blob_fetch": g.r.fetches.bg.len(), "code_verify": g.r.verify.len(), "provide": g.r.provides.len()} {
+		ch <- prometheus.MustNewConstMetric(descQueue, prometheus.GaugeValue, float64(n), name)
+	}
 }

@@ -159,6 +159,9 @@ func New(opts Options) (*Replica, error) {
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	r.installed = make(chan struct{})
 	r.fetches = newFetcher(r)
+	if opts.Registerer != nil {
+		_ = opts.Registerer.Register(gauges{r}) // a second replica in one registry keeps the first's
+	}
 	return r, nil
 }
 
@@ -272,4 +275,5 @@ func (r *Replica) sweep() {
 			r.log.Warn("sweep blobs", "err", err)
 		}
 	}
+	r.logWaiting()
 }
