@@ -1,9 +1,13 @@
 package committee
 
 import (
+	"encoding/binary"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/onvm-network/onvm/internal/id"
 )
 
 // BenchmarkDecide measures heights decided one after the other by a
@@ -30,5 +34,33 @@ func BenchmarkDecide(b *testing.B) {
 			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 		})
+	}
+}
+
+// BenchmarkIdlePrograms measures what programs a member holds but nobody
+// uses cost: 10,000 instances opened and then left alone. Each is asleep
+// after its resend tick, with no timer; the benchmark reports the heap
+// per instance and checks that no timer is left.
+func BenchmarkIdlePrograms(b *testing.B) {
+	const programs = 10_000
+	for b.Loop() {
+		_, ms := cluster(b, 1)
+		sh := ms[0].shell
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		for i := range programs {
+			p := id.ProgramOf(binary.BigEndian.AppendUint32(nil, uint32(i)), nil)
+			if _, err := sh.instance(p); err != nil {
+				b.Fatal(err)
+			}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		if n := sh.timers.len(); n != 0 {
+			b.Fatalf("%d timers for %d idle programs", n, programs)
+		}
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/programs, "heap-bytes/program")
+		b.ReportMetric(float64(sh.timers.len()), "timers")
 	}
 }
