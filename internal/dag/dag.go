@@ -69,6 +69,7 @@ type DAG struct {
 	mu       sync.Mutex // serialises insertion, proposal and application
 	backlog  bool       // some accepted vertex is not fully applied
 	stuckLog time.Time  // when an application failure was last logged
+	waitLog  time.Time  // when vertices waiting for parents were last logged
 	rejected *idMemory
 
 	nextPos atomic.Uint64 // pos of the next accepted vertex
@@ -355,7 +356,9 @@ func (d *DAG) insert(ctx context.Context, src Source, v *Vertex, res *Result) er
 	if len(missing) > 0 {
 		d.pmu.Lock()
 		ev := d.pending.add(v, src, missing)
+		n := d.pending.len()
 		d.pmu.Unlock()
+		d.waitingParents(v, src, missing[0], n)
 		d.stats.evicted.Add(uint64(len(ev)))
 		res.Evicted += len(ev)
 		res.Pending++
@@ -432,4 +435,19 @@ func (r *idMemory) put(h id.Hash, err error) {
 	r.ring[r.next] = h
 	r.m[h] = err
 	r.next = (r.next + 1) % len(r.ring)
+}
+
+// waitLogEvery spaces the log lines about vertices waiting for parents.
+const waitLogEvery = 30 * time.Second
+
+// waitingParents logs, at most every waitLogEvery, that v waits for
+// parent, with how many vertices wait (onvm_dag_vertices_pending); sync
+// fetches missing parents, so a line that keeps coming back with the same
+// parent names what never arrives. mu is held.
+func (d *DAG) waitingParents(v *Vertex, src Source, parent id.Hash, pending int) {
+	if now := d.now(); now.Sub(d.waitLog) >= waitLogEvery {
+		d.waitLog = now
+		d.log.Info("vertices wait for their parents", "pending", pending, "vertex", v.ID().String(),
+			"author", v.Author.String(), "parent", parent.String(), "peer", string(src))
+	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/onvm-network/onvm/internal/dag"
 	"github.com/onvm-network/onvm/internal/dag/dagtest"
+	"github.com/onvm-network/onvm/internal/id"
 )
 
 // TestStuckApplicationVisible: an operation whose handler fails (without
@@ -79,5 +80,45 @@ func TestStuckApplicationVisible(t *testing.T) {
 	}
 	if got := unapplied(); got != 0 || f.Len() != 2 {
 		t.Fatalf("after the handler recovered: unapplied %v, applied %d of 2", got, f.Len())
+	}
+}
+
+// TestWaitingParentsLogged: vertices waiting for a parent are counted by
+// onvm_dag_vertices_pending and named, with the parent, in a log line
+// written at most every 30 s.
+func TestWaitingParentsLogged(t *testing.T) {
+	var logs bytes.Buffer
+	now := time.Unix(1_700_000_000, 0)
+	d, err := dag.Open(t.Context(), dag.Config{DB: dagtest.DB(t), Registry: dagtest.Registry(dagtest.NewRecorder()),
+		Logger: slog.New(slog.NewTextHandler(&logs, nil)), Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	author := dagtest.Key(5)
+	v1 := dagtest.Sign(t, author, 1, nil, dagtest.Op([]byte("a")))
+	v2 := dagtest.Sign(t, author, 2, []id.Hash{v1.ID()}, dagtest.Op([]byte("b")))
+	v3 := dagtest.Sign(t, author, 3, []id.Hash{v2.ID()}, dagtest.Op([]byte("c")))
+	lines := func() int { return strings.Count(logs.String(), "vertices wait for their parents") }
+	for i, v := range []*dag.Vertex{v3, v2} {
+		if _, err := d.Add(t.Context(), "peer", v); err != nil {
+			t.Fatal(err)
+		}
+		if lines() != 1 {
+			t.Fatalf("after %d waiting vertices: %d log lines, want 1:\n%s", i+1, lines(), logs.String())
+		}
+	}
+	if !strings.Contains(logs.String(), "parent="+v2.ID().String()) || d.Stats().Pending != 2 {
+		t.Fatalf("pending %d, log %q: want 2 and the missing parent named", d.Stats().Pending, logs.String())
+	}
+	now = now.Add(30 * time.Second)
+	v4 := dagtest.Sign(t, author, 4, []id.Hash{v3.ID()}, dagtest.Op([]byte("d")))
+	if _, err := d.Add(t.Context(), "peer", v4); err != nil {
+		t.Fatal(err)
+	}
+	if lines() != 2 {
+		t.Fatalf("%d log lines 30 s later, want 2", lines())
+	}
+	if _, err := d.Add(t.Context(), "peer", v1); err != nil || d.Stats().Pending != 0 {
+		t.Fatalf("after the missing vertex arrived: pending %d, %v", d.Stats().Pending, err)
 	}
 }
