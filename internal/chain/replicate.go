@@ -153,6 +153,24 @@ func (e *Engine) buffer(p id.Program, head Head, t *Transition) (ApplyStatus, er
 	return ApplyStatus{Head: head, Buffered: true}, nil
 }
 
+// Buffered counts the finalized transitions waiting for their
+// predecessors, over every program (at most MaxAhead each), and names the
+// program and height of the first.
+func (e *Engine) Buffered() (n int, first id.Program, height uint64, err error) {
+	it, err := e.db.NewIter(&pebble.IterOptions{LowerBound: []byte(nsFuture), UpperBound: []byte("r/f0")}) // '0' follows '/'
+	if err != nil {
+		return 0, id.Program{}, 0, err
+	}
+	defer it.Close()
+	for ok := it.First(); ok; ok = it.Next() {
+		if k := it.Key(); n == 0 && len(k) == len(nsFuture)+id.Size+8 {
+			first, height = id.Program(k[len(nsFuture):len(nsFuture)+id.Size]), beUint(k[len(k)-8:])
+		}
+		n++
+	}
+	return n, first, height, it.Error()
+}
+
 // drain applies buffered transitions that are now next; c.mu is held. A
 // buffered transition that does not apply is dropped (a peer will send the
 // right one) and draining stops.

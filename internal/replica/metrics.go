@@ -67,9 +67,10 @@ type waitCount struct {
 	program id.Program
 }
 
-// waiting counts the entries of every waiting set. The sets are small by
-// construction (transitions.go bounds what an author can make a node
-// keep), so counting is a short key scan.
+// waiting counts the entries of every waiting set, and the chain's
+// transitions buffered ahead of their program's head. The sets are small
+// by construction (transitions.go and chain.Options.MaxAhead bound what an
+// author can make a node keep), so counting is a short key scan.
 func (r *Replica) waiting() []waitCount {
 	out := make([]waitCount, 0, len(waitingSets))
 	for _, ws := range waitingSets {
@@ -82,6 +83,9 @@ func (r *Replica) waiting() []waitCount {
 			return true, nil
 		})
 		out = append(out, c)
+	}
+	if n, p, _, err := r.chain.Buffered(); err == nil {
+		out = append(out, waitCount{what: "predecessor", n: n, program: p}) // transitions ahead of the head
 	}
 	return out
 }
@@ -111,7 +115,7 @@ func (r *Replica) logWaiting() {
 
 var (
 	descWaiting = prometheus.NewDesc("onvm_replica_waiting",
-		"Replicated operations kept until what they wait for arrives, by what: code (manifests), manifest (transitions), job_service (job records).",
+		"Replicated operations kept until what they wait for arrives, by what: code (manifests), manifest (transitions), predecessor (transitions ahead of their program's head), job_service (job records).",
 		[]string{"what"}, nil)
 	descQueue = prometheus.NewDesc("onvm_replica_queue_length",
 		"Work queued for the replica's background workers, by queue: blob_fetch (full sync mode), code_verify, provide.",

@@ -56,7 +56,7 @@ func TestWaitingVisible(t *testing.T) {
 	if _, err := n.d.Add(t.Context(), "peer", v); err != nil {
 		t.Fatal(err)
 	}
-	for what, want := range map[string]float64{"code": 1, "manifest": 1, "job_service": 0} {
+	for what, want := range map[string]float64{"code": 1, "manifest": 1, "predecessor": 0, "job_service": 0} {
 		if got := gauge("onvm_replica_waiting", what); got != want {
 			t.Errorf("onvm_replica_waiting{what=%q} = %v, want %v", what, got, want)
 		}
