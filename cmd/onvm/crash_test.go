@@ -7,7 +7,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,75 +16,8 @@ import (
 
 	"github.com/onvm-network/onvm/client"
 	"github.com/onvm-network/onvm/internal/id"
+	"github.com/onvm-network/onvm/internal/nodeproc"
 )
-
-// buildBinary builds the real onvm binary once per test.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("builds and runs the real binary")
-	}
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command to build the binary with")
-	}
-	bin := filepath.Join(t.TempDir(), "onvm")
-	out, err := exec.Command(gobin, "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-// proc is a running `onvm run-node`.
-type proc struct {
-	cmd    *exec.Cmd
-	out    *bytes.Buffer
-	client *client.Client
-	done   chan error
-}
-
-func startNode(t *testing.T, bin, dataDir string) *proc {
-	t.Helper()
-	os.Remove(filepath.Join(dataDir, "rpc.url")) // a killed node leaves it behind
-	cmd := exec.Command(bin, "run-node", "--dev", "--data-dir", dataDir,
-		"--rpc", "127.0.0.1:0", "--listen", "/ip4/127.0.0.1/tcp/0")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &proc{cmd: cmd, out: &out, done: make(chan error, 1)}
-	go func() { p.done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			<-p.done
-		}
-	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if b, err := os.ReadFile(filepath.Join(dataDir, "rpc.url")); err == nil {
-			c, err := client.New(strings.TrimSpace(string(b)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := c.Readiness(t.Context()); err == nil {
-				p.client = c
-				return p
-			}
-		}
-		select {
-		case err := <-p.done:
-			t.Fatalf("node exited: %v\n%s", err, out.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("node not ready after 30s\n%s", out.String())
-		}
-		time.Sleep(20 * time.Millisecond) // polling for readiness
-	}
-}
 
 // stream yields size pseudo-random bytes; after stopAt bytes it announces
 // itself on reached and then blocks until release is closed.
@@ -122,7 +54,7 @@ func (s *stream) Read(p []byte) (int, error) {
 // kills it with SIGKILL half-way, restarts it and checks that nothing
 // partial is visible or left on disk and that the node works.
 func TestKillDuringUpload(t *testing.T) {
-	bin := buildBinary(t)
+	bin := nodeproc.Build(t)
 	dataDir := t.TempDir()
 	const size = 256 << 20
 	seed := [32]byte{1, 2, 3}
@@ -133,12 +65,12 @@ func TestKillDuringUpload(t *testing.T) {
 	var whole id.Blob
 	h.Sum(whole[:0])
 
-	p := startNode(t, bin, dataDir)
+	p := nodeproc.Start(t, bin, dataDir)
 	s := &stream{rng: rand.NewChaCha8(seed), left: size, stopAt: size / 2,
 		reached: make(chan struct{}), release: make(chan struct{})}
 	upload := make(chan error, 1)
 	go func() {
-		_, err := p.client.UploadBlob(context.Background(), s, size, "application/octet-stream")
+		_, err := p.Client.UploadBlob(context.Background(), s, size, "application/octet-stream")
 		upload <- err
 	}()
 	<-s.reached
@@ -150,38 +82,38 @@ func TestKillDuringUpload(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if err := p.cmd.Process.Kill(); err != nil {
+	if err := p.Cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	<-p.done
+	<-p.Done
 	close(s.release)
 	if err := <-upload; err == nil {
 		t.Fatal("upload succeeded although the node was killed")
 	}
 
-	p = startNode(t, bin, dataDir)
+	p = nodeproc.Start(t, bin, dataDir)
 	if left := tempFiles(t, blobDir); len(left) != 0 {
 		t.Errorf("temporary files left after restart: %v", left)
 	}
-	if _, err := p.client.BlobInfo(t.Context(), whole.String()); !client.IsNotFound(err) {
+	if _, err := p.Client.BlobInfo(t.Context(), whole.String()); !client.IsNotFound(err) {
 		t.Errorf("info of the interrupted blob: %v, want 404", err)
 	}
-	ref, err := p.client.UploadBlob(t.Context(), strings.NewReader("after the crash"), 15, "text/plain")
+	ref, err := p.Client.UploadBlob(t.Context(), strings.NewReader("after the crash"), 15, "text/plain")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var got bytes.Buffer
-	if _, err := p.client.GetBlob(t.Context(), ref.ID, &got); err != nil || got.String() != "after the crash" {
+	if _, err := p.Client.GetBlob(t.Context(), ref.ID, &got); err != nil || got.String() != "after the crash" {
 		t.Fatalf("node does not work after restart: %q, %v", got.String(), err)
 	}
 
 	// A clean stop: SIGINT, exit status 0.
-	p.cmd.Process.Signal(os.Interrupt)
-	if err := <-p.done; err != nil {
-		t.Fatalf("exit after SIGINT: %v\n%s", err, p.out.String())
+	p.Cmd.Process.Signal(os.Interrupt)
+	if err := <-p.Done; err != nil {
+		t.Fatalf("exit after SIGINT: %v\n%s", err, p.Out.String())
 	}
-	if !strings.Contains(p.out.String(), "Node stopped.") {
-		t.Errorf("output lacks the stop line:\n%s", p.out.String())
+	if !strings.Contains(p.Out.String(), "Node stopped.") {
+		t.Errorf("output lacks the stop line:\n%s", p.Out.String())
 	}
 }
 

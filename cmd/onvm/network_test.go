@@ -14,51 +14,8 @@ import (
 	"time"
 
 	"github.com/onvm-network/onvm/client"
+	"github.com/onvm-network/onvm/internal/nodeproc"
 )
-
-// startNodeArgs starts `onvm run-node --dev` on dataDir with extra flags
-// and waits until it answers.
-func startNodeArgs(t *testing.T, bin, dataDir string, extra ...string) *proc {
-	t.Helper()
-	os.Remove(filepath.Join(dataDir, "rpc.url")) // a killed node leaves it behind
-	args := append([]string{"run-node", "--dev", "--data-dir", dataDir,
-		"--rpc", "127.0.0.1:0", "--listen", "/ip4/127.0.0.1/tcp/0"}, extra...)
-	cmd := exec.Command(bin, args...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &proc{cmd: cmd, out: &out, done: make(chan error, 1)}
-	go func() { p.done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			<-p.done
-		}
-	})
-	poll(t, 30*time.Second, "node "+dataDir+" ready", func() bool {
-		select {
-		case err := <-p.done:
-			t.Fatalf("node exited: %v\n%s", err, out.String())
-		default:
-		}
-		b, err := os.ReadFile(filepath.Join(dataDir, "rpc.url"))
-		if err != nil {
-			return false
-		}
-		c, err := client.New(strings.TrimSpace(string(b)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := c.Readiness(t.Context()); err != nil {
-			return false
-		}
-		p.client = c
-		return true
-	})
-	return p
-}
 
 // poll checks cond until it holds or d passes.
 func poll(t *testing.T, d time.Duration, what string, cond func() bool) {
@@ -73,7 +30,7 @@ func poll(t *testing.T, d time.Duration, what string, cond func() bool) {
 }
 
 // onvm runs one onvm command against a node and returns its stdout.
-func onvm(t *testing.T, bin string, p *proc, args ...string) string {
+func onvm(t *testing.T, bin string, p *nodeproc.Proc, args ...string) string {
 	t.Helper()
 	out, err := cliErr(bin, p, args...)
 	if err != nil {
@@ -82,8 +39,8 @@ func onvm(t *testing.T, bin string, p *proc, args ...string) string {
 	return out
 }
 
-func cliErr(bin string, p *proc, args ...string) (string, error) {
-	args = append(args, "--rpc", p.client.URL())
+func cliErr(bin string, p *nodeproc.Proc, args ...string) (string, error) {
+	args = append(args, "--rpc", p.Client.URL())
 	cmd := exec.Command(bin, args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -95,7 +52,7 @@ func cliErr(bin string, p *proc, args ...string) (string, error) {
 }
 
 // stateRoot is the height and root `onvm state-get` prints.
-func stateRoot(bin string, p *proc, prog string) (string, error) {
+func stateRoot(bin string, p *nodeproc.Proc, prog string) (string, error) {
 	out, err := cliErr(bin, p, "state-get", "--id", prog)
 	if err != nil {
 		return "", err
@@ -117,21 +74,21 @@ func stateRoot(bin string, p *proc, prog string) (string, error) {
 // the same state root; one node is killed, the others keep working, and
 // after a restart it catches up.
 func TestThreeNodeNetwork(t *testing.T) {
-	bin := buildBinary(t)
+	bin := nodeproc.Build(t)
 	dirs := []string{t.TempDir(), t.TempDir(), t.TempDir()}
-	nodes := make([]*proc, 3)
-	nodes[0] = startNodeArgs(t, bin, dirs[0])
-	peers, err := nodes[0].client.Peers(t.Context())
+	nodes := make([]*nodeproc.Proc, 3)
+	nodes[0] = nodeproc.Start(t, bin, dirs[0])
+	peers, err := nodes[0].Client.Peers(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
 	boot := peers.Self.Addrs[0]
 	for i := 1; i < 3; i++ {
-		nodes[i] = startNodeArgs(t, bin, dirs[i], "--bootnode", boot)
+		nodes[i] = nodeproc.StartWith(t, bin, dirs[i], nodeproc.Options{Args: []string{"--bootnode", boot}})
 	}
 	poll(t, 30*time.Second, "three validators on every node", func() bool {
 		for _, p := range nodes {
-			a, err := p.client.DAGAuthors(t.Context())
+			a, err := p.Client.DAGAuthors(t.Context())
 			if err != nil || len(a) != 3 {
 				return false
 			}
@@ -153,7 +110,7 @@ func TestThreeNodeNetwork(t *testing.T) {
 	}
 	outFile := filepath.Join(work, "out.bin")
 	poll(t, 30*time.Second, "the blob's announcement on node 3", func() bool {
-		_, err := nodes[2].client.BlobInfo(t.Context(), ref.ID)
+		_, err := nodes[2].Client.BlobInfo(t.Context(), ref.ID)
 		return err == nil
 	})
 	if out := onvm(t, bin, nodes[2], "get-blob", "--id", ref.ID, "--out", outFile); !strings.Contains(out, "verified") {
@@ -171,14 +128,14 @@ func TestThreeNodeNetwork(t *testing.T) {
 	}
 	poll(t, 60*time.Second, "the program on every node", func() bool {
 		for _, p := range nodes {
-			if _, err := p.client.Program(t.Context(), prog.ID); err != nil {
+			if _, err := p.Client.Program(t.Context(), prog.ID); err != nil {
 				return false
 			}
 		}
 		return true
 	})
 	input := filepath.Join(work, "put.json")
-	execute := func(p *proc, key string) {
+	execute := func(p *nodeproc.Proc, key string) {
 		t.Helper()
 		req := fmt.Sprintf(`{"op":"put","key":%q,"data_base64":%q}`, key, base64.StdEncoding.EncodeToString([]byte("value of "+key)))
 		if err := os.WriteFile(input, []byte(req), 0o644); err != nil {
@@ -186,7 +143,7 @@ func TestThreeNodeNetwork(t *testing.T) {
 		}
 		onvm(t, bin, p, "execute", "--program-id", prog.ID, "--input", input)
 	}
-	sameRoots := func(height uint64, ps ...*proc) {
+	sameRoots := func(height uint64, ps ...*nodeproc.Proc) {
 		t.Helper()
 		want := ""
 		poll(t, 60*time.Second, fmt.Sprintf("state roots equal at height %d", height), func() bool {
@@ -218,25 +175,25 @@ func TestThreeNodeNetwork(t *testing.T) {
 	if peersOf(t, nodes[2]).Self.NodeID == leader {
 		victim = 1
 	}
-	if err := nodes[victim].cmd.Process.Kill(); err != nil {
+	if err := nodes[victim].Cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	<-nodes[victim].done
-	alive := []*proc{nodes[0], nodes[3-victim]}
+	<-nodes[victim].Done
+	alive := []*nodeproc.Proc{nodes[0], nodes[3-victim]}
 	execute(nodes[0], "b")
 	execute(alive[1], "c")
 	sameRoots(3, alive...)
 
 	// Restarted, it catches up.
-	nodes[victim] = startNodeArgs(t, bin, dirs[victim], "--bootnode", boot)
+	nodes[victim] = nodeproc.StartWith(t, bin, dirs[victim], nodeproc.Options{Args: []string{"--bootnode", boot}})
 	sameRoots(3, nodes...)
 	execute(nodes[victim], "d")
 	sameRoots(4, nodes...)
 }
 
-func peersOf(t *testing.T, p *proc) *client.Peers {
+func peersOf(t *testing.T, p *nodeproc.Proc) *client.Peers {
 	t.Helper()
-	ps, err := p.client.Peers(t.Context())
+	ps, err := p.Client.Peers(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,9 @@ import (
 )
 
 // Build compiles cmd/onvm into a temporary directory and returns its path.
-// It skips the test under -short or without a go command.
+// It skips the test under -short, and without a go command unless it runs
+// in CI (CI set), where a missing tool must fail rather than turn the test
+// into a skip.
 func Build(t testing.TB) string {
 	t.Helper()
 	if testing.Short() {
@@ -24,6 +26,9 @@ func Build(t testing.TB) string {
 	}
 	gobin, err := exec.LookPath("go")
 	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("no go command to build the binary with: %v", err)
+		}
 		t.Skip("no go command to build the binary with")
 	}
 	bin := filepath.Join(t.TempDir(), "onvm")
