@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	blst "github.com/supranational/blst/bindings/go"
 )
@@ -128,12 +129,36 @@ func PublicKeyFromBytes(b []byte) (PublicKey, error) {
 // point decompresses pk and checks it is a non-infinity point of G2's
 // prime-order subgroup.
 func (pk PublicKey) point() (*blst.P2Affine, error) {
-	p := new(blst.P2Affine).Uncompress(pk[:])
+	keyCache.mu.RLock()
+	p, ok := keyCache.m[pk]
+	keyCache.mu.RUnlock()
+	if ok {
+		return p, nil
+	}
+	p = new(blst.P2Affine).Uncompress(pk[:])
 	if p == nil || !p.KeyValidate() {
 		return nil, ErrInvalidKey
 	}
+	keyCache.mu.Lock()
+	if len(keyCache.m) >= maxCachedKeys {
+		clear(keyCache.m)
+	}
+	keyCache.m[pk] = p
+	keyCache.mu.Unlock()
 	return p, nil
 }
+
+// maxCachedKeys bounds the decoded public keys kept.
+const maxCachedKeys = 4096
+
+// keyCache caches decoded, validated public keys. Decompressing a G2 point and
+// checking that it is in the subgroup costs a large part of a signature
+// check, and a node checks the same few committee keys over and over. The
+// points are never modified after they are stored.
+var keyCache = struct {
+	mu sync.RWMutex
+	m  map[PublicKey]*blst.P2Affine
+}{m: make(map[PublicKey]*blst.P2Affine)}
 
 // String returns the hex encoding.
 func (pk PublicKey) String() string { return hex.EncodeToString(pk[:]) }
