@@ -10,6 +10,7 @@ import (
 
 	"github.com/onvm-network/onvm/internal/consensus"
 	"github.com/onvm-network/onvm/internal/id"
+	"github.com/onvm-network/onvm/internal/kv"
 	"github.com/onvm-network/onvm/internal/program"
 	"github.com/onvm-network/onvm/internal/state"
 	"github.com/onvm-network/onvm/internal/wasm"
@@ -328,7 +329,7 @@ func (e *Engine) timeout(d time.Duration) time.Duration {
 // replay returns the stored outcome of request rid of p, if there is one.
 // c.mu is held.
 func (e *Engine) replay(p id.Program, rid, inputHash id.Hash) (*Outcome, bool, error) {
-	v, ok, err := get(e.db, key(nsByReq, rid[:]))
+	v, ok, err := kv.Get(e.db, key(nsByReq, rid[:]))
 	if err != nil || !ok {
 		return nil, false, err
 	}

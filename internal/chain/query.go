@@ -7,6 +7,7 @@ import (
 
 	"github.com/onvm-network/onvm/internal/consensus"
 	"github.com/onvm-network/onvm/internal/id"
+	"github.com/onvm-network/onvm/internal/kv"
 	"github.com/onvm-network/onvm/internal/state"
 	"github.com/onvm-network/onvm/internal/wasm"
 )
@@ -23,7 +24,7 @@ type Record struct {
 // record reads the transition of p at height h; withOutput also reads the
 // writes, output and logs.
 func (e *Engine) record(p id.Program, h uint64, withOutput bool) (*Record, error) {
-	b, ok, err := get(e.db, heightKey(nsReceipt, p, h))
+	b, ok, err := kv.Get(e.db, heightKey(nsReceipt, p, h))
 	if err != nil {
 		return nil, fmt.Errorf("read receipt %s height %d: %w", p, h, err)
 	}
@@ -57,7 +58,7 @@ func (e *Engine) record(p id.Program, h uint64, withOutput bool) (*Record, error
 // Receipt returns the stored transition whose receipt id is rid, with its
 // writes and output.
 func (e *Engine) Receipt(rid id.Hash) (*Record, error) {
-	v, ok, err := get(e.db, key(nsByID, rid[:]))
+	v, ok, err := kv.Get(e.db, key(nsByID, rid[:]))
 	if err != nil {
 		return nil, fmt.Errorf("read receipt %s: %w", rid, err)
 	}

@@ -1,9 +1,7 @@
 package chain
 
 import (
-	"bytes"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 
@@ -12,6 +10,7 @@ import (
 	"github.com/onvm-network/onvm/internal/codec"
 	"github.com/onvm-network/onvm/internal/consensus"
 	"github.com/onvm-network/onvm/internal/id"
+	"github.com/onvm-network/onvm/internal/kv"
 	"github.com/onvm-network/onvm/internal/state"
 	"github.com/onvm-network/onvm/internal/wasm"
 )
@@ -206,22 +205,9 @@ type reader interface {
 	Get(key []byte) ([]byte, io.Closer, error)
 }
 
-// get returns a copy of the value of k, or ok false.
-func get(r reader, k []byte) ([]byte, bool, error) {
-	v, closer, err := r.Get(k)
-	if errors.Is(err, pebble.ErrNotFound) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, err
-	}
-	out := bytes.Clone(v)
-	return out, true, closer.Close()
-}
-
 // decode reads k into v; ok false when absent.
 func decode(r reader, k []byte, v any) (bool, error) {
-	b, ok, err := get(r, k)
+	b, ok, err := kv.Get(r, k)
 	if err != nil || !ok {
 		return false, err
 	}

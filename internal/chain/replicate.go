@@ -9,6 +9,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/onvm-network/onvm/internal/id"
+	"github.com/onvm-network/onvm/internal/kv"
 	"github.com/onvm-network/onvm/internal/program"
 	"github.com/onvm-network/onvm/internal/state"
 )
@@ -136,7 +137,7 @@ func (e *Engine) buffer(p id.Program, head Head, t *Transition) (ApplyStatus, er
 		return ApplyStatus{Head: head}, fmt.Errorf("apply %s height %d: %w: local head %d, window %d", p, r.Height, ErrTooFarAhead, head.Height, e.opts.MaxAhead)
 	}
 	k := heightKey(nsFuture, p, r.Height)
-	if old, ok, err := get(e.db, k); err != nil {
+	if old, ok, err := kv.Get(e.db, k); err != nil {
 		return ApplyStatus{}, err
 	} else if ok {
 		ot, err := DecodeTransition(old)
@@ -179,7 +180,7 @@ func (e *Engine) drain(ctx context.Context, p id.Program, c *programChain) int {
 	for ctx.Err() == nil {
 		h := c.head.Height + 1
 		k := heightKey(nsFuture, p, h)
-		b, ok, err := get(e.db, k)
+		b, ok, err := kv.Get(e.db, k)
 		if err != nil || !ok {
 			return n
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/onvm-network/onvm/internal/id"
+	"github.com/onvm-network/onvm/internal/kv"
 )
 
 // accept checks v (whose parents are all accepted) against its parents,
@@ -50,7 +51,7 @@ func (d *DAG) accept(ctx context.Context, v *Vertex, local bool, taken [][]byte)
 	var first []byte
 	var equivocated bool
 	if v.Seq <= prevSeq {
-		if first, equivocated, err = get(d.db, key(pfxAuthor, v.Author[:], be64(v.Seq))); err != nil {
+		if first, equivocated, err = kv.Get(d.db, key(pfxAuthor, v.Author[:], be64(v.Seq))); err != nil {
 			return nil, fmt.Errorf("accept vertex %s: %w", h, err)
 		}
 	}
@@ -231,7 +232,7 @@ func (d *DAG) redrive(ctx context.Context) error {
 		return fmt.Errorf("redrive: %w", err)
 	}
 	for _, t := range list {
-		ov, ok, err := get(d.db, key(pfxOrder, be64(t.pos)))
+		ov, ok, err := kv.Get(d.db, key(pfxOrder, be64(t.pos)))
 		if err != nil || !ok {
 			return fmt.Errorf("redrive position %d: order record missing: %v", t.pos, err)
 		}
@@ -299,7 +300,7 @@ func (d *DAG) proposeLocked(ctx context.Context, ops []Op, taken [][]byte) (*Ver
 	slices.SortFunc(others, func(a, b id.Hash) int { return bytes.Compare(a[:], b[:]) })
 	var parents []id.Hash
 	if seq > 1 {
-		prev, ok, err := get(d.db, key(pfxAuthor, d.self[:], be64(seq-1)))
+		prev, ok, err := kv.Get(d.db, key(pfxAuthor, d.self[:], be64(seq-1)))
 		if err != nil || !ok {
 			return nil, fmt.Errorf("propose: own vertex %d missing: %v", seq-1, err)
 		}

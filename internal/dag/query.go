@@ -8,6 +8,7 @@ import (
 
 	"github.com/onvm-network/onvm/internal/codec"
 	"github.com/onvm-network/onvm/internal/id"
+	"github.com/onvm-network/onvm/internal/kv"
 )
 
 // Has reports whether vertex h is accepted.
@@ -15,7 +16,7 @@ func (d *DAG) Has(h id.Hash) (bool, error) {
 	if d.metas.Contains(h) {
 		return true, nil
 	}
-	_, ok, err := get(d.db, key(pfxMeta, h[:]))
+	_, ok, err := kv.Get(d.db, key(pfxMeta, h[:]))
 	return ok, err
 }
 
@@ -23,7 +24,7 @@ func (d *DAG) metaOf(h id.Hash) (meta, error) {
 	if m, ok := d.metas.Get(h); ok {
 		return m, nil
 	}
-	v, ok, err := get(d.db, key(pfxMeta, h[:]))
+	v, ok, err := kv.Get(d.db, key(pfxMeta, h[:]))
 	if err != nil {
 		return meta{}, err
 	}
@@ -35,7 +36,7 @@ func (d *DAG) metaOf(h id.Hash) (meta, error) {
 
 // GetRaw returns the canonical bytes of accepted vertex h.
 func (d *DAG) GetRaw(h id.Hash) ([]byte, error) {
-	v, ok, err := get(d.db, key(pfxVertex, h[:]))
+	v, ok, err := kv.Get(d.db, key(pfxVertex, h[:]))
 	if err != nil {
 		return nil, fmt.Errorf("get vertex %s: %w", h, err)
 	}
@@ -187,7 +188,7 @@ func (d *DAG) StartPos(want VersionVector) (uint64, error) {
 	}
 	d.view.RUnlock()
 	for _, e := range need {
-		h, ok, err := get(d.db, key(pfxAuthor, e.Author[:], be64(e.Seq)))
+		h, ok, err := kv.Get(d.db, key(pfxAuthor, e.Author[:], be64(e.Seq)))
 		if err != nil {
 			return 0, err
 		}

@@ -2,7 +2,6 @@ package dag
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -113,19 +112,6 @@ func decodeOrder(b []byte) (orderRec, error) {
 	copy(o.author[:], b[32:])
 	o.seq = binary.BigEndian.Uint64(b[64:])
 	return o, nil
-}
-
-// get returns a copy of the value at k, or found=false.
-func get(r pebble.Reader, k []byte) (v []byte, found bool, err error) {
-	val, closer, err := r.Get(k)
-	if errors.Is(err, pebble.ErrNotFound) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, err
-	}
-	v = append([]byte(nil), val...)
-	return v, true, closer.Close()
 }
 
 // scan calls fn for each key/value under prefix p in order until fn
