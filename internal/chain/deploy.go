@@ -159,3 +159,24 @@ func (e *Engine) compile(ctx context.Context, m *program.Manifest, inst []byte) 
 		e.log.Error("deployed program does not compile", "program", m.Body.Program.String(), "err", err)
 	}
 }
+
+// Warm compiles a replicated program's instrumented module in the
+// background when this node sits on its committee, so that the first
+// execution forwarded to it does not wait for the compilation (or answer
+// 503 compiling). Other nodes never run the program and compile nothing.
+func (e *Engine) Warm(m *program.Manifest, inst []byte) {
+	if e.closed.Load() || m.Body.EnvHash != wasm.EnvHash() || m.Body.Committee.Index(e.node) < 0 {
+		return
+	}
+	e.code.add(m.Body.Instrumented, inst)
+	e.wg.Go(func() { e.compile(e.ctx, m, inst) })
+}
+
+// Compiled reports whether p's module is compiled here.
+func (e *Engine) Compiled(p id.Program) bool {
+	m, err := e.catalog.Get(p)
+	if err != nil {
+		return false
+	}
+	return e.rt.Compiled(m.Body.Instrumented.Hash())
+}

@@ -139,6 +139,7 @@ type Engine struct {
 	ctx    context.Context // lifetime: cancelled by Close
 	cancel context.CancelFunc
 	closed atomic.Bool
+	wg     sync.WaitGroup // background compilations (Warm)
 }
 
 // programChain serialises the transitions of one program and caches its head.
@@ -187,6 +188,7 @@ func (e *Engine) Close() error {
 		return nil
 	}
 	e.cancel()
+	e.wg.Wait()
 	return nil
 }
 

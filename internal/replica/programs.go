@@ -168,11 +168,12 @@ func (r *Replica) verifyManifest(m *program.Manifest) error {
 	if err := m.VerifyCode(code); err != nil {
 		return r.refuse(m, "code_mismatch", err)
 	}
+	var inst []byte
 	if m.Body.EnvHash == wasm.EnvHash() {
 		if _, err := wasm.Check(code, m.Body.Entrypoints[0]); err != nil {
 			return r.refuse(m, "invalid_code", err)
 		}
-		inst, err := wasm.Prepare(code)
+		inst, err = wasm.Prepare(code)
 		if err != nil {
 			return r.refuse(m, "invalid_code", err)
 		}
@@ -185,7 +186,13 @@ func (r *Replica) verifyManifest(m *program.Manifest) error {
 	}
 	// Another runtime environment: this node cannot run the program (its
 	// executions fail with env_mismatch) but lists it and serves its code.
-	return r.install(ctx, m)
+	if err := r.install(ctx, m); err != nil {
+		return err
+	}
+	if inst != nil {
+		r.chain.Warm(m, inst) // a member compiles before the first execution reaches it
+	}
+	return nil
 }
 
 // code returns m's module, fetched from the deployer or other providers

@@ -246,6 +246,22 @@ func (c *moduleCache) closeAll() {
 }
 
 // stats returns the number of cached modules and their estimated bytes.
+// compiled reports whether the entry of key is built without error.
+func (c *moduleCache) compiled(key id.Hash) bool {
+	c.mu.Lock()
+	e := c.entries[key]
+	c.mu.Unlock()
+	if e == nil {
+		return false
+	}
+	select {
+	case <-e.ready:
+		return e.err == nil
+	default:
+		return false
+	}
+}
+
 func (c *moduleCache) stats() (n int, bytes int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

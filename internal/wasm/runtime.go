@@ -230,6 +230,10 @@ func (r *Runtime) Compile(ctx context.Context, hash id.Hash, code []byte) error 
 	return nil
 }
 
+// Compiled reports whether the module cached under hash is compiled and
+// ready for calls.
+func (r *Runtime) Compiled(hash id.Hash) bool { return r.modules.compiled(hash) }
+
 // Close releases the compiled modules and the engine. Calls running
 // concurrently must have returned; a compilation in progress is waited
 // for. Close is idempotent.
