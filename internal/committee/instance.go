@@ -22,11 +22,11 @@ type instance struct {
 
 	mu      sync.Mutex
 	m       *bft.Machine
-	content map[id.Hash][]byte // values' content seen at this height
-	own     map[ownKey]ownMsg  // what this member signed at this height
-	ticking bool               // a resend tick is scheduled
-	touched bool               // a message of the height arrived since the last tick
-	asked   time.Time          // when decided heights were last asked for
+	content map[id.Hash][]byte                 // values' content seen at this height
+	own     map[ownKey]ownMsg                  // what this member signed at this height
+	ticking bool                               // a resend tick is scheduled
+	touched bool                               // a message of the height arrived since the last tick
+	asked   time.Time                          // when decided heights were last asked for
 	checked map[bls.Signature]consensus.Ballot // signatures verified at this height, with their ballots
 }
 

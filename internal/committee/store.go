@@ -191,4 +191,3 @@ func (s *store) evidence(limit int) ([]consensus.Evidence, error) {
 	}
 	return out, nil
 }
-
