@@ -44,3 +44,23 @@ func TestBlobProviderDown(t *testing.T) {
 		t.Fatalf("answered after %v, want within 2 s", took)
 	}
 }
+
+// TestBlobReadRightAfterUpload: a blob uploaded on one node is read on
+// another at once, before its announcement can have travelled: the
+// reader's node asks its peers before answering 404, and serves it.
+func TestBlobReadRightAfterUpload(t *testing.T) {
+	nodes := startCluster(t, 2, "", config.SyncMetadata)
+	ctx := t.Context()
+	for i := range 3 {
+		data := make([]byte, 10<<10+i)
+		rand.Read(data)
+		ref, err := nodes[0].c.UploadBlob(ctx, bytes.NewReader(data), int64(len(data)), "application/octet-stream")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got bytes.Buffer
+		if _, err := nodes[1].c.GetBlob(ctx, ref.ID, &got); err != nil || !bytes.Equal(got.Bytes(), data) {
+			t.Fatalf("round %d: GET on the other node right after the upload: %v (%d bytes)", i, err, got.Len())
+		}
+	}
+}

@@ -37,6 +37,7 @@ type fetcher struct {
 	mu      sync.Mutex
 	running map[id.Blob]*fetchCall
 	missing *lru.Cache[id.Blob, time.Time] // no provider, when
+	seen    chan struct{}                  // closed and replaced at each announcement of a blob
 }
 
 type fetchCall struct {
@@ -50,7 +51,7 @@ func newFetcher(r *Replica) *fetcher {
 		r: r, bg: newWorkQueue[id.Blob](defaultFetchQueue),
 		lim:     rate.NewLimiter(rate.Limit(r.opts.FetchRate), 2*int(r.opts.FetchRate)),
 		slots:   make(chan struct{}, r.opts.MaxOnDemand),
-		running: make(map[id.Blob]*fetchCall), missing: missing,
+		running: make(map[id.Blob]*fetchCall), missing: missing, seen: make(chan struct{}),
 	}
 }
 
@@ -181,16 +182,66 @@ func (f *fetcher) reachAny(ctx context.Context, b id.Blob, peers []peer.ID) erro
 }
 
 // onDemand makes b complete locally for a reader, waiting at most
-// FetchWait (and ctx). The fetch itself runs under the replica's lifetime,
-// so a reader that gives up does not waste the bytes already verified.
+// FetchWait (and ctx); a blob nobody announced or provides is waited for,
+// at most DefaultMissWait more, while the node asks its peers. The fetch
+// itself runs under the replica's lifetime, so a reader that gives up
+// does not waste the bytes already verified.
 func (f *fetcher) onDemand(ctx context.Context, b id.Blob) error {
+	_, announced, _ := f.r.blobMetaOf(b)
+	err := f.onDemandOnce(ctx, b)
+	if announced || !errors.Is(err, p2p.ErrNoProviders) || errors.Is(err, errRemembered) {
+		return err
+	}
+	// Nobody provides it, and nobody announced it yet: a peer may have
+	// stored it a moment ago. Ask the peers, and fetch it if its
+	// announcement arrives within DefaultMissWait.
+	if !f.awaitAnnounced(ctx, b) {
+		return err
+	}
+	return f.onDemandOnce(ctx, b)
+}
+
+// errRemembered marks a 404 answered from the negative cache: an earlier
+// request already waited for the blob's announcement.
+var errRemembered = errors.New("no provider a moment ago")
+
+// awaitAnnounced waits, at most DefaultMissWait, for a blob_published of
+// b while the node asks its peers (askAround); true once one arrived (and
+// b left the negative cache).
+func (f *fetcher) awaitAnnounced(ctx context.Context, b id.Blob) bool {
+	t := time.NewTimer(DefaultMissWait)
+	defer t.Stop()
+	for {
+		f.mu.Lock()
+		ch := f.seen
+		f.mu.Unlock()
+		if _, ok, err := f.r.blobMetaOf(b); err == nil && ok {
+			f.mu.Lock()
+			f.missing.Remove(b) // a fetch that ended after the announcement put it back
+			f.mu.Unlock()
+			return true
+		}
+		f.r.askAround()
+		select {
+		case <-ch:
+		case <-t.C:
+			return false
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+// onDemandOnce is one on-demand fetch of b, shared with concurrent
+// readers.
+func (f *fetcher) onDemandOnce(ctx context.Context, b id.Blob) error {
 	notFound := func(cause error) error {
 		return fmt.Errorf("get blob %s: %w: %w", b, blob.ErrNotFound, cause)
 	}
 	f.mu.Lock()
 	if at, ok := f.missing.Get(b); ok && time.Since(at) < negativeTTL {
 		f.mu.Unlock()
-		return notFound(p2p.ErrNoProviders)
+		return notFound(fmt.Errorf("%w: %w", errRemembered, p2p.ErrNoProviders))
 	}
 	c := f.running[b]
 	if c == nil {
@@ -246,10 +297,13 @@ func (f *fetcher) onDemand(ctx context.Context, b id.Blob) error {
 	}
 }
 
-// forget drops b from the negative cache: someone announced it.
+// forget drops b from the negative cache and wakes readers waiting for an
+// announcement: someone announced it.
 func (f *fetcher) forget(b id.Blob) {
 	f.mu.Lock()
 	f.missing.Remove(b)
+	close(f.seen)
+	f.seen = make(chan struct{})
 	f.mu.Unlock()
 }
 
