@@ -24,17 +24,17 @@ func TestValidatorAllowList(t *testing.T) {
 	cfgB := cfgA
 	cfgB.Network.Bootnodes = a.n.P2PAddrs()[:1]
 	b := startWith(t, t.TempDir(), cfgB)
-	waitFor(t, 30*time.Second, "A's registration applied on B", func() bool {
-		return b.n.Replica().IsValidator(a.n.ID())
+	waitFor(t, 30*time.Second, "each node's registration applied on the other", func() bool {
+		return b.n.Replica().IsValidator(a.n.ID()) && a.n.Replica().IsValidator(b.n.ID())
 	})
 	if vs := b.n.Replica().Validators(); len(vs) != 1 || vs[0].Node != a.n.ID() {
 		t.Fatalf("B chooses committees among %v, want A alone", vs)
 	}
-	code := kvstoreWasm(t)
+	code := putWasm(t)
 	// With B chosen as often as A, eight programs all on A would happen
 	// once in 256 runs.
 	for i := range 8 {
-		p, err := b.c.Deploy(ctx, client.DeployRequest{Wasm: code, Entrypoint: "onvm_main", Salt: fmt.Appendf(nil, "allow %d", i)})
+		p, err := b.c.Deploy(ctx, client.DeployRequest{Wasm: code, Entrypoint: "put", Salt: fmt.Appendf(nil, "allow %d", i)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -46,7 +46,7 @@ func TestValidatorAllowList(t *testing.T) {
 			t.Fatalf("program %d: committee %+v, want node A alone", i, c.Members)
 		}
 		if i == 0 {
-			if _, err := b.c.Execute(ctx, client.ExecuteRequest{ProgramID: p.ID, Input: kvPut("k", "v")}); err != nil {
+			if _, err := b.c.Execute(ctx, client.ExecuteRequest{ProgramID: p.ID, Input: []byte("k")}); err != nil {
 				t.Fatalf("execute on B, committee A: %v", err)
 			}
 		}

@@ -137,6 +137,19 @@ func kvstoreWasm(t testing.TB) []byte {
 	return b
 }
 
+// putWasm returns the smallest stateful guest (internal/wasm/testdata
+// put.wat, entrypoint "put"): for tests that deploy many programs, where
+// checking and instrumenting a Go guest under the race detector takes
+// seconds per deploy.
+func putWasm(t testing.TB) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "wasm", "testdata", "put.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // counter reads a counter of a node's registry, summed over the series
 // whose labels include want.
 func counter(t *testing.T, reg *prometheus.Registry, name string, want map[string]string) float64 {

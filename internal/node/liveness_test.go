@@ -28,7 +28,7 @@ func TestDepartedValidatorNotChosen(t *testing.T) {
 	gone := b.n.ID().String()
 	stopB()
 
-	code := kvstoreWasm(t)
+	code := putWasm(t)
 	salt := 0
 	// Deploy with new salts until eight in a row have A as their committee:
 	// with B still chosen, about half of them would name B.
@@ -36,7 +36,7 @@ func TestDepartedValidatorNotChosen(t *testing.T) {
 		for range 8 {
 			salt++
 			dctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-			p, err := a.c.Deploy(dctx, client.DeployRequest{Wasm: code, Entrypoint: "onvm_main", Salt: fmt.Appendf(nil, "live %d", salt)})
+			p, err := a.c.Deploy(dctx, client.DeployRequest{Wasm: code, Entrypoint: "put", Salt: fmt.Appendf(nil, "live %d", salt)})
 			cancel()
 			if err != nil {
 				t.Fatal(err)

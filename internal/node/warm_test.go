@@ -23,13 +23,13 @@ func TestCommitteeCompilesOnReplication(t *testing.T) {
 	waitFor(t, 30*time.Second, "both validators known to A", func() bool {
 		return len(a.n.Replica().Validators()) == 2
 	})
-	code := kvstoreWasm(t)
+	code := putWasm(t)
 	var p id.Program
 	for i := 0; ; i++ {
 		if i == 32 {
 			t.Fatal("no program of 32 got B as its committee")
 		}
-		d, err := a.c.Deploy(ctx, client.DeployRequest{Wasm: code, Entrypoint: "onvm_main", Salt: fmt.Appendf(nil, "warm %d", i)})
+		d, err := a.c.Deploy(ctx, client.DeployRequest{Wasm: code, Entrypoint: "put", Salt: fmt.Appendf(nil, "warm %d", i)})
 		if err != nil {
 			t.Fatal(err)
 		}
