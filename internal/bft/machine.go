@@ -167,11 +167,10 @@ func (m *Machine) Proposal(p Proposal) {
 	m.touched(p.Round)
 }
 
-// Vote hands in a vote from another member (or this one's, after a
-// restart).
+// Vote hands in a vote from another member (this member's own, after a
+// restart, go through Restore).
 func (m *Machine) Vote(v Vote) {
-	if v.From < 0 || v.From >= len(m.cfg.Weights) || v.Round < 0 ||
-		(v.Step != StepPrevote && v.Step != StepPrecommit) {
+	if !m.wellFormed(v) {
 		return
 	}
 	if !m.arrived(v.Height, v.From, v.Round, message{vote: &v}) {
@@ -254,13 +253,12 @@ func (m *Machine) Restore(proposals []Proposal, votes []Vote) {
 			rs.proposal = &p
 		}
 		m.learn(p.Value, true)
-		if p.Round > r || (p.Round == r && step < StepPropose) {
+		if p.Round > r {
 			r, step = p.Round, StepPropose
 		}
 	}
 	for _, v := range votes {
-		if v.Height != m.height || v.From < 0 || v.From >= len(m.cfg.Weights) || v.Round < 0 ||
-			(v.Step != StepPrevote && v.Step != StepPrecommit) {
+		if v.Height != m.height || !m.wellFormed(v) {
 			continue
 		}
 		rs := m.roundAt(v.Round)
@@ -543,6 +541,11 @@ func (m *Machine) proposer(h uint64, r int) int {
 	}
 	n := uint64(len(m.cfg.Weights))
 	return int((h - 1 + uint64(r)) % n)
+}
+
+// wellFormed reports whether v names a member, a round and a voting step.
+func (m *Machine) wellFormed(v Vote) bool {
+	return v.From >= 0 && v.From < len(m.cfg.Weights) && v.Round >= 0 && (v.Step == StepPrevote || v.Step == StepPrecommit)
 }
 
 // arrived takes note of a message of height h from member from in round

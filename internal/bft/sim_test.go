@@ -170,7 +170,6 @@ type sim struct {
 	sentAt    map[uint64][]Vote  // the precommits sent, by height
 	honestBy  map[[3]uint64]Vote // honest member's vote by (height, round<<8|step, member)
 	heights   int
-	trace     func(proc int, what string) // when set, sees every delivery and output (debugging a seed)
 	steps     int
 }
 
@@ -421,9 +420,6 @@ func (s *sim) dispatch(e *event) error {
 	m := p.m
 	switch e.kind {
 	case evDeliver:
-		if s.trace != nil {
-			s.trace(e.to, fmt.Sprintf("recv from %d %+v %+v", e.msg.from, e.msg.proposal, e.msg.vote))
-		}
 		s.receive(e.to, e.msg)
 	case evTimer:
 		m.Timeout(e.timer.Step, e.timer.Height, e.timer.Round)
@@ -539,9 +535,6 @@ func (s *sim) handle(i int) error {
 		return nil
 	}
 	for _, o := range p.m.Drain() {
-		if s.trace != nil {
-			s.trace(i, fmt.Sprintf("out %T %+v", o, o))
-		}
 		switch o := o.(type) {
 		case SendProposal:
 			p.props = append(p.props, o.Proposal)

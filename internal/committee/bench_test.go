@@ -2,6 +2,7 @@ package committee
 
 import (
 	"encoding/binary"
+	"fmt"
 	"runtime"
 	"slices"
 	"testing"
@@ -18,7 +19,7 @@ import (
 // request to the last member's commit.
 func BenchmarkDecide(b *testing.B) {
 	for _, k := range []int{1, 4, 7} {
-		b.Run(map[int]string{1: "k=1", 4: "k=4", 7: "k=7"}[k], func(b *testing.B) {
+		b.Run(fmt.Sprintf("k=%d", k), func(b *testing.B) {
 			_, ms := cluster(b, k)
 			var lat []time.Duration
 			h := 0

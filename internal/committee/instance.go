@@ -76,6 +76,11 @@ func (in *instance) ballot(v bft.Vote) consensus.Ballot {
 	}
 }
 
+// certified returns the ballot a decision certifies.
+func (in *instance) certified(d bft.Decision) consensus.Ballot {
+	return in.ballot(bft.Vote{Step: bft.StepPrecommit, Height: d.Height, Round: d.Round, Value: d.Value})
+}
+
 func fromBallot(sb *consensus.SignedBallot) bft.Vote {
 	b := sb.Ballot
 	return bft.Vote{Step: bft.Step(b.Step), Height: b.Height, Round: int(b.Round), Value: b.Value, From: int(sb.Member), Sig: sb.Signature[:]}
@@ -138,9 +143,6 @@ func (in *instance) lastRound() int {
 	}
 	return last
 }
-
-// tickAfter is how long until an awake instance's next resend tick.
-func (s *Shell) tickAfter() time.Duration { return s.cfg.Resend }
 
 // timeNow is the shell's clock.
 var timeNow = time.Now

@@ -19,7 +19,7 @@ func (s *Shell) process(in *instance) {
 	}
 	if in.m.Awake() && !in.ticking {
 		in.ticking = true
-		s.timers.add(timer{at: timeNow().Add(s.tickAfter()), program: in.p})
+		s.timers.add(timer{at: timeNow().Add(s.cfg.Resend), program: in.p})
 	}
 }
 
@@ -124,7 +124,7 @@ func (s *Shell) validate(in *instance, h uint64, v id.Hash) {
 func (s *Shell) decided(in *instance, d bft.Decision) {
 	// The machine counted only votes whose signatures were verified on
 	// arrival, and this member's own.
-	cert, err := consensus.CertifyVerified(in.c, fromDecision(in, d), in.signedAll(d.Precommits))
+	cert, err := consensus.CertifyVerified(in.c, in.certified(d), in.signedAll(d.Precommits))
 	if err == nil {
 		err = s.cfg.App.Commit(in.p, d.Height, in.content[d.Value], cert)
 	}

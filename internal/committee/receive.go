@@ -3,7 +3,6 @@ package committee
 import (
 	"fmt"
 
-	"github.com/onvm-network/onvm/internal/bft"
 	"github.com/onvm-network/onvm/internal/consensus"
 	"github.com/onvm-network/onvm/internal/id"
 )
@@ -126,9 +125,4 @@ func (s *Shell) catchUp(in *instance, cert *consensus.Certificate, content []byt
 	in.m.AdvanceTo(h + 1)
 	s.advanced(in, h+1)
 	return nil
-}
-
-// fromDecision is the ballot a decision certifies.
-func fromDecision(in *instance, d bft.Decision) consensus.Ballot {
-	return in.ballot(bft.Vote{Step: bft.StepPrecommit, Height: d.Height, Round: d.Round, Value: d.Value})
 }

@@ -16,7 +16,7 @@ import (
 // Keys under c/, per program and epoch:
 //
 //	c/s/<program><epoch><height><round><step>  this member's signed message (step 1: proposal)
-//	c/k/<program><epoch><height><round>        the polka persisted with its precommit of round
+//	c/k/<program><epoch><height><round>0       the polka persisted with its precommit of round
 //	c/e/<program><epoch><height><round><step><member>  equivocation evidence
 const (
 	nsSigned   = "c/s/"
@@ -54,39 +54,21 @@ func heightPrefix(ns string, p id.Program, epoch, height uint64) []byte {
 	return binary.BigEndian.AppendUint64(k, height)
 }
 
-// signBallot returns the stored signature of b if this member signed b
-// before, signs and stores it (synced) if the slot is empty, and refuses a
-// ballot that differs from the stored one. polka, for a precommit, is
-// persisted in the same batch.
+// signBallot returns b signed by this member: the stored message if it
+// signed b before, else a new signature, stored (synced) before it is
+// returned — with polka, for a precommit, in the same batch. A ballot that
+// differs from the one stored for its slot is refused.
 func (s *store) signBallot(b consensus.Ballot, sign func() consensus.SignedBallot, polka []consensus.SignedBallot) (consensus.SignedBallot, error) {
 	k := slot(nsSigned, b.Program, b.Epoch, b.Height, b.Round, uint8(b.Step))
-	if v, ok, err := kv.Get(s.db, k); err != nil || ok {
-		if err != nil {
-			return consensus.SignedBallot{}, err
-		}
-		var prev consensus.SignedBallot
-		if err := codec.Unmarshal(v, &prev); err != nil {
-			return consensus.SignedBallot{}, fmt.Errorf("committee store: %w", err)
-		}
-		if prev.Ballot != b {
-			return consensus.SignedBallot{}, fmt.Errorf("%w: %s h=%d r=%d step %d", ErrEquivocation, b.Program, b.Height, b.Round, b.Step)
-		}
-		return prev, nil
-	}
-	sb := sign()
-	batch := s.db.NewBatch()
-	defer batch.Close()
-	if err := batch.Set(k, codec.MustMarshal(&sb), nil); err != nil {
-		return consensus.SignedBallot{}, err
-	}
-	if len(polka) > 0 {
-		pk := slot(nsPolka, b.Program, b.Epoch, b.Height, b.Round, 0)
-		if err := batch.Set(pk, codec.MustMarshal(polka), nil); err != nil {
-			return consensus.SignedBallot{}, err
-		}
-	}
-	if err := batch.Commit(pebble.Sync); err != nil {
-		return consensus.SignedBallot{}, fmt.Errorf("committee store: %w", err)
+	sb, err := signOnce(s.db, k, func(prev *consensus.SignedBallot) bool { return prev.Ballot == b }, sign,
+		func(batch *pebble.Batch) error {
+			if len(polka) == 0 {
+				return nil
+			}
+			return batch.Set(slot(nsPolka, b.Program, b.Epoch, b.Height, b.Round, 0), codec.MustMarshal(polka), nil)
+		})
+	if err != nil {
+		return sb, fmt.Errorf("ballot of %s h=%d r=%d step %d: %w", b.Program, b.Height, b.Round, b.Step, err)
 	}
 	return sb, nil
 }
@@ -94,24 +76,47 @@ func (s *store) signBallot(b consensus.Ballot, sign func() consensus.SignedBallo
 // signProposal is signBallot for proposals.
 func (s *store) signProposal(p consensus.Proposal, sign func() consensus.SignedProposal) (consensus.SignedProposal, error) {
 	k := slot(nsSigned, p.Program, p.Epoch, p.Height, p.Round, stepProposal)
-	if v, ok, err := kv.Get(s.db, k); err != nil || ok {
-		if err != nil {
-			return consensus.SignedProposal{}, err
-		}
-		var prev consensus.SignedProposal
+	sp, err := signOnce(s.db, k, func(prev *consensus.SignedProposal) bool { return prev.Proposal == p }, sign, nil)
+	if err != nil {
+		return sp, fmt.Errorf("proposal of %s h=%d r=%d: %w", p.Program, p.Height, p.Round, err)
+	}
+	return sp, nil
+}
+
+// signOnce returns the message stored under k when same accepts it, and
+// ErrEquivocation when it does not; with k empty it signs, and stores the
+// message with extra's writes in one synced batch before returning it.
+func signOnce[M any](db *pebble.DB, k []byte, same func(*M) bool, sign func() M, extra func(*pebble.Batch) error) (M, error) {
+	var zero M
+	v, ok, err := kv.Get(db, k)
+	if err != nil {
+		return zero, fmt.Errorf("committee store: %w", err)
+	}
+	if ok {
+		var prev M
 		if err := codec.Unmarshal(v, &prev); err != nil {
-			return consensus.SignedProposal{}, fmt.Errorf("committee store: %w", err)
+			return zero, fmt.Errorf("committee store: %w", err)
 		}
-		if prev.Proposal != p {
-			return consensus.SignedProposal{}, fmt.Errorf("%w: proposal of %s h=%d r=%d", ErrEquivocation, p.Program, p.Height, p.Round)
+		if !same(&prev) {
+			return zero, ErrEquivocation
 		}
 		return prev, nil
 	}
-	sp := sign()
-	if err := s.db.Set(k, codec.MustMarshal(&sp), pebble.Sync); err != nil {
-		return consensus.SignedProposal{}, fmt.Errorf("committee store: %w", err)
+	m := sign()
+	b := db.NewBatch()
+	defer b.Close()
+	if err := b.Set(k, codec.MustMarshal(&m), nil); err != nil {
+		return zero, err
 	}
-	return sp, nil
+	if extra != nil {
+		if err := extra(b); err != nil {
+			return zero, err
+		}
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return zero, fmt.Errorf("committee store: %w", err)
+	}
+	return m, nil
 }
 
 // height returns what this member signed at (p, epoch, height), and the

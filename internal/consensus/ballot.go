@@ -97,15 +97,24 @@ func (v *SignedBallot) Verify(c *Committee) error {
 	return nil
 }
 
+// of checks that a message of (p, epoch) is for c.
+func (c *Committee) of(p id.Program, epoch uint64) error {
+	switch {
+	case p != c.Program:
+		return fmt.Errorf("%w: for %s, committee of %s", ErrInvalidMessage, p, c.Program)
+	case epoch != c.Epoch:
+		return fmt.Errorf("%w: epoch %d, committee of epoch %d", ErrInvalidMessage, epoch, c.Epoch)
+	}
+	return nil
+}
+
 // member returns the member of index i of c after checking that a message
 // of (p, epoch) is for c.
 func (c *Committee) member(p id.Program, epoch uint64, i uint32) (*Member, error) {
-	switch {
-	case p != c.Program:
-		return nil, fmt.Errorf("%w: for %s, committee of %s", ErrInvalidMessage, p, c.Program)
-	case epoch != c.Epoch:
-		return nil, fmt.Errorf("%w: epoch %d, committee of epoch %d", ErrInvalidMessage, epoch, c.Epoch)
-	case int(i) >= len(c.Members):
+	if err := c.of(p, epoch); err != nil {
+		return nil, err
+	}
+	if int(i) >= len(c.Members) {
 		return nil, fmt.Errorf("%w: member %d of %d", ErrNotMember, i, len(c.Members))
 	}
 	return &c.Members[i], nil
@@ -231,7 +240,7 @@ func (q *Certificate) Verify(c *Committee) error {
 	if b.Step != StepPrecommit || b.Value.IsZero() {
 		return fmt.Errorf("%w: a certificate is of a precommit for a value", ErrInvalidMessage)
 	}
-	if _, err := c.member(b.Program, b.Epoch, 0); err != nil {
+	if err := c.of(b.Program, b.Epoch); err != nil {
 		return err
 	}
 	return verifyQuorum(c, q.Signers, bls.DSTBallot, b.signingBytes(), q.Signature)

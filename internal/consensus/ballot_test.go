@@ -30,6 +30,39 @@ func committeeOf(t testing.TB, p id.Program, k int) (Committee, []*bls.SecretKey
 	return c, keys
 }
 
+// quorum returns b signed by the first n members and their certificate.
+func quorum(t testing.TB, c *Committee, keys []*bls.SecretKey, b Ballot, n int) ([]SignedBallot, *Certificate) {
+	t.Helper()
+	var votes []SignedBallot
+	for i := range n {
+		votes = append(votes, SignBallot(keys[i], uint32(i), b))
+	}
+	q, err := Certify(c, b, votes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return votes, q
+}
+
+// againstOneBallot runs verify as sub-benchmark name beside the baseline
+// of checking one ballot signature, in the same run.
+func againstOneBallot(b *testing.B, c *Committee, vote SignedBallot, name string, verify func() error) {
+	b.Run("one-ballot", func(b *testing.B) {
+		for b.Loop() {
+			if err := vote.Verify(c); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run(name, func(b *testing.B) {
+		for b.Loop() {
+			if err := verify(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
 func precommitOf(p id.Program, value id.Hash) Ballot {
 	return Ballot{Program: p, Epoch: 0, Height: 7, Round: 2, Step: StepPrecommit, Value: value}
 }
@@ -271,27 +304,6 @@ func FuzzDecodeAgreement(f *testing.F) {
 func BenchmarkVerifyCertificate(b *testing.B) {
 	p := id.ProgramOf([]byte("prog"), nil)
 	c, keys := committeeOf(b, p, 7)
-	ballot := precommitOf(p, id.Sum([]byte("v")))
-	var votes []SignedBallot
-	for i := range 5 {
-		votes = append(votes, SignBallot(keys[i], uint32(i), ballot))
-	}
-	q, err := Certify(&c, ballot, votes)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Run("one-ballot", func(b *testing.B) {
-		for b.Loop() {
-			if err := votes[0].Verify(&c); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("certificate-k7", func(b *testing.B) {
-		for b.Loop() {
-			if err := q.Verify(&c); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
+	votes, q := quorum(b, &c, keys, precommitOf(p, id.Sum([]byte("v"))), 5)
+	againstOneBallot(b, &c, votes[0], "certificate-k7", func() error { return q.Verify(&c) })
 }

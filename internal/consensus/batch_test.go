@@ -40,26 +40,24 @@ func TestBatchPathsLeadToTheRoot(t *testing.T) {
 	}
 }
 
-func TestCertifiedReceipt(t *testing.T) {
-	p := id.ProgramOf([]byte("prog"), nil)
-	c, keys := committeeOf(t, p, 7)
+// batchOf returns n receipts of p from height first on, and their ids.
+func batchOf(p id.Program, first uint64, n int) ([]Receipt, []id.Hash) {
 	var receipts []Receipt
 	var ids []id.Hash
-	for h := uint64(10); h < 15; h++ {
+	for h := first; h < first+uint64(n); h++ {
 		r := sampleReceipt(p)
 		r.Height = h
 		receipts = append(receipts, r)
 		ids = append(ids, r.ID())
 	}
-	b := Ballot{Program: p, Height: 4, Round: 0, Step: StepPrecommit, Value: BatchRoot(ids)}
-	var votes []SignedBallot
-	for i := range 5 {
-		votes = append(votes, SignBallot(keys[i], uint32(i), b))
-	}
-	q, err := Certify(&c, b, votes)
-	if err != nil {
-		t.Fatal(err)
-	}
+	return receipts, ids
+}
+
+func TestCertifiedReceipt(t *testing.T) {
+	p := id.ProgramOf([]byte("prog"), nil)
+	c, keys := committeeOf(t, p, 7)
+	receipts, ids := batchOf(p, 10, 5)
+	_, q := quorum(t, &c, keys, Ballot{Program: p, Height: 4, Round: 0, Step: StepPrecommit, Value: BatchRoot(ids)}, 5)
 	cr := CertifiedReceipt{Receipt: receipts[3], Index: 3, Count: 5, Path: BatchPath(ids, 3), Certificate: *q}
 	if err := cr.Verify(&c); err != nil {
 		t.Fatalf("a certified receipt: %v", err)
@@ -92,36 +90,8 @@ func TestCertifiedReceipt(t *testing.T) {
 func BenchmarkVerifyCertifiedReceipt(b *testing.B) {
 	p := id.ProgramOf([]byte("prog"), nil)
 	c, keys := committeeOf(b, p, 7)
-	var receipts []Receipt
-	var ids []id.Hash
-	for h := uint64(1); h <= 64; h++ {
-		r := sampleReceipt(p)
-		r.Height = h
-		receipts = append(receipts, r)
-		ids = append(ids, r.ID())
-	}
-	ballot := Ballot{Program: p, Height: 1, Step: StepPrecommit, Value: BatchRoot(ids)}
-	var votes []SignedBallot
-	for i := range 5 {
-		votes = append(votes, SignBallot(keys[i], uint32(i), ballot))
-	}
-	q, err := Certify(&c, ballot, votes)
-	if err != nil {
-		b.Fatal(err)
-	}
+	receipts, ids := batchOf(p, 1, 64)
+	votes, q := quorum(b, &c, keys, Ballot{Program: p, Height: 1, Step: StepPrecommit, Value: BatchRoot(ids)}, 5)
 	cr := CertifiedReceipt{Receipt: receipts[37], Index: 37, Count: 64, Path: BatchPath(ids, 37), Certificate: *q}
-	b.Run("one-ballot", func(b *testing.B) {
-		for b.Loop() {
-			if err := votes[0].Verify(&c); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("receipt-k7-batch64", func(b *testing.B) {
-		for b.Loop() {
-			if err := cr.Verify(&c); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
+	againstOneBallot(b, &c, votes[0], "receipt-k7-batch64", func() error { return cr.Verify(&c) })
 }
