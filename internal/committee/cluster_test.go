@@ -56,6 +56,8 @@ func (a *app) Propose(_ context.Context, _ id.Program, h uint64) (id.Hash, []byt
 	return id.Sum(content), content, true, nil
 }
 
+func (a *app) ValueOf(content []byte) (id.Hash, error) { return id.Sum(content), nil }
+
 func (a *app) Validate(_ context.Context, _ id.Program, _ uint64, v id.Hash, content []byte) (bool, error) {
 	return id.Sum(content) == v, nil
 }
@@ -378,6 +380,7 @@ func TestReceiveRejectsBadMessages(t *testing.T) {
 	forged := consensus.SignBallot(ms[2].key, 1, b) // member 1's index, member 2's key
 	var stranger id.Node
 	rand.Read(stranger[:])
+	badContent := consensus.SignProposal(ms[1].key, 1, consensus.Proposal{Program: program, Height: 1, Round: 1, ValidRound: -1, Value: id.Sum([]byte("honest"))})
 	for _, tc := range []struct {
 		name string
 		from id.Node
@@ -389,6 +392,9 @@ func TestReceiveRejectsBadMessages(t *testing.T) {
 		{"not a member", stranger, (&Message{Ballot: &good}).Encode()},
 		{"forged signature", ms[1].node, (&Message{Ballot: &forged}).Encode()},
 		{"oversized", ms[1].node, make([]byte, MaxMessageSize+1)},
+		// Member 1 proposes an honest-looking value with a content that is
+		// not it: kept, it would get the value judged invalid.
+		{"content not of its value", ms[1].node, (&Message{Proposal: &badContent, Content: []byte("junk")}).Encode()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := sh.Receive(tc.from, program, tc.msg); err == nil {

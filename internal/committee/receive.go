@@ -61,6 +61,11 @@ func (s *Shell) receiveProposal(in *instance, sender int, msg *Message) error {
 			return err
 		}
 	}
+	if len(msg.Content) > 0 {
+		if err := s.binds(msg.Content, sp.Proposal.Value); err != nil {
+			return err
+		}
+	}
 	p := fromProposal(sp)
 	s.arrived(in, sender, p.Height, p.Round)
 	if p.Height == in.m.Height() && len(msg.Content) > 0 && len(in.content) < maxContents {
@@ -118,11 +123,23 @@ func (s *Shell) catchUp(in *instance, cert *consensus.Certificate, content []byt
 	if err := cert.Verify(in.c); err != nil {
 		return err
 	}
+	if err := s.binds(content, cert.Ballot.Value); err != nil {
+		return err
+	}
 	if err := s.cfg.App.Commit(in.p, h, content, cert); err != nil {
 		s.cfg.Log.Warn("decided height from a member not applied", "program", in.p.String(), "height", h, "err", err)
 		return nil
 	}
 	in.m.AdvanceTo(h + 1)
 	s.advanced(in, h+1)
+	return nil
+}
+
+// binds checks that content stands for value.
+func (s *Shell) binds(content []byte, value id.Hash) error {
+	v, err := s.cfg.App.ValueOf(content)
+	if err != nil || v != value {
+		return fmt.Errorf("%w: content is not the value %.8s", ErrInvalidMessage, value)
+	}
 	return nil
 }

@@ -30,6 +30,12 @@ type App interface {
 	// pending requests on top of h−1 — and returns its id and content; ok
 	// false when nothing is pending.
 	Propose(ctx context.Context, p id.Program, h uint64) (value id.Hash, content []byte, ok bool, err error)
+	// ValueOf returns the value a content stands for (for ONVM, the batch
+	// root of the receipts it carries), without executing anything: a
+	// content that does not bind to the value it came with is refused
+	// before it is kept, so that a faulty member cannot pair an honest
+	// value with a wrong content and get it judged invalid.
+	ValueOf(content []byte) (id.Hash, error)
 	// Validate reports whether content, proposed at height h of p, is
 	// valid and is the value named (re-executing it gives the same
 	// receipts).
