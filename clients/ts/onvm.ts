@@ -203,16 +203,16 @@ export class Client {
   peers(): Promise<T.Peers> {
     return this.json("GET", "/peers");
   }
-  dagHeads(): Promise<T.DagHeads> {
+  dagHeads(): Promise<T.DAGHeads> {
     return this.json("GET", "/dag/heads");
   }
   dagVertex(id: string): Promise<T.Vertex> {
     return this.json("GET", "/dag/vertices/" + encodeURIComponent(id));
   }
-  dagAuthors(): Promise<T.DagAuthors> {
+  dagAuthors(): Promise<T.DAGAuthors> {
     return this.json("GET", "/dag/authors");
   }
-  dagEquivocations(limit?: number): Promise<T.DagEquivocations> {
+  dagEquivocations(limit?: number): Promise<T.DAGEquivocations> {
     return this.json("GET", "/dag/equivocations" + query({ limit }));
   }
 
@@ -276,14 +276,14 @@ export class Client {
    * Uploads bytes as a blob. In a browser the body goes through
    * XMLHttpRequest, whose upload events give progress; elsewhere fetch.
    */
-  async uploadBlob(data: Uint8Array, mime: string, opts: TransferOptions = {}): Promise<T.BlobPut> {
+  async uploadBlob(data: Uint8Array, mime: string, opts: TransferOptions = {}): Promise<T.BlobRef> {
     const headers: Record<string, string> = { "X-Mime": mime || "application/octet-stream", ...(await this.signHeaders("POST", "/blobs", data)) };
     if (typeof XMLHttpRequest === "undefined") {
       const res = await this.raw("POST", "/blobs", data, { "X-Mime": headers["X-Mime"] }, opts.signal);
       opts.onProgress?.(data.length, data.length);
-      return (await res.json()) as T.BlobPut;
+      return (await res.json()) as T.BlobRef;
     }
-    return new Promise<T.BlobPut>((resolve, reject) => {
+    return new Promise<T.BlobRef>((resolve, reject) => {
       const xhr = new XMLHttpRequest();
       xhr.open("POST", this.baseUrl + "/blobs");
       for (const [k, v] of Object.entries(headers)) xhr.setRequestHeader(k, v);
@@ -300,7 +300,7 @@ export class Client {
         }
         if (xhr.status >= 200 && xhr.status < 300) {
           opts.onProgress?.(data.length, data.length);
-          resolve(body as T.BlobPut);
+          resolve(body as T.BlobRef);
         } else reject(errorFromBody(xhr.status, body));
       };
       opts.signal?.addEventListener("abort", () => xhr.abort());

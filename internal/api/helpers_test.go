@@ -119,6 +119,9 @@ func (n *testNode) do(method, path string, header http.Header, body io.Reader) (
 	if err != nil {
 		n.t.Fatalf("%s %s: reading body: %v", method, path, err)
 	}
+	if err := checkAnswer(req, resp, b); err != nil {
+		n.t.Errorf("%s %s: the answer does not match openapi.json: %v", method, path, err)
+	}
 	return &reply{StatusCode: resp.StatusCode, Header: resp.Header, ContentLength: resp.ContentLength}, b
 }
 

@@ -64,3 +64,23 @@ func TestBundleReportsTypeScriptErrors(t *testing.T) {
 		t.Fatal("Bundle accepted an import of a missing module")
 	}
 }
+
+// TestCommittedTypes fails when clients/ts/types.ts is not what
+// docs/openapi.json generates: run go generate ./internal/ui and commit it.
+func TestCommittedTypes(t *testing.T) {
+	doc, err := os.ReadFile(OpenAPIPath(".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := Types(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(TypesPath(".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("clients/ts/types.ts is stale: run go generate ./internal/ui (%d bytes generated, %d committed)", len(want), len(got))
+	}
+}

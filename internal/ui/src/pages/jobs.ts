@@ -20,8 +20,8 @@ export async function jobs(root: HTMLElement, args: string[], ctx: Ctx): Promise
   const draw = async (): Promise<void> => {
     try {
       const l = await c.jobs({ status: filter.value || undefined, limit: 100 });
-      put(list, l.jobs.length === 0 ? h("p", { class: "muted" }, "No jobs.") : table(["job", "status", "program", "request id", "created", "fuel"],
-        l.jobs.map((j) => [link("#/jobs/" + j.job_id, short(j.job_id, 16)), badge(j), link("#/programs/" + j.program_id, short(j.program_id, 16)), j.request_id, time(j.created_at), j.fuel_consumed])));
+      put(list, (l.jobs ?? []).length === 0 ? h("p", { class: "muted" }, "No jobs.") : table(["job", "status", "program", "request id", "created", "fuel"],
+        (l.jobs ?? []).map((j) => [link("#/jobs/" + j.job_id, short(j.job_id, 16)), badge(j), link("#/programs/" + j.program_id, short(j.program_id, 16)), j.request_id, time(j.created_at), j.fuel_consumed])));
     } catch (e) {
       put(list, errorBox(e));
     }
@@ -74,7 +74,7 @@ async function job(root: HTMLElement, jid: string, ctx: Ctx): Promise<void> {
   for (;;) {
     drawJob(info, act, j, ctx);
     const ls = await c.jobLogs(jid);
-    logBox.textContent = ls.logs.map((l) => `${time(l.timestamp)} [${l.source} ${l.level}] ${l.message}`).join("\n");
+    logBox.textContent = (ls.logs ?? []).map((l) => `${time(l.timestamp)} [${l.source} ${l.level}] ${l.message}`).join("\n");
     if (terminal.has(j.status)) break;
     if (stop) return;
     try {
@@ -88,7 +88,7 @@ async function job(root: HTMLElement, jid: string, ctx: Ctx): Promise<void> {
   if (j.status === "completed") {
     await run(outBox, async () => {
       const o = await c.jobOutput(jid);
-      put(outBox, h("h3", {}, "Output"), showBytes(fromBase64(o.output_base64)), h("p", {}, "output blob: ", link("#/blobs/" + o.output_blob_id, o.output_blob_id)));
+      put(outBox, h("h3", {}, "Output"), showBytes(fromBase64(o.output_base64)), o.output_blob_id ? h("p", {}, "output blob: ", link("#/blobs/" + o.output_blob_id, o.output_blob_id)) : "");
     });
   }
 }

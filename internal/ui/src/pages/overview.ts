@@ -32,9 +32,9 @@ export async function overview(root: HTMLElement, _args: string[], ctx: Ctx): Pr
         ["version", ready.version],
         ["status", ready.status],
         ["min-peers gate", gate],
-        ["peers", `${peers.peers.length} connected, ${peers.onvm_peers} speak ONVM`],
-        ["DAG", `${heads.vertices} vertices, ${heads.heads.length} heads, ${heads.pending} pending`],
-        ["heads", h("span", { class: "mono" }, heads.heads.map((x) => short(x)).join(" ") || "—")],
+        ["peers", `${(peers.peers ?? []).length} connected, ${peers.onvm_peers} speak ONVM`],
+        ["DAG", `${heads.vertices} vertices, ${(heads.heads ?? []).length} heads, ${heads.pending} pending`],
+        ["heads", h("span", { class: "mono" }, (heads.heads ?? []).map((x) => short(x)).join(" ") || "—")],
         ["jobs", `${ready.capacity.current_jobs} running, ${ready.capacity.queue_depth} pending, ${ready.capacity.max_concurrent_jobs} slots`],
         ["resources", `${ready.resources.cpu_percent.toFixed(1)}% CPU, ${bytes(ready.resources.memory_used_bytes)} memory`],
       ]));

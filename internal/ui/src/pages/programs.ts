@@ -43,9 +43,9 @@ export async function programs(root: HTMLElement, args: string[], ctx: Ctx): Pro
   put(root, h("h2", {}, "Programs"), h("div", { class: "card" }, h("h3", {}, "Deploy a module"), form, out), list);
   const drawList = async (): Promise<void> => {
     const cat = await c.catalog({ limit: 200 });
-    put(list, cat.programs.length === 0
+    put(list, (cat.programs ?? []).length === 0
       ? h("p", { class: "muted" }, "No programs deployed yet.")
-      : table(["program", "entrypoint", "deployer", "code", "deployed"], cat.programs.map((p) => [
+      : table(["program", "entrypoint", "deployer", "code", "deployed"], (cat.programs ?? []).map((p) => [
           link("#/programs/" + p.program_id, short(p.program_id, 20)), p.entrypoint, h("code", {}, short(p.deployer)),
           link("#/blobs/" + p.code_blob, short(p.code_blob, 16)), time(p.timestamp_ms),
         ])),
@@ -72,24 +72,24 @@ async function program(root: HTMLElement, pid: string, ctx: Ctx): Promise<void> 
       ["manifest id", h("code", {}, m.manifest_id)],
       ["version", m.version],
       ["deployer", h("code", {}, m.deployer)],
-      ["entrypoints", m.entrypoints.join(", ")],
+      ["entrypoints", (m.entrypoints ?? []).join(", ")],
       ["code", link("#/blobs/" + m.code_blob, m.code_blob)],
       ["code size", m.code_size],
       ["instrumented", link("#/blobs/" + m.instrumented_blob, m.instrumented_blob)],
       ["wasm env hash", h("code", {}, m.wasm_env_hash)],
       ["salt", h("code", {}, m.salt_base64)],
-      ["blob refs", m.blob_refs.length ? m.blob_refs.join(", ") : "—"],
+      ["blob refs", m.blob_refs?.length ? m.blob_refs.join(", ") : "—"],
       ["initial state root", h("code", {}, m.initial_state_root)],
       ["deployed", time(m.timestamp_ms)],
       ["signature", h("code", {}, short(m.signature, 32))],
     ])),
     h("div", { class: "card" }, h("h3", {}, `Committee (epoch ${m.committee.epoch}, threshold ${m.committee.threshold})`),
-      table(["member", "weight", "BLS key"], m.committee.members.map((x) => [h("code", {}, x.node), x.weight, h("code", {}, short(x.bls_public_key, 24))])),
+      table(["member", "weight", "BLS key"], (m.committee.members ?? []).map((x) => [h("code", {}, x.node), x.weight, h("code", {}, short(x.bls_public_key, 24))])),
       h("p", { class: "muted" }, "The leader of each height rotates over the members in this order.")),
     h("div", { class: "card" }, h("h3", {}, "State"), kv([["root", h("code", {}, sr.root)], ["height", sr.height ?? "—"]]), lookup),
     h("div", { class: "card" }, h("h3", {}, "Receipts"),
-      rs.receipts.length === 0 ? h("p", { class: "muted" }, "No transitions yet.") :
-        table(["height", "receipt", "fuel", "signers", "root out", "time"], rs.receipts.map((r) => [
+      (rs.receipts ?? []).length === 0 ? h("p", { class: "muted" }, "No transitions yet.") :
+        table(["height", "receipt", "fuel", "signers", "root out", "time"], (rs.receipts ?? []).map((r) => [
           r.height,
           h("a", { href: "#", onclick: (e: Event) => {
             e.preventDefault();
