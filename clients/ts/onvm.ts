@@ -1,13 +1,16 @@
 // ONVM TypeScript client: every route of a node's HTTP API, typed, with
 // request signing (ONVM2-HMAC-SHA256 over WebCrypto), typed errors that
 // carry the node's error code, and blob upload and download with progress
-// and cancellation. ESM, no runtime dependencies; runs in browsers and in
+// and cancellation, and BLAKE3 verification of downloaded blobs against
+// their id, so a caller trusts bytes, not a node. ESM, no runtime dependencies; runs in browsers and in
 // Node >= 20 (fetch and WebCrypto are global there).
 //
 // The routes and fields are those of docs/api.md and docs/openapi.json.
 
 import type * as T from "./types";
+import { Blake3, blake3 } from "./blake3";
 export * from "./types";
+export { Blake3, blake3 } from "./blake3";
 
 /** Project credentials of a node (`onvm generate-project`). */
 export interface Credentials {
@@ -52,6 +55,30 @@ export class NetworkError extends Error {
     super(message);
     this.name = "NetworkError";
   }
+}
+
+/** A downloaded blob's bytes do not hash to its id: the node sent other bytes. */
+export class IntegrityError extends Error {
+  readonly expected: string;
+  readonly actual: string;
+  constructor(expected: string, actual: string) {
+    super("the node sent bytes that are not blob " + expected + " (they hash to blob" + actual + ")");
+    this.name = "IntegrityError";
+    this.expected = expected;
+    this.actual = actual;
+  }
+}
+
+/** The id of a blob with these bytes: "blob" and the BLAKE3 hash in hex. */
+export function blobIdOf(data: Uint8Array): string {
+  return "blob" + toHex(blake3(data));
+}
+
+// blobHash is the hash an id text names (with or without its prefix,
+// any case), or undefined when it is not a blob id.
+function blobHash(id: string): string | undefined {
+  const t = id.trim().toLowerCase().replace(/^blob/, "");
+  return /^[0-9a-f]{64}$/.test(t) ? t : undefined;
 }
 
 const enc = new TextEncoder();
@@ -308,14 +335,27 @@ export class Client {
     });
   }
 
-  /** Downloads a blob, streaming, with progress; returns its bytes and type. */
+  /**
+   * Downloads a blob, streaming, with progress; returns its bytes and type.
+   * A whole blob is hashed as it arrives and refused with IntegrityError
+   * unless it hashes to id (a range cannot be checked on its own).
+   */
   async getBlob(id: string, opts: TransferOptions & { range?: [number, number] } = {}): Promise<{ bytes: Uint8Array; mime: string }> {
+    const want = opts.range ? undefined : blobHash(id);
+    const hash = want ? new Blake3() : undefined;
+    const check = (): void => {
+      if (!hash || !want) return;
+      const got = toHex(hash.digest());
+      if (got !== want) throw new IntegrityError("blob" + want, got);
+    };
     const headers: Record<string, string> = opts.range ? { Range: `bytes=${opts.range[0]}-${opts.range[1]}` } : {};
     const res = await this.raw("GET", "/blobs/" + encodeURIComponent(id), undefined, headers, opts.signal);
     const total = Number(res.headers.get("Content-Length") ?? "0");
     const mime = res.headers.get("Content-Type") ?? "application/octet-stream";
     if (!res.body) {
       const bytes = new Uint8Array(await res.arrayBuffer());
+      hash?.update(bytes);
+      check();
       opts.onProgress?.(bytes.length, bytes.length);
       return { bytes, mime };
     }
@@ -326,9 +366,11 @@ export class Client {
       const r = await reader.read();
       if (r.done) break;
       parts.push(r.value);
+      hash?.update(r.value);
       done += r.value.length;
       opts.onProgress?.(done, total);
     }
+    check();
     const bytes = new Uint8Array(done);
     let off = 0;
     for (const p of parts) {

@@ -28,33 +28,7 @@ import (
 func TestBrowserSignIn(t *testing.T) {
 	exe := chromium(t)
 	dir := t.TempDir()
-	db, err := pebble.Open("auth", &pebble.Options{FS: vfs.NewMem()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	store, err := auth.Open(db, bytes.Repeat([]byte{7}, 32), auth.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, secret, err := store.Create("webproj", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	blobs, err := blob.Open(blob.Options{Dir: filepath.Join(dir, "blobs"), DB: db, MaxSize: 1 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = blobs.Close() })
-	srv := api.New(api.Options{RPC: config.Default().RPC, Blobs: blobs, NodeID: id.Node{0xab}, Auth: api.AuthOptions{Verifier: store}})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := &http.Server{Handler: srv.Handler()}
-	go func() { _ = hs.Serve(ln) }()
-	t.Cleanup(func() { _ = hs.Close() })
-	base := "http://" + ln.Addr().String()
+	base, secret := apiServer(t, dir, true)
 
 	b := browser(t, exe, dir)
 	ctx := b.ctx
@@ -110,4 +84,43 @@ func TestBrowserSignIn(t *testing.T) {
 		}
 		t.Errorf("browser: %s", p)
 	}
+}
+
+// apiServer serves the API over a blob store of dir on a loopback port
+// and returns its URL. With auth it verifies signed requests and has one
+// project, "webproj", whose secret it returns.
+func apiServer(t *testing.T, dir string, withAuth bool) (base string, secret []byte) {
+	t.Helper()
+	db, err := pebble.Open("auth", &pebble.Options{FS: vfs.NewMem()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	var opts api.AuthOptions
+	if withAuth {
+		store, err := auth.Open(db, bytes.Repeat([]byte{7}, 32), auth.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, secret, err = store.Create("webproj", nil); err != nil {
+			t.Fatal(err)
+		}
+		opts.Verifier = store
+	}
+	blobs, err := blob.Open(blob.Options{Dir: filepath.Join(dir, "blobs"), DB: db, MaxSize: 8 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = blobs.Close() })
+	rpc := config.Default().RPC
+	rpc.MaxBlobSize = 8 << 20
+	srv := api.New(api.Options{RPC: rpc, Dev: !withAuth, Blobs: blobs, NodeID: id.Node{0xab}, Auth: opts})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: srv.Handler()}
+	go func() { _ = hs.Serve(ln) }()
+	t.Cleanup(func() { _ = hs.Close() })
+	return "http://" + ln.Addr().String(), secret
 }
