@@ -250,6 +250,7 @@ func TestDeployErrors(t *testing.T) {
 		{"unknown code blob", jsonHeader, "/programs", mustJSON(t, map[string]any{"code_blob": id.BlobOf([]byte("x")).String(), "entrypoint": "onvm_main"}), 404, "not_found", "blob not found"},
 		{"raw module too large", http.Header{"Content-Type": {"application/wasm"}}, "/programs?entrypoint=x", make([]byte, wasm.MaxCodeSize+1), 413, "module_too_large", "larger"},
 		{"function over the size limit", jsonHeader, "/programs", mustJSON(t, map[string]any{"wasm_base64": b64(bigFunction()), "entrypoint": "main"}), 400, "module_limit_function_size", "function_size"},
+		{"branches over the limit", jsonHeader, "/programs", mustJSON(t, map[string]any{"wasm_base64": b64(loopsInARow()), "entrypoint": "main"}), 400, "module_limit_branch_work", "branch_work"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -276,7 +277,17 @@ func TestDeployErrors(t *testing.T) {
 // bigFunction is a module whose one function is 100 000 × (i32.const 0;
 // drop), 300 KB: over the module limit on a function body's size.
 func bigFunction() []byte {
-	body := append(append([]byte{0}, bytes.Repeat([]byte{0x41, 0x00, 0x1a}, 100_000)...), 0x0b)
+	return oneFunction(append(append([]byte{0}, bytes.Repeat([]byte{0x41, 0x00, 0x1a}, 100_000)...), 0x0b))
+}
+
+// loopsInARow is a module whose one function holds 20 000 loops one after the other (60 KB
+// that compiled for minutes).
+func loopsInARow() []byte {
+	return oneFunction(append(append([]byte{0}, bytes.Repeat([]byte{0x03, 0x40, 0x0b}, 20_000)...), 0x0b))
+}
+
+// oneFunction is a module of one () -> () function of body.
+func oneFunction(body []byte) []byte {
 	code := binary.AppendUvarint([]byte{1}, uint64(len(body)))
 	code = append(code, body...)
 	m := []byte("\x00asm\x01\x00\x00\x00\x01\x04\x01\x60\x00\x00\x03\x02\x01\x00\x0a")

@@ -16,7 +16,7 @@ import (
 )
 
 // slowToCompile is a module whose entrypoint run returns its input at once, and which also
-// defines 150 functions nested meter.MaxNesting deep, never called: within the module
+// defines 50 functions nested meter.MaxNesting deep, never called: within the module
 // limits, and some hundreds of milliseconds to compile.
 func slowToCompile(t *testing.T) []byte {
 	t.Helper()
@@ -24,7 +24,7 @@ func slowToCompile(t *testing.T) []byte {
 	m.Set(wasmbin.SecType, wasmbin.EncodeTypes([]wasmbin.FuncType{
 		{Params: []byte{wasmbin.I32, wasmbin.I32}, Results: []byte{wasmbin.I32, wasmbin.I32}}, {},
 	}))
-	const n = 150
+	const n = 50 // the most nesting_work allows
 	m.Set(wasmbin.SecFunction, append(wasmbin.AppendU32(nil, n+1), append([]byte{0}, bytes.Repeat([]byte{1}, n)...)...))
 	m.Set(wasmbin.SecMemory, []byte{1, 0x00, 0x01})
 	m.Set(wasmbin.SecExport, wasmbin.EncodeExports([]wasmbin.Export{

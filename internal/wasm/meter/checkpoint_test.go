@@ -67,7 +67,7 @@ func straightLine(k int) []byte {
 
 // TestPollThreshold: long straight-line code polls at least every MaxUnpolledCost.
 func TestPollThreshold(t *testing.T) {
-	const k = 5000
+	const k = 2500 // under MaxBranchWork, 5 × MaxUnpolledCost
 	inst := mustInstrument(t, straightLine(k), DefaultConfig())
 	for _, eng := range engines {
 		in := newInstance(t, eng.cfg(), inst)

@@ -8,10 +8,10 @@ import (
 
 // Module limits. They bound what compiling a module costs a node (every node compiles every
 // deployed module): wazero's compiler holds a whole function's SSA in memory, spends time per
-// function and per declared local, and is superlinear in nesting depth. Each limit is chosen
-// from measurement (bench/compilebench, docs/security.md "Module limits") so that the largest
-// module of each hostile shape instruments and compiles in under half a second with under
-// 64 MiB of peak RSS growth, and a module at every limit at once within 2 s and 256 MiB.
+// function and per declared local, and is superlinear in nesting depth and in branch points.
+// Each limit is chosen from measurement (bench/compilebench, docs/security.md "Module limits")
+// so that the largest module of each hostile shape instruments and compiles in at most about
+// the time of a Go guest, with under 64 MiB of peak RSS growth.
 // CheckLimits applies them to a module before Instrument does anything else.
 const (
 	// MaxFunctionSize bounds one function body in bytes: a body of 3 million
@@ -33,9 +33,22 @@ const (
 	// MaxNestingWork bounds the sum over functions of blocks × depth (each function's count
 	// of blocks, loops and ifs times its deepest nesting): wazero's compile time is about
 	// 0.9 µs per block plus 3.3 ns per block per level of depth, so functions each at
-	// MaxNesting filling the code section took 3.7 s, and this bound keeps that part of
-	// the cost under 0.5 s.
-	MaxNestingWork = 150_000_000
+	// MaxNesting filling the code section took 3.7 s. MaxBlocks alone would allow 100
+	// million; this bound keeps that part of the cost near 0.2 s (Go guests have 1.9 to
+	// 3.1 million).
+	MaxNestingWork = 50_000_000
+	// MaxBranchWork bounds the sum over functions of each function's branch work
+	// (bodyShape.dominators: the depth in the dominator tree of each basic block a branch
+	// point starts). wazero's loop detection walks that tree up from every basic block, so
+	// a function of n branch points one after the other costs n² / 2: one function of
+	// 20 000 loops (60 KB) compiled for 216 s with 374 MiB, and 10 000 `br_if`s for 4.8 s.
+	// Go guests have 0.22 to 0.29 million; at this bound the worst shapes compile in about
+	// half a second (docs/security.md).
+	MaxBranchWork = 4_000_000
+	// MaxBlocks bounds the blocks, loops and ifs of all functions together, the part of
+	// their cost that is linear (about 2 µs a block, 10 µs a loop). Go guests have about
+	// 31 000 per MB of code (36 000 to 49 000), so 80 000 at the code size limit.
+	MaxBlocks = 100_000
 	// MaxDataSegments bounds the data segments (wasmtime's parser allows 100 000; Go guests
 	// have 22 000 to 32 000).
 	MaxDataSegments = 100_000
@@ -46,7 +59,7 @@ const (
 // LimitError reports a module over one of the module limits. It wraps ErrUnsupported.
 type LimitError struct {
 	// Limit names the limit: function_size, code_size, functions, locals, function_locals,
-	// nesting, nesting_work, data_segments, element_segments or tables.
+	// nesting, nesting_work, branch_work, blocks, data_segments, element_segments or tables.
 	Limit string
 	Value uint64 // the module's figure
 	Max   uint64 // the limit
@@ -134,8 +147,9 @@ func checkBodies(p []byte, types []wasmbin.FuncType, sigs []uint32, imported uin
 	if err != nil {
 		return err
 	}
-	var total, work uint64
+	var total, work, branchWork, allBlocks uint64
 	var labels []uint32
+
 	for i, body := range bodies {
 		where := fmt.Sprintf("function %d", imported+uint64(i))
 		if len(body) > MaxFunctionSize {
@@ -166,26 +180,72 @@ func checkBodies(p []byte, types []wasmbin.FuncType, sigs []uint32, imported uin
 		if total += n; total > MaxTotalLocals {
 			return &LimitError{Limit: "locals", Value: total, Max: MaxTotalLocals}
 		}
-		var blocks, deepest uint64
-		for depth := 1; depth > 0; {
-			var in wasmbin.Instr
-			if in, labels, err = wasmbin.DecodeInstr(r, labels[:0]); err != nil {
-				return fmt.Errorf("%s at body offset %d: %w", where, in.Start, err)
-			}
-			switch in.Op {
-			case wasmbin.OpBlock, wasmbin.OpLoop, wasmbin.OpIf:
-				if depth++; depth-1 > MaxNesting {
-					return &LimitError{Limit: "nesting", Value: uint64(depth - 1), Max: MaxNesting, Where: where}
-				}
-				blocks++
-				deepest = max(deepest, uint64(depth-1))
-			case wasmbin.OpEnd:
-				depth--
-			}
+		var sh bodyShape
+		if labels, err = sh.scan(r, labels, where, &allBlocks); err != nil {
+			return err
 		}
+		if branchWork += sh.dominators; branchWork > MaxBranchWork {
+			return &LimitError{Limit: "branch_work", Value: branchWork, Max: MaxBranchWork, Where: where}
+		}
+		blocks, deepest := sh.blocks, sh.deepest
 		if work += blocks * deepest; work > MaxNestingWork {
 			return &LimitError{Limit: "nesting_work", Value: work, Max: MaxNestingWork}
 		}
 	}
 	return nil
+}
+
+// bodyShape is what checkBodies measures of one function body.
+type bodyShape struct {
+	blocks, deepest uint64 // blocks, loops and ifs; the deepest nesting
+	// dominators estimates the work of wazero's loop detection, which walks the dominator
+	// tree up from every basic block: the sum over the basic blocks a branch point starts
+	// of their depth in that tree. A br_if starts a block below the current one, a loop or
+	// an if one two levels below (the meter adds a branch to each), an else or the end of
+	// a block or an if starts a block just below where the construct began.
+	dominators uint64
+	entries    []uint64 // the dominator depth where each open construct began
+}
+
+// scan reads the instructions of a body from r (after its locals) up to its final end.
+func (sh *bodyShape) scan(r *wasmbin.Reader, labels []uint32, where string, allBlocks *uint64) ([]uint32, error) {
+	var d uint64 // the dominator depth of the current basic block
+	enter := func(levels uint64) { d += levels; sh.dominators += d }
+	kinds := []wasmbin.Op{wasmbin.OpBlock} // the function body
+	sh.entries = append(sh.entries[:0], 0)
+	for len(kinds) > 0 {
+		in, l, err := wasmbin.DecodeInstr(r, labels[:0])
+		labels = l
+		if err != nil {
+			return labels, fmt.Errorf("%s at body offset %d: %w", where, in.Start, err)
+		}
+		switch in.Op {
+		case wasmbin.OpBlock, wasmbin.OpLoop, wasmbin.OpIf:
+			if len(kinds) > MaxNesting {
+				return labels, &LimitError{Limit: "nesting", Value: uint64(len(kinds)), Max: MaxNesting, Where: where}
+			}
+			sh.blocks++
+			if *allBlocks++; *allBlocks > MaxBlocks {
+				return labels, &LimitError{Limit: "blocks", Value: *allBlocks, Max: MaxBlocks}
+			}
+			sh.deepest = max(sh.deepest, uint64(len(kinds)))
+			kinds, sh.entries = append(kinds, in.Op), append(sh.entries, d)
+			if in.Op != wasmbin.OpBlock {
+				enter(2)
+			}
+		case wasmbin.OpElse:
+			d = sh.entries[len(sh.entries)-1]
+			enter(1)
+		case wasmbin.OpBrIf:
+			enter(1)
+		case wasmbin.OpEnd:
+			k, e := kinds[len(kinds)-1], sh.entries[len(sh.entries)-1]
+			kinds, sh.entries = kinds[:len(kinds)-1], sh.entries[:len(sh.entries)-1]
+			if k != wasmbin.OpLoop && len(kinds) > 0 {
+				d = e
+				enter(1)
+			}
+		}
+	}
+	return labels, nil
 }

@@ -34,6 +34,18 @@ func nestBody(depth int) []byte {
 	return append(b, bytes.Repeat([]byte{0x0b}, depth+1)...)
 }
 
+// flatBody is a body of n units one after the other, inside a block (unit br_if 0 branches
+// to its end).
+func flatBody(unit []byte, n int) []byte {
+	b := append([]byte{0, 0x02, 0x40}, bytes.Repeat(unit, n)...)
+	return append(b, 0x0b, 0x0b)
+}
+
+var (
+	brIf = []byte{0x41, 0x00, 0x0d, 0x00} // i32.const 0; br_if 0
+	loop = []byte{0x03, 0x40, 0x0b}       // loop end
+)
+
 func repeat(b []byte, n int) [][]byte {
 	bs := make([][]byte, n)
 	for i := range bs {
@@ -66,6 +78,10 @@ func TestLimits(t *testing.T) {
 		{"nesting", limitModule([][]byte{nestBody(MaxNesting)}), limitModule([][]byte{nestBody(MaxNesting + 1)})},
 		{"nesting_work", limitModule(repeat(nestBody(MaxNesting), MaxNestingWork/(MaxNesting*MaxNesting))),
 			limitModule(repeat(nestBody(MaxNesting), MaxNestingWork/(MaxNesting*MaxNesting)+1))},
+		// n br_ifs in a row cost n(n+1)/2 + 1 (the end of the enclosing block).
+		{"branch_work", limitModule([][]byte{flatBody(brIf, 2827)}), limitModule([][]byte{flatBody(brIf, 2828)})},
+		{"blocks", limitModule(repeat(flatBody(loop, 10), MaxBlocks/11)),
+			limitModule(repeat(flatBody(loop, 10), MaxBlocks/11+1))},
 		{"data_segments", limitModule(nil, wasmbin.Section{ID: wasmbin.SecData, Payload: segments(MaxDataSegments, []byte{1, 0})}),
 			limitModule(nil, wasmbin.Section{ID: wasmbin.SecData, Payload: segments(MaxDataSegments+1, []byte{1, 0})})},
 		{"element_segments", limitModule(nil, wasmbin.Section{ID: wasmbin.SecElement, Payload: segments(MaxElementSegments, []byte{1, 0, 0})}),

@@ -24,21 +24,29 @@ const (
 // hostileModule returns a module of one of the hostile shapes, its size picked by a and b
 // from zero up to about twice the limit that bounds it.
 func hostileModule(shape uint8, a uint32, b uint16) []byte {
-	switch shape % 4 {
+	switch shape % 6 {
 	case 0: // one big function
 		return limitModule([][]byte{dropBody(int(a % (2 * MaxFunctionSize / 3)))})
 	case 1: // many functions
 		return limitModule(repeat([]byte{0, 0x0b}, int(a%(2*MaxFunctions))))
 	case 2: // deep nesting, in up to 2 000 functions
 		return limitModule(repeat(nestBody(int(a%(2*MaxNesting))), int(b%2000)+1))
-	default: // many locals, in up to 50 functions
+	case 3: // many locals, in up to 50 functions
 		body := append(wasmbin.AppendU32([]byte{1}, a%(2*MaxLocals)), wasmbin.I64, 0x0b)
 		return limitModule(repeat(body, int(b%50)+1))
+	case 4: // branches one after the other (br_ifs or loops), in up to 4 functions
+		unit := brIf
+		if b&1 == 1 {
+			unit = loop
+		}
+		return limitModule(repeat(flatBody(unit, int(a%30_000)), int(b>>1%4)+1))
+	default: // many loops, in functions of 10
+		return limitModule(repeat(flatBody(loop, 10), int(a%(2*MaxBlocks/11))))
 	}
 }
 
 // FuzzCompileBounds generates modules of the hostile shapes (one big function, many
-// functions, deep nesting, many locals) at growing sizes: each is either refused with a
+// functions, deep nesting, many locals, branches in a row, many loops) at growing sizes: each is either refused with a
 // LimitError, or instruments and compiles on the compiler engine within the bounds.
 func FuzzCompileBounds(f *testing.F) {
 	f.Add(uint8(0), uint32((MaxFunctionSize-2)/3), uint16(0))              // the largest function
@@ -47,6 +55,9 @@ func FuzzCompileBounds(f *testing.F) {
 	f.Add(uint8(2), uint32(MaxNesting), uint16(149))                       // the most nesting work
 	f.Add(uint8(2), uint32(100_000), uint16(0))                            // 100 000 nested blocks
 	f.Add(uint8(3), uint32(MaxLocals), uint16(MaxTotalLocals/MaxLocals-1)) // the most locals
+	f.Add(uint8(4), uint32(2827), uint16(0))                               // the most branch work
+	f.Add(uint8(4), uint32(20_000), uint16(1))                             // 20 000 loops in a row
+	f.Add(uint8(5), uint32(MaxBlocks/11), uint16(0))                       // the most blocks
 	ctx := context.Background()
 	f.Fuzz(func(t *testing.T, shape uint8, a uint32, b uint16) {
 		wasm := hostileModule(shape, a, b)
