@@ -68,10 +68,7 @@ func (e *Engine) Deploy(ctx context.Context, req DeployRequest) (m *program.Mani
 		return nil, false, fmt.Errorf("deploy %s: %w", p, err)
 	}
 
-	if _, err := wasm.Check(code, req.Entrypoint); err != nil {
-		return nil, false, fmt.Errorf("deploy %s: %w", p, err)
-	}
-	inst, err := wasm.Prepare(code)
+	inst, err := wasm.PrepareEntry(code, req.Entrypoint)
 	if err != nil {
 		return nil, false, fmt.Errorf("deploy %s: %w", p, err)
 	}

@@ -170,10 +170,7 @@ func (r *Replica) verifyManifest(m *program.Manifest) error {
 	}
 	var inst []byte
 	if m.Body.EnvHash == wasm.EnvHash() {
-		if _, err := wasm.Check(code, m.Body.Entrypoints[0]); err != nil {
-			return r.refuse(m, "invalid_code", err)
-		}
-		inst, err = wasm.Prepare(code)
+		inst, err = wasm.PrepareEntry(code, m.Body.Entrypoints[0])
 		if err != nil {
 			return r.refuse(m, "invalid_code", err)
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/onvm-network/onvm/internal/wasm/meter"
 	"github.com/onvm-network/onvm/internal/wasm/meter/wasmbin"
@@ -288,11 +289,32 @@ func valueTypes(b []byte) []api.ValueType {
 	return ts
 }
 
+// validateSlots bounds the validations running at once in the process, as
+// Config.CompileConcurrency bounds compilations: deploys and peers verifying
+// manifests validate, and without it their number was bounded only by the
+// per-project deploy limit times the projects (and the peers replicating).
+// A validation is bounded in time by the module limits, so a wait is too.
+var validateSlots = make(chan struct{}, DefaultCompileConcurrency())
+
+// validating counts the validations running, and validateHook (nil but in
+// tests) runs inside each: tests hold validations there.
+var (
+	validating   atomic.Int32
+	validateHook func()
+)
+
 // validate compiles wasm with wazero's interpreter (the cheapest full
 // validation) under the allowed features, once admit has accepted it.
 func validate(wasm []byte) (wazero.CompiledModule, error) {
 	if err := admit(wasm); err != nil {
 		return nil, err
+	}
+	validateSlots <- struct{}{}
+	defer func() { <-validateSlots }()
+	validating.Add(1)
+	defer validating.Add(-1)
+	if validateHook != nil {
+		validateHook()
 	}
 	ctx := context.Background()
 	r := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter().WithCoreFeatures(coreFeatures))

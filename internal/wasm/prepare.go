@@ -15,8 +15,14 @@ import (
 // instruments it with the meter's default configuration and validates the
 // result. It runs once, at deploy; the instrumented bytes are what every
 // node stores and runs, so every node executes identical code.
-func Prepare(wasm []byte) ([]byte, error) {
-	rep, out := check(wasm, "")
+func Prepare(wasm []byte) ([]byte, error) { return PrepareEntry(wasm, "") }
+
+// PrepareEntry is Check(wasm, entrypoint) and Prepare(wasm) in one: a deploy
+// (and a peer verifying one) decodes, instruments and validates the module
+// once, and the instrumented module once, instead of doing Check's work
+// twice. When entrypoint is empty it is Prepare.
+func PrepareEntry(wasm []byte, entrypoint string) ([]byte, error) {
+	rep, out := check(wasm, entrypoint)
 	if err := rep.err(); err != nil {
 		return nil, fmt.Errorf("prepare: %w", err)
 	}
