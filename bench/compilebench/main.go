@@ -6,6 +6,7 @@
 //	go run ./bench/compilebench                 the default table of shapes and sizes
 //	go run ./bench/compilebench -shape nest -n 100000   one measurement
 //	go run ./bench/compilebench -interpreter    compile with the interpreter, as deploy-time validation does
+//	go run ./bench/compilebench -workers 2      compile each module with 2 goroutines
 //	go run ./bench/compilebench -cachedir DIR   compile through wazero's on-disk cache in DIR; a
 //	                                            second run measures what a restarted node pays
 //
@@ -33,6 +34,7 @@ import (
 	"github.com/onvm-network/onvm/internal/wasm/meter"
 	"github.com/onvm-network/onvm/internal/wasm/meter/wasmbin"
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/experimental"
 )
 
 func main() {
@@ -43,6 +45,7 @@ func main() {
 	flag.IntVar(&nestDepth, "depth", meter.MaxNesting, "nestfuncs: the depth of each function")
 	flag.BoolVar(&interpreter, "interpreter", false, "compile with the interpreter (deploy-time validation) instead of the compiler")
 	flag.StringVar(&cacheDir, "cachedir", "", "compile through wazero's on-disk compilation cache in this directory")
+	flag.IntVar(&workers, "workers", 1, "compile with this many goroutines (wazero's compilation workers)")
 	flag.Parse()
 	if *file != "" {
 		os.Exit(measureFile(*file))
@@ -89,7 +92,7 @@ func main() {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 			cmd := exec.CommandContext(ctx, os.Args[0], "-shape", row.shape, "-n", fmt.Sprint(size),
-				fmt.Sprintf("-interpreter=%t", interpreter), "-cachedir", cacheDir, fmt.Sprintf("-depth=%d", nestDepth))
+				fmt.Sprintf("-interpreter=%t", interpreter), "-cachedir", cacheDir, fmt.Sprintf("-depth=%d", nestDepth), fmt.Sprintf("-workers=%d", workers))
 			cmd.Stderr = os.Stderr
 			out, err := cmd.Output()
 			cancel()
@@ -151,6 +154,7 @@ var (
 	nestDepth   int
 	interpreter bool
 	cacheDir    string
+	workers     int
 )
 
 func numCPU() int {
@@ -206,6 +210,7 @@ func run(shape string, n int, wasm []byte) int {
 		rc = rc.WithCompilationCache(cache)
 	}
 	rt := wazero.NewRuntimeWithConfig(ctx, rc)
+	ctx = experimental.WithCompilationWorkers(ctx, workers)
 	start = time.Now()
 	_, err = rt.CompileModule(ctx, out)
 	compile := time.Since(start)
