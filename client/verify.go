@@ -35,10 +35,11 @@ type Verified struct {
 }
 
 // VerifyReceipt checks offline, without re-executing anything, that r (the
-// answer of GET /receipts/{id}) carries an aggregate BLS signature of
-// members of c (the answer of GET /programs/{id}/committee) holding at
-// least c's threshold weight, over exactly the receipt fields r shows: a
-// field edited in the JSON, or JSON and cbor_base64 that disagree, fail.
+// answer of GET /receipts/{id}) is in a batch that members of c (the answer
+// of GET /programs/{id}/committee) holding at least c's threshold weight
+// certified with one aggregate BLS signature: its path leads from exactly
+// the receipt fields r shows to the certified batch root. A field edited
+// in the JSON, or JSON and cbor_base64 that disagree, fail.
 // When c carries an aggregate key it must be the aggregate of its member
 // keys. Every failure matches ErrInvalidReceipt.
 func VerifyReceipt(r *Receipt, c *Committee) (*Verified, error) {
@@ -58,7 +59,7 @@ func VerifyReceipt(r *Receipt, c *Committee) (*Verified, error) {
 		Members: len(committee.Members), Threshold: committee.Threshold,
 	}
 	for i, m := range committee.Members {
-		if agg.Signers[i/8]&(1<<(i%8)) != 0 {
+		if agg.Certificate.Signers[i/8]&(1<<(i%8)) != 0 {
 			v.Signers++
 			v.Weight += m.Weight
 		}
@@ -76,11 +77,11 @@ func CheckReceipt(r *Receipt) error {
 	return nil
 }
 
-// receiptFromWire rebuilds the aggregated receipt from its JSON fields and,
+// receiptFromWire rebuilds the certified receipt from its JSON fields and,
 // when cbor_base64 is present, requires the canonical encoding to say
 // exactly the same.
-func receiptFromWire(j *Receipt) (*consensus.AggregatedReceipt, error) {
-	var a consensus.AggregatedReceipt
+func receiptFromWire(j *Receipt) (*consensus.CertifiedReceipt, error) {
+	var a consensus.CertifiedReceipt
 	r := &a.Receipt
 	var err error
 	hashes := []struct {
@@ -108,10 +109,23 @@ func receiptFromWire(j *Receipt) (*consensus.AggregatedReceipt, error) {
 		return nil, fmt.Errorf("gas_used %d and fuel %d differ", j.GasUsed, j.Fuel)
 	}
 	r.Height, r.FuelUsed, r.Timestamp, r.Epoch = j.Height, j.Fuel, j.TimestampMS, j.Epoch
-	if a.Signers, err = hex.DecodeString(j.SignerBitmap); err != nil {
+	q := &a.Certificate
+	q.Ballot = consensus.Ballot{Program: r.Program, Epoch: r.Epoch, Height: j.Batch.Height, Round: j.Batch.Round, Step: consensus.StepPrecommit}
+	if q.Ballot.Value, err = id.ParseHash(j.Batch.Root); err != nil {
+		return nil, fmt.Errorf("batch root: %w", err)
+	}
+	a.Index, a.Count = j.Batch.Index, j.Batch.Count
+	for i, s := range j.Batch.Path {
+		h, err := id.ParseHash(s)
+		if err != nil {
+			return nil, fmt.Errorf("batch path %d: %w", i, err)
+		}
+		a.Path = append(a.Path, h)
+	}
+	if q.Signers, err = hex.DecodeString(j.SignerBitmap); err != nil {
 		return nil, fmt.Errorf("signer_bitmap: %w", err)
 	}
-	if err := a.Signature.UnmarshalText([]byte(j.AggregateSignature)); err != nil {
+	if err := q.Signature.UnmarshalText([]byte(j.AggregateSignature)); err != nil {
 		return nil, fmt.Errorf("aggregate_signature: %w", err)
 	}
 	if j.ReceiptID != "" && j.ReceiptID != r.ID().String() {
@@ -122,7 +136,7 @@ func receiptFromWire(j *Receipt) (*consensus.AggregatedReceipt, error) {
 		if err != nil {
 			return nil, fmt.Errorf("cbor_base64: %w", err)
 		}
-		enc, err := consensus.DecodeAggregatedReceipt(raw)
+		enc, err := consensus.DecodeCertifiedReceipt(raw)
 		if err != nil {
 			return nil, fmt.Errorf("cbor_base64: %w", err)
 		}

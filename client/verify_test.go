@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/onvm-network/onvm/client/wire"
 	"github.com/onvm-network/onvm/internal/bls"
 	"github.com/onvm-network/onvm/internal/consensus"
 	"github.com/onvm-network/onvm/internal/id"
@@ -25,7 +26,12 @@ func signedReceipt(t *testing.T) (*Receipt, *Committee) {
 	c := consensus.Committee{Program: p, Members: []consensus.Member{{Node: id.Node{7}, Weight: 1, BLSKey: sk.PublicKey()}}, Threshold: 1}
 	r := consensus.Receipt{Program: p, Height: 3, StateRootIn: id.Sum([]byte("in")), StateRootOut: id.Sum([]byte("out")),
 		FuelUsed: 42, Timestamp: 1700000000000, Executor: id.Node{7}}
-	a := consensus.AggregatedReceipt{Receipt: r, Signers: []byte{1}, Signature: r.Sign(sk)}
+	b := consensus.Ballot{Program: p, Height: 3, Step: consensus.StepPrecommit, Value: consensus.BatchRoot([]id.Hash{r.ID()})}
+	q, err := consensus.Certify(&c, b, []consensus.SignedBallot{consensus.SignBallot(sk, 0, b)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := consensus.CertifiedBatch([]consensus.Receipt{r}, q)[0]
 	agg, err := c.AggregateKey()
 	if err != nil {
 		t.Fatal(err)
@@ -35,8 +41,9 @@ func signedReceipt(t *testing.T) (*Receipt, *Committee) {
 			StateRootOut: r.StateRootOut.String(), InputHash: r.InputHash.String(), RequestID: r.RequestID.String(),
 			Fuel: r.FuelUsed, GasUsed: r.FuelUsed, WriteDigest: r.WriteDigest.String(), OutputHash: r.OutputHash.String(),
 			CodeHash: r.CodeHash.String(), WasmEnvHash: r.EnvHash.String(), TimestampMS: r.Timestamp,
-			Executor: r.Executor.String(), Epoch: r.Epoch, SignerBitmap: hex.EncodeToString(a.Signers),
-			AggregateSignature: a.Signature.String(), CBORBase64: base64.StdEncoding.EncodeToString(a.Encode()),
+			Executor: r.Executor.String(), Epoch: r.Epoch, SignerBitmap: hex.EncodeToString(q.Signers),
+			Batch:              wire.Batch{Height: 3, Root: b.Value.String(), Count: 1, Path: []string{}},
+			AggregateSignature: q.Signature.String(), CBORBase64: base64.StdEncoding.EncodeToString(a.Encode()),
 		}, &Committee{
 			ProgramID: p.String(), AggregatePublicKey: agg.String(), Threshold: 1,
 			Members: []Member{{Node: id.Node{7}.String(), Weight: 1, BLSPublicKey: sk.PublicKey().String()}},
@@ -69,6 +76,12 @@ func TestVerifyReceipt(t *testing.T) {
 		}, "cbor_base64 disagree"},
 		{"a field, its id and the cbor", func(r *Receipt, _ *Committee) {
 			r.StateRootOut, r.ReceiptID, r.CBORBase64 = other, "", ""
+		}, "not in the certified batch"},
+		{"the batch root", func(r *Receipt, _ *Committee) {
+			r.Batch.Root, r.CBORBase64 = other, ""
+		}, "not in the certified batch"},
+		{"the batch height", func(r *Receipt, _ *Committee) {
+			r.Batch.Height, r.CBORBase64 = 4, ""
 		}, "signature does not verify"},
 		{"the fuel", func(r *Receipt, _ *Committee) { r.Fuel++ }, "differ"},
 		{"the signer bitmap", func(r *Receipt, _ *Committee) { r.SignerBitmap = "00" }, ""},
@@ -82,7 +95,7 @@ func TestVerifyReceipt(t *testing.T) {
 		}, "aggregate_public_key"},
 		{"another program's committee", func(_ *Receipt, c *Committee) {
 			c.ProgramID = id.ProgramOf([]byte("x"), nil).String()
-		}, "committee for"},
+		}, "committee of"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			r, c := signedReceipt(t)

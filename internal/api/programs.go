@@ -30,7 +30,7 @@ type Programs interface {
 	RootAt(p id.Program, height uint64) (id.Hash, error)
 	Prove(p id.Program, root id.Hash, key []byte) (*state.Proof, error)
 	Execute(ctx context.Context, req chain.Request) (*chain.Outcome, error)
-	Receipts(p id.Program, from uint64, limit int) ([]consensus.AggregatedReceipt, uint64, error)
+	Receipts(p id.Program, from uint64, limit int) ([]consensus.CertifiedReceipt, uint64, error)
 	Receipt(rid id.Hash) (*chain.Record, error)
 	Limits() chain.Limits
 }

@@ -81,12 +81,12 @@ func (s *Server) stateRoot(w http.ResponseWriter, r *http.Request) {
 // summary is one receipt of GET /programs/{id}/receipts: the original's
 // fields (gas_used is the fuel used) plus height, request id, fuel and
 // logical timestamp.
-func summary(a *consensus.AggregatedReceipt) wire.ReceiptSummary {
+func summary(a *consensus.CertifiedReceipt) wire.ReceiptSummary {
 	r := &a.Receipt
 	return wire.ReceiptSummary{
 		ProgramID: r.Program.String(), Height: r.Height, StateRootIn: r.StateRootIn.String(),
 		StateRootOut: r.StateRootOut.String(), WriteDigest: r.WriteDigest.String(), GasUsed: r.FuelUsed, Fuel: r.FuelUsed,
-		SignerBitmap: hex.EncodeToString(a.Signers), Epoch: r.Epoch, ReceiptID: r.ID().String(),
+		SignerBitmap: hex.EncodeToString(a.Certificate.Signers), Epoch: r.Epoch, ReceiptID: r.ID().String(),
 		RequestID: r.RequestID.String(), TimestampMS: r.Timestamp,
 	}
 }
@@ -142,10 +142,11 @@ func (s *Server) getReceipt(w http.ResponseWriter, r *http.Request) {
 }
 
 // receiptDetail is the answer to GET /receipts/{id}: every receipt field,
-// the signer bitmap and aggregate signature, and the aggregated receipt's
-// canonical CBOR (cbor_base64), from which a client verifies it offline
-// against the committee's public keys.
-func receiptDetail(a *consensus.AggregatedReceipt, writes int, hasOutput bool, output []byte) wire.Receipt {
+// its place in its certified batch, the certificate's signer bitmap and
+// aggregate signature, and the certified receipt's canonical CBOR
+// (cbor_base64), from which a client verifies it offline against the
+// committee's public keys.
+func receiptDetail(a *consensus.CertifiedReceipt, writes int, hasOutput bool, output []byte) wire.Receipt {
 	r := &a.Receipt
 	d := wire.Receipt{
 		ReceiptID: r.ID().String(), ProgramID: r.Program.String(), Height: r.Height, StateRootIn: r.StateRootIn.String(),
@@ -153,7 +154,8 @@ func receiptDetail(a *consensus.AggregatedReceipt, writes int, hasOutput bool, o
 		Fuel: r.FuelUsed, GasUsed: r.FuelUsed, WriteDigest: r.WriteDigest.String(), OutputHash: r.OutputHash.String(),
 		CodeHash: r.CodeHash.String(), WasmEnvHash: r.EnvHash.String(), TimestampMS: r.Timestamp,
 		Executor: r.Executor.String(), Epoch: r.Epoch,
-		SignerBitmap: hex.EncodeToString(a.Signers), AggregateSignature: a.Signature.String(),
+		Batch:        batchOf(a),
+		SignerBitmap: hex.EncodeToString(a.Certificate.Signers), AggregateSignature: a.Certificate.Signature.String(),
 		WriteCount: writes, CBORBase64: b64(a.Encode()),
 	}
 	if hasOutput {
@@ -161,4 +163,14 @@ func receiptDetail(a *consensus.AggregatedReceipt, writes int, hasOutput bool, o
 		d.OutputBase64 = &o
 	}
 	return d
+}
+
+// batchOf is where a receipt sits in its certified batch.
+func batchOf(a *consensus.CertifiedReceipt) wire.Batch {
+	b := &a.Certificate.Ballot
+	path := make([]string, len(a.Path))
+	for i, h := range a.Path {
+		path[i] = h.String()
+	}
+	return wire.Batch{Height: b.Height, Round: b.Round, Root: b.Value.String(), Index: a.Index, Count: a.Count, Path: path}
 }

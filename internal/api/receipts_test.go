@@ -54,14 +54,14 @@ func TestReceiptsOverHTTP(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		agg, err := consensus.DecodeAggregatedReceipt(raw)
+		agg, err := consensus.DecodeCertifiedReceipt(raw)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if err := agg.Verify(c); err != nil {
 			t.Fatal(err)
 		}
-		if agg.Receipt.ID().String() != s.ReceiptID || d.StateRootOut != s.StateRootOut || d.AggregateSignature != agg.Signature.String() || d.OutputBase64 == nil {
+		if agg.Receipt.ID().String() != s.ReceiptID || d.StateRootOut != s.StateRootOut || d.AggregateSignature != agg.Certificate.Signature.String() || d.OutputBase64 == nil {
 			t.Fatalf("detail %+v", d)
 		}
 	}

@@ -34,8 +34,6 @@ const (
 // Domain separation tags. Every message signed under one tag is a different
 // message from the same bytes signed under another.
 var (
-	// DSTReceipt signs execution receipt ids (the original's tag).
-	DSTReceipt = []byte("ONVM:RECEIPT:V1")
 	// DSTPossession signs a key's own public key as proof of possession.
 	DSTPossession = []byte("ONVM:POP:V1")
 	// DSTBallot signs a committee member's prevote or precommit.

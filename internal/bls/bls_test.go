@@ -24,23 +24,23 @@ func keys(t testing.TB, n int) []*SecretKey {
 func TestSignVerify(t *testing.T) {
 	k := keys(t, 2)
 	msg := []byte("receipt id")
-	sig := k[0].Sign(DSTReceipt, msg)
-	if !Verify(k[0].PublicKey(), DSTReceipt, msg, sig) {
+	sig := k[0].Sign(DSTBallot, msg)
+	if !Verify(k[0].PublicKey(), DSTBallot, msg, sig) {
 		t.Fatal("valid signature rejected")
 	}
-	if Verify(k[1].PublicKey(), DSTReceipt, msg, sig) {
+	if Verify(k[1].PublicKey(), DSTBallot, msg, sig) {
 		t.Fatal("signature accepted under another key")
 	}
 	if Verify(k[0].PublicKey(), DSTPossession, msg, sig) {
 		t.Fatal("signature accepted under another tag")
 	}
-	if Verify(k[0].PublicKey(), DSTReceipt, []byte("other"), sig) {
+	if Verify(k[0].PublicKey(), DSTBallot, []byte("other"), sig) {
 		t.Fatal("signature accepted for another message")
 	}
 	for i := range SignatureSize {
 		bad := sig
 		bad[i] ^= 1
-		if Verify(k[0].PublicKey(), DSTReceipt, msg, bad) {
+		if Verify(k[0].PublicKey(), DSTBallot, msg, bad) {
 			t.Fatalf("signature with byte %d flipped accepted", i)
 		}
 	}
@@ -88,23 +88,23 @@ func TestAggregate(t *testing.T) {
 	var sigs []Signature
 	for _, key := range k {
 		pks = append(pks, key.PublicKey())
-		sigs = append(sigs, key.Sign(DSTReceipt, msg))
+		sigs = append(sigs, key.Sign(DSTBallot, msg))
 	}
 	agg, err := Aggregate(sigs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !FastAggregateVerify(pks, DSTReceipt, msg, agg) {
+	if !FastAggregateVerify(pks, DSTBallot, msg, agg) {
 		t.Fatal("valid aggregate rejected")
 	}
-	if FastAggregateVerify(pks[:3], DSTReceipt, msg, agg) {
+	if FastAggregateVerify(pks[:3], DSTBallot, msg, agg) {
 		t.Fatal("aggregate accepted for a subset of signers")
 	}
 	sub, _ := Aggregate(sigs[:3])
-	if !FastAggregateVerify(pks[:3], DSTReceipt, msg, sub) {
+	if !FastAggregateVerify(pks[:3], DSTBallot, msg, sub) {
 		t.Fatal("subset aggregate rejected")
 	}
-	if FastAggregateVerify(nil, DSTReceipt, msg, agg) {
+	if FastAggregateVerify(nil, DSTBallot, msg, agg) {
 		t.Fatal("empty key set accepted")
 	}
 	if _, err := Aggregate(nil); err == nil {
@@ -123,14 +123,14 @@ func TestPossession(t *testing.T) {
 	}
 	// A proof is not a receipt signature of the key bytes.
 	pk := k[0].PublicKey()
-	if Verify(pk, DSTReceipt, pk[:], pop) {
+	if Verify(pk, DSTBallot, pk[:], pop) {
 		t.Fatal("proof valid under the receipt tag")
 	}
 }
 
 func FuzzVerify(f *testing.F) {
 	k := keys(f, 1)[0]
-	sig := k.Sign(DSTReceipt, []byte("m"))
+	sig := k.Sign(DSTBallot, []byte("m"))
 	pk := k.PublicKey()
 	f.Add(pk[:], sig[:], []byte("m"))
 	f.Fuzz(func(t *testing.T, pkb, sigb, msg []byte) {
@@ -142,7 +142,7 @@ func FuzzVerify(f *testing.F) {
 		if err != nil {
 			return
 		}
-		_ = Verify(pk, DSTReceipt, msg, s)
+		_ = Verify(pk, DSTBallot, msg, s)
 		_, _ = Aggregate([]Signature{s, s})
 	})
 }
@@ -150,10 +150,10 @@ func FuzzVerify(f *testing.F) {
 func BenchmarkVerify(b *testing.B) {
 	k := keys(b, 1)[0]
 	msg := []byte("receipt")
-	sig := k.Sign(DSTReceipt, msg)
+	sig := k.Sign(DSTBallot, msg)
 	pk := k.PublicKey()
 	for b.Loop() {
-		if !Verify(pk, DSTReceipt, msg, sig) {
+		if !Verify(pk, DSTBallot, msg, sig) {
 			b.Fatal("rejected")
 		}
 	}
@@ -166,7 +166,7 @@ func BenchmarkKeyDecode(b *testing.B) {
 	k := keys(b, 1)[0]
 	pk := k.PublicKey()
 	msg := []byte("receipt")
-	sig := k.Sign(DSTReceipt, msg)
+	sig := k.Sign(DSTBallot, msg)
 	b.Run("decode-and-validate", func(b *testing.B) {
 		for b.Loop() {
 			p := new(blst.P2Affine).Uncompress(pk[:])
@@ -177,7 +177,7 @@ func BenchmarkKeyDecode(b *testing.B) {
 	})
 	b.Run("verify-cached-key", func(b *testing.B) {
 		for b.Loop() {
-			if !Verify(pk, DSTReceipt, msg, sig) {
+			if !Verify(pk, DSTBallot, msg, sig) {
 				b.Fatal("rejected")
 			}
 		}

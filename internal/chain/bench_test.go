@@ -38,10 +38,10 @@ func BenchmarkTransition(b *testing.B) {
 		}
 	})
 	b.Run("sign-receipt", func(b *testing.B) {
-		r := consensus.Receipt{Program: echo, Height: 1}
+		bal := consensus.Ballot{Program: echo, Height: 1, Step: consensus.StepPrecommit}
 		for b.Loop() {
-			r.Height++
-			_ = r.Sign(e.keys.BLS)
+			bal.Height++
+			_ = consensus.SignBallot(e.keys.BLS, 0, bal)
 		}
 	})
 	for _, tc := range []struct {

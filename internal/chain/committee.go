@@ -52,14 +52,18 @@ func (e *Engine) canFinalize(c *consensus.Committee) (int, error) {
 	return i, nil
 }
 
-// finalize signs r and builds its aggregated receipt from this node's
-// signature alone (member index i holds the threshold). An aggregate of one
-// signature is that signature, so nothing is verified or aggregated here:
-// the signature was just made with the key the committee records.
-func (e *Engine) finalize(c *consensus.Committee, i int, r consensus.Receipt) *consensus.AggregatedReceipt {
-	bitmap := make([]byte, (len(c.Members)+7)/8)
-	bitmap[i/8] |= 1 << (i % 8)
-	return &consensus.AggregatedReceipt{Receipt: r, Signers: bitmap, Signature: r.Sign(e.keys.BLS)}
+// finalize certifies r alone (member index i holds the threshold): a
+// precommit of the batch of r alone, at r's height, in round 0. An
+// aggregate of one signature is that signature, so nothing is verified or
+// aggregated here: the signature was just made with the key the committee
+// records. A one-member committee's batch numbers are its heights.
+func (e *Engine) finalize(c *consensus.Committee, i int, r consensus.Receipt) *consensus.CertifiedReceipt {
+	b := consensus.Ballot{Program: r.Program, Epoch: r.Epoch, Height: r.Height, Step: consensus.StepPrecommit, Value: consensus.BatchRoot([]id.Hash{r.ID()})}
+	q, err := consensus.CertifyVerified(c, b, []consensus.SignedBallot{consensus.SignBallot(e.keys.BLS, uint32(i), b)})
+	if err != nil {
+		panic(fmt.Sprintf("chain: a member holding the threshold cannot certify alone: %v", err)) // canFinalize checked it
+	}
+	return &consensus.CertifiedBatch([]consensus.Receipt{r}, q)[0]
 }
 
 // AggregatePublicKey returns the aggregate of the committee members' BLS

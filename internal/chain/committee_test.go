@@ -6,6 +6,7 @@ import (
 
 	"github.com/onvm-network/onvm/internal/bls"
 	"github.com/onvm-network/onvm/internal/consensus"
+	"github.com/onvm-network/onvm/internal/id"
 	"github.com/onvm-network/onvm/internal/identity"
 	"github.com/onvm-network/onvm/internal/state"
 	"github.com/onvm-network/onvm/internal/wasm"
@@ -50,27 +51,29 @@ func TestCommitteeOfThree(t *testing.T) {
 		Program: p, Height: 1, StateRootIn: state.EmptyRoot, StateRootOut: root, WriteDigest: state.WriteDigest(writes),
 		CodeHash: m.Body.Instrumented.Hash(), EnvHash: wasm.EnvHash(), Timestamp: 1, Executor: keys[1].Node(),
 	}
-	var votes []consensus.Vote
+	bal := consensus.Ballot{Program: p, Height: 1, Step: consensus.StepPrecommit, Value: consensus.BatchRoot([]id.Hash{r.ID()})}
+	var votes []consensus.SignedBallot
 	for _, k := range keys {
-		votes = append(votes, consensus.Vote{Program: p, Height: 1, ReceiptID: r.ID(), Signer: k.Node(), Signature: r.Sign(k.BLS)})
+		votes = append(votes, consensus.SignBallot(k.BLS, uint32(c.Index(k.Node())), bal))
 	}
 	// Two of three: below the threshold.
-	two := &consensus.AggregatedReceipt{Receipt: r, Signers: make([]byte, 1)}
+	two := consensus.CertifiedBatch([]consensus.Receipt{r}, &consensus.Certificate{Ballot: bal, Signers: make([]byte, 1)})[0]
 	var sigs []bls.Signature
 	for i := range 2 {
-		two.Signers[0] |= 1 << c.Index(votes[i].Signer)
+		two.Certificate.Signers[0] |= 1 << votes[i].Member
 		sigs = append(sigs, votes[i].Signature)
 	}
-	if two.Signature, err = bls.Aggregate(sigs); err != nil {
+	if two.Certificate.Signature, err = bls.Aggregate(sigs); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.engine.ApplyFinalized(t.Context(), &Transition{Receipt: *two, Writes: writes}); !errors.Is(err, ErrInvalidTransition) || !errors.Is(err, consensus.ErrNoQuorum) {
+	if _, err := e.engine.ApplyFinalized(t.Context(), &Transition{Receipt: two, Writes: writes}); !errors.Is(err, ErrInvalidTransition) || !errors.Is(err, consensus.ErrNoQuorum) {
 		t.Fatalf("two of three signers: %v", err)
 	}
-	all, err := consensus.Aggregate(c, r, votes)
+	q, err := consensus.Certify(c, bal, votes)
 	if err != nil {
 		t.Fatal(err)
 	}
+	all := &consensus.CertifiedBatch([]consensus.Receipt{r}, q)[0]
 	st, err := e.engine.ApplyFinalized(t.Context(), &Transition{Receipt: *all, Writes: writes})
 	if err != nil || st.Head.Height != 1 || st.Head.Root != root {
 		t.Fatalf("apply: %+v %v", st, err)

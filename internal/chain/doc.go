@@ -5,7 +5,7 @@
 // writes, output — durable under the "r/" prefix of the node's database.
 //
 // A transition is atomic: the state writes (state.Apply into a batch), the
-// aggregated receipt, the request-id index and the new head (height, root,
+// certified receipt, the request-id index and the new head (height, root,
 // logical time) are committed in one pebble batch, so a crash leaves either
 // all of them or none. A failed execution (trap, out of fuel, timeout …)
 // commits nothing. Transitions of one program are serialised by a

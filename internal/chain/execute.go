@@ -45,7 +45,7 @@ type Outcome struct {
 	Output   []byte
 	FuelUsed uint64
 	Logs     []wasm.Log
-	Receipt  *consensus.AggregatedReceipt
+	Receipt  *consensus.CertifiedReceipt
 	Replayed bool // the request id was already executed; nothing ran now
 }
 

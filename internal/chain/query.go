@@ -31,7 +31,7 @@ func (e *Engine) record(p id.Program, h uint64, withOutput bool) (*Record, error
 	if !ok {
 		return nil, fmt.Errorf("receipt %s height %d: %w", p, h, ErrNotFound)
 	}
-	agg, err := consensus.DecodeAggregatedReceipt(b)
+	agg, err := consensus.DecodeCertifiedReceipt(b)
 	if err != nil {
 		return nil, fmt.Errorf("read receipt %s height %d: %w: %v", p, h, ErrCorrupt, err)
 	}
@@ -72,15 +72,15 @@ func (e *Engine) Receipt(rid id.Hash) (*Record, error) {
 	return e.record(p, h, true)
 }
 
-// Receipts returns up to limit aggregated receipts of p from height from
+// Receipts returns up to limit certified receipts of p from height from
 // (≥ 1) upward, and the height to continue from (0 when there are no more).
-func (e *Engine) Receipts(p id.Program, from uint64, limit int) ([]consensus.AggregatedReceipt, uint64, error) {
+func (e *Engine) Receipts(p id.Program, from uint64, limit int) ([]consensus.CertifiedReceipt, uint64, error) {
 	if _, err := e.manifest(p); err != nil {
 		return nil, 0, err
 	}
-	var out []consensus.AggregatedReceipt
+	var out []consensus.CertifiedReceipt
 	next, err := e.scan(nsReceipt, p, from, limit, func(_ uint64, v []byte) error {
-		agg, err := consensus.DecodeAggregatedReceipt(v)
+		agg, err := consensus.DecodeCertifiedReceipt(v)
 		if err != nil {
 			return fmt.Errorf("%w: %v", ErrCorrupt, err)
 		}

@@ -18,7 +18,7 @@ import (
 // Keys under "r/" (all ids raw 32 bytes, heights 8 bytes big-endian):
 //
 //	r/h/<program>           Head
-//	r/t/<program><height>   the AggregatedReceipt (canonical bytes)
+//	r/t/<program><height>   the CertifiedReceipt (canonical bytes)
 //	r/w/<program><height>   the ordered writes
 //	r/o/<program><height>   output and logs, when this node has them
 //	r/i/<receipt id>        <program><height>
@@ -58,7 +58,7 @@ type Head struct {
 // nodes. Writes are the effective writes in key order (state.WriteDigest of
 // them is the receipt's write digest). Output is carried when known.
 type Transition struct {
-	Receipt   consensus.AggregatedReceipt
+	Receipt   consensus.CertifiedReceipt
 	Writes    []state.Write
 	HasOutput bool
 	Output    []byte
@@ -66,10 +66,10 @@ type Transition struct {
 
 // wireTransition is Transition's canonical encoding.
 type wireTransition struct {
-	Receipt   consensus.AggregatedReceipt `cbor:"1,keyasint"`
-	Writes    []wireWrite                 `cbor:"2,keyasint"`
-	HasOutput bool                        `cbor:"3,keyasint,omitempty"`
-	Output    []byte                      `cbor:"4,keyasint,omitempty"`
+	Receipt   consensus.CertifiedReceipt `cbor:"1,keyasint"`
+	Writes    []wireWrite                `cbor:"2,keyasint"`
+	HasOutput bool                       `cbor:"3,keyasint,omitempty"`
+	Output    []byte                     `cbor:"4,keyasint,omitempty"`
 }
 
 type wireWrite struct {
@@ -116,6 +116,9 @@ func DecodeTransition(b []byte) (*Transition, error) {
 	}
 	if (!w.HasOutput && w.Output != nil) || (w.Output != nil && len(w.Output) == 0) {
 		return nil, fmt.Errorf("%w: output field not canonical", ErrInvalidTransition)
+	}
+	if err := w.Receipt.Check(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidTransition, err)
 	}
 	for i, ww := range w.Writes {
 		if ww.Delete && len(ww.Value) > 0 {

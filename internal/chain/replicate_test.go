@@ -116,7 +116,7 @@ func TestApplyFinalizedRejects(t *testing.T) {
 	}{
 		{"flipped signature bit", 0, func() *Transition {
 			out := *ts[0]
-			out.Receipt.Signature[5] ^= 1
+			out.Receipt.Certificate.Signature[5] ^= 1
 			return &out
 		}, ErrInvalidTransition},
 		{"flipped receipt field", 0, func() *Transition {
@@ -126,12 +126,12 @@ func TestApplyFinalizedRejects(t *testing.T) {
 		}, ErrInvalidTransition},
 		{"empty signer bitmap", 0, func() *Transition {
 			out := *ts[0]
-			out.Receipt.Signers = []byte{0}
+			out.Receipt.Certificate.Signers = []byte{0}
 			return &out
 		}, ErrInvalidTransition},
 		{"signed by a key outside the committee", 0, func() *Transition {
 			out := *ts[0]
-			out.Receipt.Signature = out.Receipt.Receipt.Sign(testKeys(t, 9).BLS)
+			out.Receipt.Certificate.Signature = consensus.SignBallot(testKeys(t, 9).BLS, 0, out.Receipt.Certificate.Ballot).Signature
 			return &out
 		}, ErrInvalidTransition},
 		{"writes not matching the digest", 0, func() *Transition {
@@ -236,7 +236,8 @@ func TestTransitionEncoding(t *testing.T) {
 func FuzzDecodeTransition(f *testing.F) {
 	k := testKeys(f, 1)
 	r := consensus.Receipt{Program: id.Program{1}, Height: 1, Timestamp: 5}
-	agg := consensus.AggregatedReceipt{Receipt: r, Signers: []byte{1}, Signature: r.Sign(k.BLS)}
+	bal := consensus.Ballot{Program: r.Program, Height: 1, Step: consensus.StepPrecommit, Value: consensus.BatchRoot([]id.Hash{r.ID()})}
+	agg := consensus.CertifiedBatch([]consensus.Receipt{r}, &consensus.Certificate{Ballot: bal, Signers: []byte{1}, Signature: consensus.SignBallot(k.BLS, 0, bal).Signature})[0]
 	for _, tr := range []Transition{
 		{Receipt: agg},
 		{Receipt: agg, Writes: []state.Write{{Key: []byte("k"), Value: []byte("v")}, {Key: []byte("z"), Delete: true}}, HasOutput: true, Output: []byte("out")},

@@ -57,7 +57,7 @@ func (e *env) receiptCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "receipt",
 		Short:   "Show one finalized receipt in full",
-		Long:    "receipt prints GET /receipts/{id} as JSON, including the aggregated receipt's canonical CBOR\n(cbor_base64); save it and check it offline with verify-receipt.",
+		Long:    "receipt prints GET /receipts/{id} as JSON, including the certified receipt's canonical CBOR\n(cbor_base64); save it and check it offline with verify-receipt.",
 		Example: "  onvm receipt --rpc :8080 --id <64 hex> > receipt.json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -3,6 +3,7 @@ package consensus
 import (
 	"fmt"
 
+	"github.com/onvm-network/onvm/internal/codec"
 	"github.com/onvm-network/onvm/internal/id"
 )
 
@@ -12,8 +13,12 @@ import (
 // path to the root — one pairing check and a few hashes — without the
 // other receipts of the batch.
 
-// MaxBatch bounds the receipts of one batch.
-const MaxBatch = 1 << 12
+// MaxBatch bounds the receipts of one batch, and MaxPath the length of a
+// receipt's path to its batch root (log2 MaxBatch).
+const (
+	MaxBatch = 1 << 12
+	MaxPath  = 12
+)
 
 // Domain separation of the batch tree's leaves and inner nodes, so that a
 // leaf can never pass for a node.
@@ -113,7 +118,7 @@ func (r *CertifiedReceipt) Verify(c *Committee) error {
 		return fmt.Errorf("%w: receipt of %s epoch %d, certificate of %s epoch %d", ErrInvalidReceipt, rc.Program, rc.Epoch, q.Ballot.Program, q.Ballot.Epoch)
 	case rc.Height == 0:
 		return fmt.Errorf("%w: height 0", ErrInvalidReceipt)
-	case len(r.Path) > 32:
+	case len(r.Path) > MaxPath:
 		return fmt.Errorf("%w: path of %d hashes", ErrInvalidReceipt, len(r.Path))
 	}
 	root, ok := rootFromPath(rc.ID(), int(r.Index), int(r.Count), r.Path)
@@ -123,6 +128,23 @@ func (r *CertifiedReceipt) Verify(c *Committee) error {
 	return q.Verify(c)
 }
 
+// Encode returns the canonical encoding.
+func (r *CertifiedReceipt) Encode() []byte { return codec.MustMarshal(r) }
+
+// CertifiedBatch returns the receipts of a decided batch, in order, each
+// with its path to the batch root that cert certifies.
+func CertifiedBatch(receipts []Receipt, cert *Certificate) []CertifiedReceipt {
+	ids := make([]id.Hash, len(receipts))
+	for i := range receipts {
+		ids[i] = receipts[i].ID()
+	}
+	out := make([]CertifiedReceipt, len(receipts))
+	for i := range receipts {
+		out[i] = CertifiedReceipt{Receipt: receipts[i], Index: uint32(i), Count: uint32(len(receipts)), Path: BatchPath(ids, i), Certificate: *cert}
+	}
+	return out
+}
+
 // DecodeCertifiedReceipt strictly decodes a certified receipt and checks
 // its certificate's shape.
 func DecodeCertifiedReceipt(b []byte) (*CertifiedReceipt, error) {
@@ -130,5 +152,14 @@ func DecodeCertifiedReceipt(b []byte) (*CertifiedReceipt, error) {
 	if err != nil {
 		return nil, err
 	}
-	return r, r.Certificate.Ballot.Validate()
+	return r, r.Check()
+}
+
+// Check checks r's shape — its position in the batch, its path's length,
+// its certificate's ballot — for decoders of messages that carry one.
+func (r *CertifiedReceipt) Check() error {
+	if len(r.Path) > MaxPath || r.Count == 0 || r.Count > MaxBatch || r.Index >= r.Count {
+		return fmt.Errorf("%w: position %d of %d with a path of %d", ErrInvalidReceipt, r.Index, r.Count, len(r.Path))
+	}
+	return r.Certificate.Ballot.Validate()
 }

@@ -1,12 +1,14 @@
 // Package consensus holds the pure core of ONVM's per-program state
-// consensus: committees, execution receipts, votes and aggregated receipts,
-// and their verification.
+// consensus: committees, execution receipts, agreement messages,
+// certificates and certified receipts, and their verification.
 //
 // A program's state advances through heights 1, 2, 3, … Each height has one
-// finalized ExecutionReceipt, signed with BLS by members of the program's
-// committee holding more than two thirds of its weight; the signatures are
-// aggregated into an AggregatedReceipt that anyone holding the committee's
-// public keys verifies with one pairing check, without re-executing.
+// finalized Receipt. The committee decides receipts in batches: members
+// holding more than two thirds of its weight sign a precommit ballot for
+// the root of the batch's receipt ids, and the signatures aggregate into a
+// Certificate that anyone holding the committee's public keys verifies with
+// one pairing check, without re-executing; a CertifiedReceipt is a receipt
+// with that certificate and its path to the root.
 //
 // The package does no I/O and keeps no state: the transition engine that
 // executes, collects votes and commits lives with the node's stores.

@@ -99,65 +99,20 @@ func TestCommitteeValidate(t *testing.T) {
 	}
 }
 
-func TestAggregateAndVerify(t *testing.T) {
-	ss := signers(t, 4)
-	p := id.ProgramOf([]byte("prog"), nil)
-	c, _ := SelectCommittee(p, validators(ss), 4)
-	byNode := map[id.Node]*bls.SecretKey{}
-	for _, s := range ss {
-		byNode[s.node] = s.sk
-	}
-	r := sampleReceipt(p)
-	vote := func(m Member) Vote {
-		return Vote{Program: p, Height: r.Height, ReceiptID: r.ID(), Signer: m.Node, Signature: r.Sign(byNode[m.Node])}
-	}
-	// Two of four is below the threshold of three.
-	if _, err := Aggregate(&c, r, []Vote{vote(c.Members[0]), vote(c.Members[1]), vote(c.Members[1])}); !errors.Is(err, ErrNoQuorum) {
-		t.Fatalf("quorum of 2/4 (with a duplicate): %v", err)
-	}
-	agg, err := Aggregate(&c, r, []Vote{vote(c.Members[0]), vote(c.Members[2]), vote(c.Members[3])})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := agg.Verify(&c); err != nil {
-		t.Fatalf("valid aggregate rejected: %v", err)
-	}
-	if agg.Signers[0] != 0b1101 {
-		t.Fatalf("bitmap %08b, want 00001101", agg.Signers[0])
-	}
-	// Encoding round trip is exact.
-	back, err := DecodeAggregatedReceipt(agg.Encode())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(agg, back); diff != "" {
-		t.Fatal(diff)
-	}
-	if err := back.Verify(&c); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// TestVerifyRejectsAnyFlippedBit flips every bit of the encoded aggregated
-// receipt; each variant must fail to decode or fail to verify.
-func TestVerifyRejectsAnyFlippedBit(t *testing.T) {
-	ss := signers(t, 1)
-	p := id.ProgramOf([]byte("prog"), nil)
-	c, _ := SelectCommittee(p, validators(ss), 1)
-	r := sampleReceipt(p)
-	agg, err := Aggregate(&c, r, []Vote{{Program: p, Height: r.Height, ReceiptID: r.ID(), Signer: ss[0].node, Signature: r.Sign(ss[0].sk)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	enc := agg.Encode()
+// TestCertifiedReceiptRejectsAnyFlippedBit flips every bit of an encoded
+// certified receipt of a one-member committee; each variant must fail to
+// decode or fail to verify.
+func TestCertifiedReceiptRejectsAnyFlippedBit(t *testing.T) {
+	c, cr, ss := soleCertified(t)
+	enc := cr.Encode()
 	for i := range len(enc) * 8 {
 		bad := append([]byte(nil), enc...)
 		bad[i/8] ^= 1 << (i % 8)
-		a, err := DecodeAggregatedReceipt(bad)
+		r, err := DecodeCertifiedReceipt(bad)
 		if err != nil {
 			continue
 		}
-		if a.Verify(&c) == nil {
+		if r.Verify(&c) == nil {
 			t.Fatalf("bit %d flipped still verifies", i)
 		}
 	}
@@ -165,9 +120,29 @@ func TestVerifyRejectsAnyFlippedBit(t *testing.T) {
 	other := signers(t, 2)[1]
 	c2 := c
 	c2.Members = []Member{{Node: ss[0].node, Weight: 1, BLSKey: other.sk.PublicKey()}}
-	if agg.Verify(&c2) == nil {
+	if cr.Verify(&c2) == nil {
 		t.Fatal("verified under the wrong committee key")
 	}
+}
+
+// soleCertified returns a one-member committee and a receipt it certified
+// alone, as a one-member committee's node does.
+func soleCertified(t testing.TB) (Committee, *CertifiedReceipt, []signer) {
+	t.Helper()
+	ss := signers(t, 1)
+	p := id.ProgramOf([]byte("prog"), nil)
+	c, _ := SelectCommittee(p, validators(ss), 1)
+	r := sampleReceipt(p)
+	b := Ballot{Program: p, Height: r.Height, Step: StepPrecommit, Value: BatchRoot([]id.Hash{r.ID()})}
+	q, err := Certify(&c, b, []SignedBallot{SignBallot(ss[0].sk, 0, b)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	crs := CertifiedBatch([]Receipt{r}, q)
+	if err := crs[0].Verify(&c); err != nil {
+		t.Fatal(err)
+	}
+	return c, &crs[0], ss
 }
 
 func TestReceiptEncodingIsCompact(t *testing.T) {
@@ -187,22 +162,18 @@ func TestReceiptEncodingIsCompact(t *testing.T) {
 	}
 }
 
-func FuzzDecodeAggregatedReceipt(f *testing.F) {
-	ss := signers(f, 1)
-	p := id.ProgramOf([]byte("prog"), nil)
-	c, _ := SelectCommittee(p, validators(ss), 1)
-	r := sampleReceipt(p)
-	agg, _ := Aggregate(&c, r, []Vote{{Program: p, Height: r.Height, ReceiptID: r.ID(), Signer: ss[0].node, Signature: r.Sign(ss[0].sk)}})
-	f.Add(agg.Encode())
+func FuzzDecodeCertifiedReceipt(f *testing.F) {
+	c, cr, _ := soleCertified(f)
+	f.Add(cr.Encode())
 	f.Fuzz(func(t *testing.T, b []byte) {
-		a, err := DecodeAggregatedReceipt(b)
+		r, err := DecodeCertifiedReceipt(b)
 		if err != nil {
 			return
 		}
-		if !bytes.Equal(a.Encode(), b) {
+		if !bytes.Equal(r.Encode(), b) {
 			t.Fatal("accepted a non-canonical encoding")
 		}
-		if a.Verify(&c) == nil && a.Receipt.ID() != agg.Receipt.ID() {
+		if r.Verify(&c) == nil && r.Receipt.ID() != cr.Receipt.ID() {
 			t.Fatal("a different receipt verified")
 		}
 	})

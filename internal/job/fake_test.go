@@ -48,7 +48,7 @@ func (f *fakeExec) Execute(ctx context.Context, req chain.Request) (*chain.Outco
 			return nil, err
 		}
 	}
-	o := &chain.Outcome{Output: req.Input, FuelUsed: 1, Receipt: &consensus.AggregatedReceipt{
+	o := &chain.Outcome{Output: req.Input, FuelUsed: 1, Receipt: &consensus.CertifiedReceipt{
 		Receipt: consensus.Receipt{Program: req.Program, Height: uint64(n), RequestID: chain.RequestKey(req.Program, req.RequestID)},
 	}}
 	b := f.db.NewBatch()

@@ -140,7 +140,7 @@ func TestByzantineInputs(t *testing.T) {
 	// A transition whose aggregate signature is bad: only the handler,
 	// which knows the committee, can tell.
 	tr := dagtest.Transition(t, m, vs, 1)
-	tr.Receipt.Signature = dagtest.Transition(t, m, vs, 2).Receipt.Signature
+	tr.Receipt.Certificate.Signature = dagtest.Transition(t, m, vs, 2).Receipt.Certificate.Signature
 	trOp, err := tr.Op()
 	if err != nil {
 		t.Fatal(err)

@@ -67,13 +67,13 @@ type fwdReq struct {
 
 // fwdResp is the answer: an outcome or an error.
 type fwdResp struct {
-	Output   []byte                       `cbor:"1,keyasint"`
-	FuelUsed uint64                       `cbor:"2,keyasint"`
-	Logs     []fwdLog                     `cbor:"3,keyasint"`
-	Receipt  *consensus.AggregatedReceipt `cbor:"4,keyasint"`
-	Replayed bool                         `cbor:"5,keyasint"`
-	Err      *fwdErr                      `cbor:"6,keyasint"`
-	Job      *jobAnswer                   `cbor:"7,keyasint,omitempty"`
+	Output   []byte                      `cbor:"1,keyasint"`
+	FuelUsed uint64                      `cbor:"2,keyasint"`
+	Logs     []fwdLog                    `cbor:"3,keyasint"`
+	Receipt  *consensus.CertifiedReceipt `cbor:"4,keyasint"`
+	Replayed bool                        `cbor:"5,keyasint"`
+	Err      *fwdErr                     `cbor:"6,keyasint"`
+	Job      *jobAnswer                  `cbor:"7,keyasint,omitempty"`
 }
 
 type fwdLog struct {

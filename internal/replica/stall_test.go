@@ -32,7 +32,7 @@ func TestDeployAndTransitionInOneVertex(t *testing.T) {
 	v1 := dagtest.Sign(t, author, 1, nil, deploy, trOp)
 
 	bad := dagtest.Transition(t, m, vs, 2)
-	bad.Receipt.Signature = dagtest.Transition(t, m, vs, 3).Receipt.Signature
+	bad.Receipt.Certificate.Signature = dagtest.Transition(t, m, vs, 3).Receipt.Certificate.Signature
 	badOp, err := bad.Op()
 	if err != nil {
 		t.Fatal(err)

@@ -15,19 +15,26 @@ import (
 	"github.com/onvm-network/onvm/internal/wasm"
 )
 
-// worstReceipt is an aggregated receipt as large as one can be: every
-// integer at its widest encoding, every hash non-zero, the signer bitmap
-// of the largest committee.
-func worstReceipt() consensus.AggregatedReceipt {
+// worstReceipt is a certified receipt as large as one can be: every
+// integer at its widest encoding, every hash non-zero, the longest path,
+// the signer bitmap of the largest committee.
+func worstReceipt() consensus.CertifiedReceipt {
 	h := id.Sum([]byte("x"))
 	r := consensus.Receipt{
 		Program: id.Program(h), Height: math.MaxUint64, StateRootIn: h, StateRootOut: h, InputHash: h,
 		RequestID: h, FuelUsed: math.MaxUint64, WriteDigest: h, OutputHash: h, CodeHash: h, EnvHash: h,
 		Timestamp: math.MinInt64, Executor: id.Node(h), Epoch: math.MaxUint64,
 	}
-	a := consensus.AggregatedReceipt{Receipt: r, Signers: bytes.Repeat([]byte{0xff}, consensus.MaxBitmapLength)}
-	for i := range a.Signature {
-		a.Signature[i] = 0xff
+	a := consensus.CertifiedReceipt{Receipt: r, Index: consensus.MaxBatch - 1, Count: consensus.MaxBatch, Path: make([]id.Hash, consensus.MaxPath)}
+	for i := range a.Path {
+		a.Path[i] = h
+	}
+	a.Certificate = consensus.Certificate{
+		Ballot:  consensus.Ballot{Program: r.Program, Epoch: r.Epoch, Height: math.MaxUint64, Round: consensus.MaxRound, Step: consensus.StepPrecommit, Value: h},
+		Signers: bytes.Repeat([]byte{0xff}, consensus.MaxBitmapLength),
+	}
+	for i := range a.Certificate.Signature {
+		a.Certificate.Signature[i] = 0xff
 	}
 	return a
 }
@@ -72,7 +79,7 @@ func wasmWrites(ws []state.Write) []wasm.Write {
 // limit keeps every transition publishable: for the worst shapes of write
 // set at chain.MaxWriteSet — many tiny writes, tiny deletes, few huge
 // values, one huge key, sizes at every CBOR length-header boundary — the
-// transition operation with the largest possible aggregated receipt
+// transition operation with the largest possible certified receipt
 // encodes within dag.MaxOpSize and decodes as a peer would. Without the
 // limit a guest's writes could exceed the operation: the bound is needed.
 func TestTransitionAtWriteSetLimitIsPublishable(t *testing.T) {

@@ -71,21 +71,22 @@ func Transition(t testing.TB, m *program.Manifest, vs []Validator, h uint64) op.
 	c := m.Body.Committee
 	r := consensus.Receipt{Program: m.Body.Program, Height: h, StateRootIn: id.Hash{byte(h)}, StateRootOut: id.Hash{byte(h + 1)},
 		Executor: c.Leader(h, 0), Epoch: c.Epoch, Timestamp: 1700000000000 + int64(h)}
-	var votes []consensus.Vote
+	b := consensus.Ballot{Program: r.Program, Epoch: c.Epoch, Height: h, Step: consensus.StepPrecommit, Value: consensus.BatchRoot([]id.Hash{r.ID()})}
+	var votes []consensus.SignedBallot
 	for _, v := range vs {
-		if c.Index(v.Node) >= 0 {
-			votes = append(votes, consensus.Vote{Program: r.Program, Height: h, ReceiptID: r.ID(), Signer: v.Node, Signature: r.Sign(v.BLS)})
+		if i := c.Index(v.Node); i >= 0 {
+			votes = append(votes, consensus.SignBallot(v.BLS, uint32(i), b))
 		}
 	}
-	agg, err := consensus.Aggregate(&c, r, votes)
+	q, err := consensus.Certify(&c, b, votes)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return op.Transition{Receipt: *agg, Writes: []op.Write{{Key: []byte("k"), Value: []byte(fmt.Sprint(h))}}}
+	return op.Transition{Receipt: consensus.CertifiedBatch([]consensus.Receipt{r}, q)[0], Writes: []op.Write{{Key: []byte("k"), Value: []byte(fmt.Sprint(h))}}}
 }
 
 // Catalog is a minimal node-like handler set for the ONVM kinds: it stores
-// manifests and verifies each transition's aggregate signature against its
+// manifests and verifies each transition's certificate against its
 // program's committee, refusing those that do not verify, and records
 // everything applied.
 type Catalog struct {

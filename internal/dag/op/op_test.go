@@ -104,7 +104,7 @@ func TestValidators(t *testing.T) {
 	}
 	// The aggregate signature is checked statefully, against the committee.
 	trBadAgg := tr
-	trBadAgg.Receipt.Signature = dagtest.Transition(t, m, vs, 2).Receipt.Signature
+	trBadAgg.Receipt.Certificate.Signature = dagtest.Transition(t, m, vs, 2).Receipt.Certificate.Signature
 	if err := trBadAgg.Receipt.Verify(&m.Body.Committee); !errors.Is(err, consensus.ErrInvalidReceipt) {
 		t.Fatalf("bad aggregate verifies: %v", err)
 	}

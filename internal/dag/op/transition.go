@@ -23,11 +23,11 @@ type Write struct {
 	Delete bool   `cbor:"3,keyasint" json:"delete"`
 }
 
-// Transition is a finalized state transition: the committee's aggregated
-// receipt and the ordered writes whose digest the receipt commits to.
+// Transition is a finalized state transition: the certified receipt and
+// the ordered writes whose digest the receipt commits to.
 type Transition struct {
-	Receipt consensus.AggregatedReceipt `cbor:"1,keyasint" json:"receipt"`
-	Writes  []Write                     `cbor:"2,keyasint" json:"writes"`
+	Receipt consensus.CertifiedReceipt `cbor:"1,keyasint" json:"receipt"`
+	Writes  []Write                    `cbor:"2,keyasint" json:"writes"`
 }
 
 // Op returns the operation.
@@ -38,9 +38,9 @@ func (t Transition) Op() (dag.Op, error) {
 	return encode(KindTransition, &t)
 }
 
-// DecodeTransition strictly decodes op's body and checks its limits. The
-// aggregate signature is not checked here: that needs the program's
-// committee, so the handler checks it when applying (AggregatedReceipt.Verify).
+// DecodeTransition strictly decodes op's body and checks its limits and
+// shape. The certificate is not verified here: that needs the program's
+// committee, so the handler checks it when applying (CertifiedReceipt.Verify).
 func DecodeTransition(op dag.Op) (*Transition, error) {
 	var t Transition
 	if err := decode(op, KindTransition, &t); err != nil {
@@ -55,6 +55,9 @@ func DecodeTransition(op dag.Op) (*Transition, error) {
 func (t *Transition) check() error {
 	if t.Receipt.Receipt.Height == 0 {
 		return fmt.Errorf("%w: height 0", ErrInvalid)
+	}
+	if err := t.Receipt.Check(); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	for i, w := range t.Writes {
 		if w.Delete && len(w.Value) != 0 {
