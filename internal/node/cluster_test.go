@@ -381,10 +381,11 @@ func TestMinPeersGate(t *testing.T) {
 	if err != nil || len(v.Ops) == 0 || v.Ops[0].Name == "" {
 		t.Fatalf("GET /dag/vertices/%s = %+v, %v", heads.Heads[0], v, err)
 	}
-	authors, err := b.c.DAGAuthors(ctx)
-	if err != nil || len(authors) != 2 {
-		t.Fatalf("GET /dag/authors = %+v, %v", authors, err)
-	}
+	// Replication is eventual: a's vertices reach b after a answered.
+	waitFor(t, 30*time.Second, "both authors on b", func() bool {
+		authors, err := b.c.DAGAuthors(ctx)
+		return err == nil && len(authors) == 2
+	})
 	eq, err := b.c.DAGEquivocations(ctx, 10)
 	if err != nil || len(eq.Equivocations) != 0 {
 		t.Fatalf("GET /dag/equivocations = %+v, %v", eq, err)
