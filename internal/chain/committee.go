@@ -52,6 +52,12 @@ func (e *Engine) canFinalize(c *consensus.Committee) (int, error) {
 	return i, nil
 }
 
+// memberOf reports whether this node sits on c with the key c records.
+func (e *Engine) memberOf(c *consensus.Committee) bool {
+	i := c.Index(e.node)
+	return i >= 0 && c.Members[i].BLSKey == e.blsPub
+}
+
 // finalize certifies r alone (member index i holds the threshold): a
 // precommit of the batch of r alone, at r's height, in round 0. An
 // aggregate of one signature is that signature, so nothing is verified or

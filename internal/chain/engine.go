@@ -114,8 +114,11 @@ type Options struct {
 	// 256 MiB.
 	CodeCacheBytes int64
 	Outbox         Outbox // nil: publishes nothing (an engine on its own)
-	Now            func() time.Time
-	Logger         *slog.Logger
+	// Agree finalizes transitions of programs whose committee has several
+	// members; nil: this node executes only programs it finalizes alone.
+	Agree  Agreement
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // Engine deploys, executes and replicates programs. It is safe for
@@ -135,6 +138,10 @@ type Engine struct {
 	log     *slog.Logger
 
 	chains sync.Map // id.Program → *programChain
+	queues sync.Map // id.Program → *pendingCalls: calls waiting for agreement
+
+	execMu   sync.Mutex
+	executed map[id.Hash]*executed // batches executed for a vote, by value
 
 	ctx    context.Context // lifetime: cancelled by Close
 	cancel context.CancelFunc

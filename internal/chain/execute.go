@@ -88,6 +88,9 @@ func (e *Engine) Execute(ctx context.Context, req Request) (*Outcome, error) {
 	}
 	member, err := e.canFinalize(&body.Committee)
 	if err != nil {
+		if e.opts.Agree != nil && e.memberOf(&body.Committee) {
+			return e.executeAgreed(ctx, req, m, id.Sum(req.Input))
+		}
 		return nil, fmt.Errorf("execute %s: %w", p, err)
 	}
 	code, err := e.loadCode(ctx, body.Instrumented)
@@ -258,7 +261,7 @@ func (e *Engine) stageState(p id.Program, head Head, body *program.Body, in call
 		Executor:     e.node,
 		Epoch:        body.Committee.Epoch,
 	}}
-	st.head = Head{Height: in.height, Root: rootOut, Timestamp: in.timestamp, Receipt: st.receipt.ID()}
+	st.head = Head{Height: in.height, Root: rootOut, Timestamp: in.timestamp, Receipt: st.receipt.ID(), Batch: in.height}
 	return st, b, nil
 }
 

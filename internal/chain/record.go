@@ -24,6 +24,7 @@ import (
 //	r/i/<receipt id>        <program><height>
 //	r/q/<request id>        <program><height>
 //	r/f/<program><height>   a finalized transition waiting for its predecessors
+//	r/b/<program><batch>    a decided batch: its content and certificate
 const (
 	nsHead    = "r/h/"
 	nsReceipt = "r/t/"
@@ -32,6 +33,7 @@ const (
 	nsByID    = "r/i/"
 	nsByReq   = "r/q/"
 	nsFuture  = "r/f/"
+	nsBatch   = "r/b/"
 )
 
 func key(ns string, parts ...[]byte) []byte {
@@ -52,6 +54,9 @@ type Head struct {
 	Root      id.Hash `cbor:"2,keyasint" json:"root"`
 	Timestamp int64   `cbor:"3,keyasint" json:"timestamp_ms"` // logical time of the last transition; 0 at height 0
 	Receipt   id.Hash `cbor:"4,keyasint" json:"receipt_id"`   // zero at height 0
+	// Batch is the last batch of the committee's agreement applied whole
+	// (a one-member committee's batches are its heights).
+	Batch uint64 `cbor:"5,keyasint,omitempty" json:"batch"`
 }
 
 // Transition is a finalized state transition: what replicates between

@@ -116,7 +116,13 @@ func (e *Engine) applyNext(p id.Program, c *programChain, t *Transition) error {
 	if root != r.StateRootOut {
 		return fmt.Errorf("%w: writes produce root %s, receipt says %s", ErrInvalidTransition, root, r.StateRootOut)
 	}
-	newHead := Head{Height: r.Height, Root: root, Timestamp: r.Timestamp, Receipt: r.ID()}
+	// A transition that ends its batch completes that batch of the
+	// committee's agreement.
+	q := &t.Receipt
+	newHead := Head{Height: r.Height, Root: root, Timestamp: r.Timestamp, Receipt: r.ID(), Batch: q.Certificate.Ballot.Height - 1}
+	if q.Index == q.Count-1 {
+		newHead.Batch = q.Certificate.Ballot.Height
+	}
 	if err := stage(b, t, nil, newHead); err != nil {
 		return err
 	}

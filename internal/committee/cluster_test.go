@@ -56,6 +56,8 @@ func (a *app) Propose(_ context.Context, _ id.Program, h uint64) (id.Hash, []byt
 	return id.Sum(content), content, true, nil
 }
 
+func (a *app) Deliver(id.Program, []byte) error { return nil }
+
 func (a *app) ValueOf(content []byte) (id.Hash, error) { return id.Sum(content), nil }
 
 func (a *app) Validate(_ context.Context, _ id.Program, _ uint64, v id.Hash, content []byte) (bool, error) {

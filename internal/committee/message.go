@@ -22,8 +22,9 @@ var ErrInvalidMessage = errors.New("committee: invalid message")
 
 // Message is what members send each other about one program's agreement:
 // exactly one of a ballot, a proposal (with the polka of its valid round
-// and its value's content), a request for decided heights, or a decided
-// height (for a member catching up).
+// and its value's content), a request for decided heights, a decided
+// height (for a member catching up), or a call a member took from a client
+// (for whichever member leads a round to propose).
 type Message struct {
 	Ballot   *consensus.SignedBallot   `cbor:"1,keyasint,omitempty"`
 	Proposal *consensus.SignedProposal `cbor:"2,keyasint,omitempty"`
@@ -31,6 +32,7 @@ type Message struct {
 	Content  []byte                    `cbor:"4,keyasint,omitempty"`
 	SyncFrom uint64                    `cbor:"5,keyasint,omitempty"` // send the decided heights from this one
 	Decided  *consensus.Certificate    `cbor:"6,keyasint,omitempty"` // with Content: the decided value's
+	Call     []byte                    `cbor:"7,keyasint,omitempty"` // the application's pending call
 }
 
 // Encode returns the canonical encoding.
@@ -47,13 +49,13 @@ func DecodeMessage(b []byte) (*Message, error) {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidMessage, err)
 	}
 	kinds := 0
-	for _, set := range []bool{m.Ballot != nil, m.Proposal != nil, m.SyncFrom != 0, m.Decided != nil} {
+	for _, set := range []bool{m.Ballot != nil, m.Proposal != nil, m.SyncFrom != 0, m.Decided != nil, len(m.Call) > 0} {
 		if set {
 			kinds++
 		}
 	}
 	switch {
-	case kinds != 1:
+	case kinds != 1 || (m.Call != nil && len(m.Call) == 0):
 		return nil, fmt.Errorf("%w: %d kinds in one message", ErrInvalidMessage, kinds)
 	case len(m.Polka) > maxPolka:
 		return nil, fmt.Errorf("%w: polka of %d ballots", ErrInvalidMessage, len(m.Polka))

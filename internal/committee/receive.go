@@ -43,6 +43,11 @@ func (s *Shell) Receive(from id.Node, p id.Program, b []byte) error {
 		s.sendDecided(in, sender, msg.SyncFrom)
 	case msg.Decided != nil:
 		return s.catchUp(in, msg.Decided, msg.Content)
+	case msg.Call != nil:
+		if err := s.cfg.App.Deliver(p, msg.Call); err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalidMessage, err)
+		}
+		in.m.Wake()
 	}
 	return nil
 }

@@ -46,6 +46,9 @@ type App interface {
 	// Decided returns the content and certificate of an applied height,
 	// for a member catching up.
 	Decided(p id.Program, h uint64) (content []byte, cert *consensus.Certificate, ok bool)
+	// Deliver takes a pending call another member submitted; an error
+	// means the call was malformed.
+	Deliver(p id.Program, call []byte) error
 }
 
 // Transport sends a message to a member. It must not block: a message it
@@ -122,6 +125,16 @@ func (s *Shell) Wake(p id.Program) error {
 	in.m.Wake()
 	s.process(in)
 	return nil
+}
+
+// Submit hands a call this member took from a client to p's other
+// members, so that whichever leads a round can propose it.
+func (s *Shell) Submit(p id.Program, call []byte) {
+	in, err := s.instance(p)
+	if err != nil {
+		return
+	}
+	s.broadcast(in, &Message{Call: call})
 }
 
 // Status is what the shell knows of a program's agreement.
