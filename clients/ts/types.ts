@@ -9,6 +9,15 @@ export interface AuthCheck {
   project_id?: string;
 }
 
+export interface Batch {
+  count: number;
+  height: number;
+  index: number;
+  path: string[] | null;
+  root: string;
+  round: number;
+}
+
 export interface BlobInfo {
   complete: boolean;
   created_at: string;
@@ -307,6 +316,7 @@ export interface Readiness {
 
 export interface Receipt {
   aggregate_signature: string;
+  batch: Batch;
   cbor_base64: string;
   code_hash: string;
   committee_epoch: number;
