@@ -152,7 +152,7 @@ func (q *pendingCalls) len() int {
 
 // executeAgreed queues req for p's committee, hands it to the other
 // members and waits for the batch that decides it.
-func (e *Engine) executeAgreed(ctx context.Context, req Request, m *program.Manifest, inputHash id.Hash) (*Outcome, error) {
+func (e *Engine) executeAgreed(ctx context.Context, req Request, inputHash id.Hash) (*Outcome, error) {
 	p := req.Program
 	var rid id.Hash
 	if req.RequestID != "" {
@@ -169,10 +169,10 @@ func (e *Engine) executeAgreed(ctx context.Context, req Request, m *program.Mani
 		_, _ = rand.Read(nonce[:])
 		rid = id.Sum([]byte("ONVM:ANON-REQUEST:V2"), p[:], nonce[:], inputHash[:])
 	}
-	timeout := e.timeout(req.Timeout)
+	patience := 2*e.timeout(req.Timeout) + maxSkew
 	pc := &pendingCall{
 		wireCall:  wireCall{Input: req.Input, Fuel: e.fuel(req.Fuel), RequestID: rid},
-		expires:   e.opts.Now().Add(2*timeout + maxSkew),
+		expires:   e.opts.Now().Add(patience),
 		preCommit: req.PreCommit,
 		answer:    make(chan answer, 1),
 	}
@@ -184,7 +184,7 @@ func (e *Engine) executeAgreed(ctx context.Context, req Request, m *program.Mani
 		e.pending(p).done(rid)
 		return nil, fmt.Errorf("execute %s: %w", p, err)
 	}
-	wait := time.NewTimer(2*timeout + maxSkew)
+	wait := time.NewTimer(patience)
 	defer wait.Stop()
 	select {
 	case a := <-pc.answer:
@@ -315,20 +315,19 @@ func (e *Engine) run(ctx context.Context, p id.Program, body *program.Body, code
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	r := receiptOf(p, body, tip.Root, root, in, writes, res)
-	r.Executor = executor
+	r := receiptOf(p, body, tip.Root, root, in, writes, res, executor)
 	return &r, res, writes, nil
 }
 
 // receiptOf is the receipt of a call that took the state from rootIn to
-// rootOut; this node is its executor.
-func receiptOf(p id.Program, body *program.Body, rootIn, rootOut id.Hash, in callInput, writes []state.Write, res *wasm.Result) consensus.Receipt {
+// rootOut, executed by executor.
+func receiptOf(p id.Program, body *program.Body, rootIn, rootOut id.Hash, in callInput, writes []state.Write, res *wasm.Result, executor id.Node) consensus.Receipt {
 	return consensus.Receipt{
 		Program: p, Height: in.height, StateRootIn: rootIn, StateRootOut: rootOut,
 		InputHash: in.inputHash, RequestID: in.requestID, FuelUsed: res.FuelUsed,
 		WriteDigest: state.WriteDigest(writes), OutputHash: id.Sum(res.Output),
 		CodeHash: body.Instrumented.Hash(), EnvHash: body.EnvHash, Timestamp: in.timestamp,
-		Epoch: body.Committee.Epoch,
+		Executor: executor, Epoch: body.Committee.Epoch,
 	}
 }
 
@@ -460,17 +459,16 @@ func (a *App) Commit(p id.Program, h uint64, content []byte, cert *consensus.Cer
 		return fmt.Errorf("%w: batch %d of %s disagrees with the applied height %d", ErrConflict, h, p, head.Height)
 	}
 	rest := &batchContent{Calls: b.Calls[skip:]}
+	// The batch as this member executed it for its vote, unless it has
+	// to run again: it did not vote, or applied part of it meanwhile.
 	ex := e.takeExecuted(cert.Ballot.Value)
-	if ex == nil || skip > 0 {
-		ex = nil
-		if len(rest.Calls) > 0 {
-			code, err := e.loadCode(e.ctx, m.Body.Instrumented)
-			if err != nil {
-				return err
-			}
-			if ex, err = e.reexecute(e.ctx, p, &m.Body, code, head, rest, false); err != nil {
-				return fmt.Errorf("commit batch %d of %s: %w", h, p, err)
-			}
+	if (ex == nil || skip > 0) && len(rest.Calls) > 0 {
+		code, err := e.loadCode(e.ctx, m.Body.Instrumented)
+		if err != nil {
+			return err
+		}
+		if ex, err = e.reexecute(e.ctx, p, &m.Body, code, head, rest, false); err != nil {
+			return fmt.Errorf("commit batch %d of %s: %w", h, p, err)
 		}
 	}
 	batch := e.db.NewIndexedBatch()
@@ -568,9 +566,6 @@ func (e *Engine) answerReplay(p id.Program, pc *pendingCall) {
 func (e *Engine) keepExecuted(v id.Hash, ex *executed) {
 	e.execMu.Lock()
 	defer e.execMu.Unlock()
-	if e.executed == nil {
-		e.executed = make(map[id.Hash]*executed)
-	}
 	if len(e.executed) >= maxExecuted {
 		clear(e.executed)
 	}

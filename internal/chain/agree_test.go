@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math/bits"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -123,7 +125,7 @@ func (cl *agreeCluster) waitHeads(t *testing.T, h uint64, skip ...int) {
 		var roots []id.Hash
 		ok := true
 		for i, e := range cl.envs {
-			if contains(skip, i) {
+			if slices.Contains(skip, i) {
 				continue
 			}
 			head, err := e.engine.Head(cl.p)
@@ -144,15 +146,6 @@ func (cl *agreeCluster) waitHeads(t *testing.T, h uint64, skip ...int) {
 		}
 		time.Sleep(20 * time.Millisecond) // polling, not synchronising: the condition is checked again
 	}
-}
-
-func contains(s []int, i int) bool {
-	for _, x := range s {
-		if x == i {
-			return true
-		}
-	}
-	return false
 }
 
 // TestAgreedExecutions: a four-member committee finalizes executions sent
@@ -207,9 +200,7 @@ func TestAgreedExecutions(t *testing.T) {
 func signers(bitmap []byte) int {
 	n := 0
 	for _, b := range bitmap {
-		for ; b != 0; b &= b - 1 {
-			n++
-		}
+		n += bits.OnesCount8(b)
 	}
 	return n
 }

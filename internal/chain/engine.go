@@ -183,6 +183,7 @@ func New(opts Options) (*Engine, error) {
 		opts: opts, limits: opts.Limits.withDefaults(), log: opts.Logger,
 	}
 	e.code = newCodeCache(opts.CodeCacheBytes)
+	e.executed = make(map[id.Hash]*executed)
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	return e, nil
 }

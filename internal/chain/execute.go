@@ -89,7 +89,7 @@ func (e *Engine) Execute(ctx context.Context, req Request) (*Outcome, error) {
 	member, err := e.canFinalize(&body.Committee)
 	if err != nil {
 		if e.opts.Agree != nil && e.memberOf(&body.Committee) {
-			return e.executeAgreed(ctx, req, m, id.Sum(req.Input))
+			return e.executeAgreed(ctx, req, id.Sum(req.Input))
 		}
 		return nil, fmt.Errorf("execute %s: %w", p, err)
 	}
@@ -245,22 +245,7 @@ func (e *Engine) stageState(p id.Program, head Head, body *program.Body, in call
 	if err != nil {
 		return nil, b, err
 	}
-	st := &staged{writes: writes, receipt: consensus.Receipt{
-		Program:      p,
-		Height:       in.height,
-		StateRootIn:  head.Root,
-		StateRootOut: rootOut,
-		InputHash:    in.inputHash,
-		RequestID:    in.requestID,
-		FuelUsed:     res.FuelUsed,
-		WriteDigest:  state.WriteDigest(writes),
-		OutputHash:   id.Sum(res.Output),
-		CodeHash:     body.Instrumented.Hash(),
-		EnvHash:      body.EnvHash,
-		Timestamp:    in.timestamp,
-		Executor:     e.node,
-		Epoch:        body.Committee.Epoch,
-	}}
+	st := &staged{writes: writes, receipt: receiptOf(p, body, head.Root, rootOut, in, writes, res, e.node)}
 	st.head = Head{Height: in.height, Root: rootOut, Timestamp: in.timestamp, Receipt: st.receipt.ID(), Batch: in.height}
 	return st, b, nil
 }

@@ -30,12 +30,24 @@ var (
 // BatchRoot returns the root of the batch of receipts with these ids (at
 // least one). A level's odd last node is carried up unchanged.
 func BatchRoot(receipts []id.Hash) id.Hash {
+	levels := batchTree(receipts)
+	return levels[len(levels)-1][0]
+}
+
+// BatchPath returns the siblings on the path from receipt i of the batch to
+// its root, bottom up (levels where the node has no sibling are skipped).
+func BatchPath(receipts []id.Hash, i int) []id.Hash { return pathIn(batchTree(receipts), i) }
+
+// batchTree returns the levels of the batch tree over the receipt ids, from
+// the leaves up to the root.
+func batchTree(receipts []id.Hash) [][]id.Hash {
 	level := make([]id.Hash, len(receipts))
 	for i := range receipts {
 		level[i] = id.Sum(batchLeaf, receipts[i][:])
 	}
+	levels := [][]id.Hash{level}
 	for len(level) > 1 {
-		next := level[:0]
+		next := make([]id.Hash, 0, (len(level)+1)/2)
 		for i := 0; i < len(level); i += 2 {
 			if i+1 == len(level) {
 				next = append(next, level[i])
@@ -43,32 +55,20 @@ func BatchRoot(receipts []id.Hash) id.Hash {
 			}
 			next = append(next, id.Sum(batchNode, level[i][:], level[i+1][:]))
 		}
+		levels = append(levels, next)
 		level = next
 	}
-	return level[0]
+	return levels
 }
 
-// BatchPath returns the siblings on the path from receipt i of the batch to
-// its root, bottom up (levels where the node has no sibling are skipped).
-func BatchPath(receipts []id.Hash, i int) []id.Hash {
-	level := make([]id.Hash, len(receipts))
-	for k := range receipts {
-		level[k] = id.Sum(batchLeaf, receipts[k][:])
-	}
+// pathIn returns leaf i's siblings in the tree's levels, bottom up.
+func pathIn(levels [][]id.Hash, i int) []id.Hash {
 	var path []id.Hash
-	for len(level) > 1 {
+	for _, level := range levels[:len(levels)-1] {
 		if sib := i ^ 1; sib < len(level) {
 			path = append(path, level[sib])
 		}
-		next := make([]id.Hash, 0, (len(level)+1)/2)
-		for k := 0; k < len(level); k += 2 {
-			if k+1 == len(level) {
-				next = append(next, level[k])
-				continue
-			}
-			next = append(next, id.Sum(batchNode, level[k][:], level[k+1][:]))
-		}
-		level, i = next, i/2
+		i /= 2
 	}
 	return path
 }
@@ -138,9 +138,10 @@ func CertifiedBatch(receipts []Receipt, cert *Certificate) []CertifiedReceipt {
 	for i := range receipts {
 		ids[i] = receipts[i].ID()
 	}
+	levels := batchTree(ids)
 	out := make([]CertifiedReceipt, len(receipts))
 	for i := range receipts {
-		out[i] = CertifiedReceipt{Receipt: receipts[i], Index: uint32(i), Count: uint32(len(receipts)), Path: BatchPath(ids, i), Certificate: *cert}
+		out[i] = CertifiedReceipt{Receipt: receipts[i], Index: uint32(i), Count: uint32(len(receipts)), Path: pathIn(levels, i), Certificate: *cert}
 	}
 	return out
 }
