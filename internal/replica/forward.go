@@ -214,8 +214,11 @@ func (r *Replica) forward(ctx context.Context, m *program.Manifest, req chain.Re
 			errs = append(errs, err)
 			continue
 		}
+		reach := func(cctx context.Context) error { return r.net.Reach(cctx, leader, 0) }
 		out, err := r.callWithBackoff(ctx, timeout, func(cctx context.Context) (*chain.Outcome, error) {
-			return r.call(cctx, c, leader, payload, req)
+			return watched(cctx, p2p.DefaultReachWait, reach, func(wctx context.Context) (*chain.Outcome, error) {
+				return r.call(wctx, c, leader, payload, req)
+			})
 		})
 		switch {
 		case err == nil:
