@@ -68,7 +68,7 @@ func (e *Engine) Deploy(ctx context.Context, req DeployRequest) (m *program.Mani
 		return nil, false, fmt.Errorf("deploy %s: %w", p, err)
 	}
 
-	inst, err := wasm.PrepareEntry(code, req.Entrypoint)
+	inst, err := wasm.PrepareEntry(ctx, code, req.Entrypoint)
 	if err != nil {
 		return nil, false, fmt.Errorf("deploy %s: %w", p, err)
 	}

@@ -170,7 +170,7 @@ func (r *Replica) verifyManifest(m *program.Manifest) error {
 	}
 	var inst []byte
 	if m.Body.EnvHash == wasm.EnvHash() {
-		inst, err = wasm.PrepareEntry(code, m.Body.Entrypoints[0])
+		inst, err = wasm.PrepareEntry(ctx, code, m.Body.Entrypoints[0])
 		if err != nil {
 			return r.refuse(m, "invalid_code", err)
 		}

@@ -76,11 +76,14 @@ var kindText = map[byte]string{wasmbin.KindFunc: "func", wasmbin.KindTable: "tab
 // returned whenever the module's header decodes; the error, of kind
 // KindInvalidModule, names the first problem.
 func Check(wasm []byte, entrypoint string) (*Report, error) {
+	release, _ := slot(context.Background()) // never fails
+	defer release()
 	rep, _ := check(wasm, entrypoint)
 	return rep, rep.err()
 }
 
-// check is Check, also returning the instrumented module when it succeeds.
+// check is Check, also returning the instrumented module when it succeeds;
+// the caller holds a preparation slot.
 // The module is instrumented before wazero compiles it: Instrument's decoder
 // bounds every count by the bytes present, so wazero only ever sees bytes
 // that passed it (see admit).
@@ -289,28 +292,45 @@ func valueTypes(b []byte) []api.ValueType {
 	return ts
 }
 
-// validateSlots bounds the validations running at once in the process, as
-// Config.CompileConcurrency bounds compilations: deploys and peers verifying
-// manifests validate, and without it their number was bounded only by the
-// per-project deploy limit times the projects (and the peers replicating).
-// A validation is bounded in time by the module limits, so a wait is too.
-var validateSlots = make(chan struct{}, DefaultCompileConcurrency())
+// prepareSlots bounds the preparations running at once in the process (as
+// Config.CompileConcurrency bounds compilations): a preparation decodes,
+// checks the limits, instruments and validates a module, all of it
+// proportional to the module's size, which may be MaxCodeSize. Deploys and
+// peers verifying manifests prepare; without the bound the deploying node's
+// memory grew with its concurrent deploys (eight of a module of 30 MB of
+// data at once: +1 GiB). A preparation is bounded in time by the module
+// limits, so a wait is too.
+var prepareSlots = make(chan struct{}, DefaultCompileConcurrency())
 
-// validating counts the validations running, and validateHook (nil but in
-// tests) runs inside each: tests hold validations there.
+// preparing counts the preparations holding a slot and validating the
+// validations running; prepareHook and validateHook (nil but in tests) run
+// inside each: tests hold preparations and validations there.
 var (
-	validating   atomic.Int32
-	validateHook func()
+	preparing, validating     atomic.Int32
+	prepareHook, validateHook func()
 )
 
+// slot waits for one of prepareSlots; release gives it back.
+func slot(ctx context.Context) (release func(), err error) {
+	select {
+	case prepareSlots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("wait to prepare the module: %w", ctx.Err())
+	}
+	preparing.Add(1)
+	if prepareHook != nil {
+		prepareHook()
+	}
+	return func() { preparing.Add(-1); <-prepareSlots }, nil
+}
+
 // validate compiles wasm with wazero's interpreter (the cheapest full
-// validation) under the allowed features, once admit has accepted it.
+// validation) under the allowed features, once admit has accepted it. The
+// caller holds a preparation slot.
 func validate(wasm []byte) (wazero.CompiledModule, error) {
 	if err := admit(wasm); err != nil {
 		return nil, err
 	}
-	validateSlots <- struct{}{}
-	defer func() { <-validateSlots }()
 	validating.Add(1)
 	defer validating.Add(-1)
 	if validateHook != nil {

@@ -1,6 +1,7 @@
 package wasm
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"slices"
@@ -15,13 +16,20 @@ import (
 // instruments it with the meter's default configuration and validates the
 // result. It runs once, at deploy; the instrumented bytes are what every
 // node stores and runs, so every node executes identical code.
-func Prepare(wasm []byte) ([]byte, error) { return PrepareEntry(wasm, "") }
+func Prepare(wasm []byte) ([]byte, error) { return PrepareEntry(context.Background(), wasm, "") }
 
 // PrepareEntry is Check(wasm, entrypoint) and Prepare(wasm) in one: a deploy
 // (and a peer verifying one) decodes, instruments and validates the module
 // once, and the instrumented module once, instead of doing Check's work
-// twice. When entrypoint is empty it is Prepare.
-func PrepareEntry(wasm []byte, entrypoint string) ([]byte, error) {
+// twice. When entrypoint is empty it is Prepare. At most
+// DefaultCompileConcurrency preparations run at once in the process; the
+// others wait for one to end, or for ctx.
+func PrepareEntry(ctx context.Context, wasm []byte, entrypoint string) ([]byte, error) {
+	release, err := slot(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("prepare: %w", err)
+	}
+	defer release()
 	rep, out := check(wasm, entrypoint)
 	if err := rep.err(); err != nil {
 		return nil, fmt.Errorf("prepare: %w", err)
