@@ -105,5 +105,7 @@ const (
 	CodeProgramPending       = "program_pending"
 	CodeLeaderUnavailable    = "leader_unavailable"
 	CodeCommitteeUnavailable = "committee_unavailable"
+	CodeNotDecided           = "not_decided"
+	CodeCommitteeBusy        = "committee_busy"
 	CodeInsufficientStorage  = "insufficient_storage"
 )

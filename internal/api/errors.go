@@ -155,6 +155,10 @@ func status(err error) (int, string, string) {
 		return http.StatusBadGateway, wire.CodeBadForward, err.Error()
 	case errors.Is(err, dag.ErrQueueFull):
 		return http.StatusServiceUnavailable, wire.CodeBusy, err.Error()
+	case errors.Is(err, chain.ErrNotDecided):
+		return http.StatusServiceUnavailable, wire.CodeNotDecided, err.Error()
+	case errors.Is(err, chain.ErrBusy):
+		return http.StatusServiceUnavailable, wire.CodeCommitteeBusy, err.Error()
 	case errors.Is(err, chain.ErrNotInCommittee):
 		return http.StatusServiceUnavailable, wire.CodeCommitteeUnavailable, err.Error()
 	case errors.Is(err, chain.ErrEnvMismatch):
@@ -205,7 +209,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if code != http.StatusRequestedRangeNotSatisfiable {
 		h.Del("Content-Range") // a 416 keeps "bytes */size"
 	}
-	if name == wire.CodeCompiling || name == wire.CodeTooManyInFlight {
+	if name == wire.CodeCompiling || name == wire.CodeTooManyInFlight || name == wire.CodeCommitteeBusy || name == wire.CodeNotDecided {
 		h.Set("Retry-After", "1")
 	}
 	body := wire.ErrorBody{Error: wire.ErrorDetail{Code: name, Message: msg}}

@@ -51,11 +51,47 @@ var ErrNotDecided = errors.New("the committee did not decide the call in time")
 // ErrBusy reports a program with too many calls waiting for agreement.
 var ErrBusy = errors.New("too many calls waiting for the committee")
 
-// wireCall is a pending call as members hand it to each other.
+// wireCall is a pending call as members hand it to each other, or, with
+// Failed set, the news that the member leading a round could not execute
+// it: members drop the call, and the one that took it from a client
+// answers with the failure instead of waiting until the call expires.
 type wireCall struct {
-	Input     []byte  `cbor:"1,keyasint"`
-	Fuel      uint64  `cbor:"2,keyasint"`
-	RequestID id.Hash `cbor:"3,keyasint"`
+	Input     []byte       `cbor:"1,keyasint,omitempty"`
+	Fuel      uint64       `cbor:"2,keyasint,omitempty"`
+	RequestID id.Hash      `cbor:"3,keyasint"`
+	Failed    *wireFailure `cbor:"4,keyasint,omitempty"`
+}
+
+// wireFailure is why a call failed at the member that executed it: the
+// runtime's verdict (a trap, running out of fuel: the guest's own failure,
+// which every member would reach), or kind 0 for a failure of that
+// member's node, which the client may retry.
+type wireFailure struct {
+	Kind     uint8  `cbor:"1,keyasint"`
+	Message  string `cbor:"2,keyasint"`
+	FuelUsed uint64 `cbor:"3,keyasint"`
+}
+
+// maxFailureMessage bounds a failure's message.
+const maxFailureMessage = 512
+
+func failureOf(err error) *wireFailure {
+	var we *wasm.Error
+	if errors.As(err, &we) {
+		msg := we.Message
+		if len(msg) > maxFailureMessage {
+			msg = msg[:maxFailureMessage]
+		}
+		return &wireFailure{Kind: uint8(we.Kind), Message: msg, FuelUsed: we.FuelUsed}
+	}
+	return &wireFailure{Message: "execution failed on the member leading the round"}
+}
+
+func (f *wireFailure) err(p id.Program) error {
+	if f.Kind == 0 {
+		return fmt.Errorf("execute %s: %w: %s", p, ErrNotDecided, f.Message)
+	}
+	return fmt.Errorf("execute %s: %w", p, &wasm.Error{Kind: wasm.ErrorKind(f.Kind), Message: f.Message, FuelUsed: f.FuelUsed})
 }
 
 // pendingCall is a call waiting for its committee. answer is set on the
@@ -144,6 +180,13 @@ func (q *pendingCalls) done(rid id.Hash) *pendingCall {
 	return pc
 }
 
+// peek returns the call rid, if it is queued.
+func (q *pendingCalls) peek(rid id.Hash) *pendingCall {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.calls[rid]
+}
+
 func (q *pendingCalls) len() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -229,6 +272,15 @@ func (a *App) Deliver(p id.Program, b []byte) error {
 	if err := codec.Unmarshal(b, &w); err != nil {
 		return fmt.Errorf("%w: call: %v", ErrInvalidRequest, err)
 	}
+	if w.Failed != nil {
+		if len(w.Failed.Message) > maxFailureMessage || w.Failed.Kind > uint8(wasm.KindCompiling) {
+			return fmt.Errorf("%w: call failure out of bounds", ErrInvalidRequest)
+		}
+		if pc := a.e.pending(p).done(w.RequestID); pc != nil && pc.answer != nil {
+			pc.answer <- answer{err: w.Failed.err(p)}
+		}
+		return nil
+	}
 	if len(w.Input) > a.e.limits.MaxInput {
 		return fmt.Errorf("%w: call input of %d bytes", ErrInputTooLarge, len(w.Input))
 	}
@@ -279,9 +331,11 @@ func (a *App) Propose(ctx context.Context, p id.Program, h uint64) (id.Hash, []b
 		in := callInput{height: tip.Height + 1, inputHash: id.Sum(pc.Input), requestID: pc.RequestID, timestamp: max(e.opts.Now().UnixMilli(), tip.Timestamp+1)}
 		r, res, writes, err := e.run(ctx, p, &m.Body, code, overlay, tip, in, pc.Input, pc.Fuel, e.node)
 		if err != nil {
+			e.failedRuns.Add(1)
 			if done := q.done(pc.RequestID); done != nil && done.answer != nil {
 				done.answer <- answer{err: fmt.Errorf("execute %s: %w", p, err)}
 			}
+			e.opts.Agree.Submit(p, codec.MustMarshal(&wireCall{RequestID: pc.RequestID, Failed: failureOf(err)}))
 			continue
 		}
 		overlay = mergeWrites(overlay, writes)
@@ -458,6 +512,20 @@ func (a *App) Commit(p id.Program, h uint64, content []byte, cert *consensus.Cer
 	if skip > 0 && b.Calls[skip-1].Receipt.ID() != head.Receipt {
 		return fmt.Errorf("%w: batch %d of %s disagrees with the applied height %d", ErrConflict, h, p, head.Height)
 	}
+	// Calls applied from the DAG before this decision: their clients here
+	// are answered from this member's own execution, else from the record.
+	for i := range skip {
+		r := &b.Calls[i].Receipt
+		pc := e.pending(p).done(r.RequestID)
+		if pc == nil || pc.answer == nil {
+			continue
+		}
+		if out, logs, ok := e.executedResult(cert.Ballot.Value, i, r.ID()); ok {
+			pc.answer <- answer{o: &Outcome{Output: out, FuelUsed: r.FuelUsed, Logs: logs, Receipt: &certified[i]}}
+		} else {
+			e.answerReplay(p, pc)
+		}
+	}
 	rest := &batchContent{Calls: b.Calls[skip:]}
 	// The batch as this member executed it for its vote, unless it has
 	// to run again: it did not vote, or applied part of it meanwhile.
@@ -570,6 +638,19 @@ func (e *Engine) keepExecuted(v id.Hash, ex *executed) {
 		clear(e.executed)
 	}
 	e.executed[v] = ex
+}
+
+// executedResult returns the output and logs of call i of the batch of
+// value v as this member executed it, if it did and the call's receipt is
+// rid.
+func (e *Engine) executedResult(v id.Hash, i int, rid id.Hash) ([]byte, []wasm.Log, bool) {
+	e.execMu.Lock()
+	defer e.execMu.Unlock()
+	ex := e.executed[v]
+	if ex == nil || i < 0 || i >= len(ex.results) || ex.content.Calls[i].Receipt.ID() != rid {
+		return nil, nil, false
+	}
+	return ex.results[i].output, ex.results[i].logs, true
 }
 
 // takeExecuted returns and forgets the executed batch of value v.

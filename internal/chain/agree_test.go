@@ -2,6 +2,8 @@ package chain
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/bits"
@@ -15,6 +17,7 @@ import (
 	"github.com/onvm-network/onvm/internal/consensus"
 	"github.com/onvm-network/onvm/internal/id"
 	"github.com/onvm-network/onvm/internal/identity"
+	"github.com/onvm-network/onvm/internal/wasm"
 )
 
 // net is an in-memory transport between the members of a test committee:
@@ -193,6 +196,43 @@ func TestAgreedExecutions(t *testing.T) {
 		rec, err := e.engine.Receipt(o.ReceiptID())
 		if err != nil || rec.Transition.Receipt.Receipt.ID() != o.ReceiptID() {
 			t.Fatalf("receipt on a member: %v", err)
+		}
+	}
+}
+
+// TestAgreedFailureAnsweredEverywhere: a call that fails where it is
+// executed (here: out of fuel) is answered with that failure on whichever
+// member took it, not left to expire there, and commits nothing.
+func TestAgreedFailureAnsweredEverywhere(t *testing.T) {
+	cl := newAgreeCluster(t, 4)
+	for i, e := range cl.envs {
+		ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
+		_, err := e.engine.Execute(ctx, Request{Program: cl.p, Input: []byte(`{"op":"put","key":"k","value":"v"}`), Fuel: 1, RequestID: fmt.Sprint("starved-", i)})
+		cancel()
+		if !errors.Is(err, wasm.ErrOutOfFuel) {
+			t.Fatalf("member %d: %v, want out_of_fuel", i, err)
+		}
+	}
+	// Every member dropped each call on the news of its failure: it ran
+	// once (or, should the news be late, twice), not once on every member
+	// leading a round until the one that took it.
+	runs := uint64(0)
+	for _, e := range cl.envs {
+		runs += e.engine.failedRuns.Load()
+	}
+	if runs > 6 {
+		t.Fatalf("four failing calls ran %d times", runs)
+	}
+	for i, e := range cl.envs {
+		if head, err := e.engine.Head(cl.p); err != nil || head.Height != 0 {
+			t.Fatalf("member %d at height %d (%v) after failed calls", i, head.Height, err)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for e.engine.pending(cl.p).len() != 0 { // the failures' news may still be on its way
+			if time.Now().After(deadline) {
+				t.Fatalf("member %d keeps %d failed calls pending", i, e.engine.pending(cl.p).len())
+			}
+			time.Sleep(10 * time.Millisecond)
 		}
 	}
 }

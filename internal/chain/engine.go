@@ -146,7 +146,9 @@ type Engine struct {
 	ctx    context.Context // lifetime: cancelled by Close
 	cancel context.CancelFunc
 	closed atomic.Bool
-	wg     sync.WaitGroup // background compilations (Warm)
+	// failedRuns counts calls that failed where this member proposed them.
+	failedRuns atomic.Uint64
+	wg         sync.WaitGroup // background compilations (Warm)
 }
 
 // programChain serialises the transitions of one program and caches its head.

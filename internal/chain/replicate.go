@@ -133,7 +133,32 @@ func (e *Engine) applyNext(p id.Program, c *programChain, t *Transition) error {
 		return fmt.Errorf("commit: %w", err)
 	}
 	c.head = newHead
+	e.answerApplied(p, t)
 	return nil
+}
+
+// answerApplied answers a client of this member waiting for the call t
+// decided, when t arrives from another member before this one's own
+// decision: with the output this member computed for its vote, or the one
+// t carries. Without either the call stays queued, and Commit answers it.
+func (e *Engine) answerApplied(p id.Program, t *Transition) {
+	q, ok := e.queues.Load(p)
+	if !ok {
+		return
+	}
+	r := &t.Receipt.Receipt
+	pc := q.(*pendingCalls).peek(r.RequestID)
+	if pc == nil || pc.answer == nil {
+		return
+	}
+	out, logs, ok := e.executedResult(t.Receipt.Certificate.Ballot.Value, int(t.Receipt.Index), r.ID())
+	if !ok && t.HasOutput {
+		out, logs, ok = t.Output, nil, true
+	}
+	if !ok || q.(*pendingCalls).done(r.RequestID) != pc {
+		return
+	}
+	pc.answer <- answer{o: &Outcome{Output: out, FuelUsed: r.FuelUsed, Logs: logs, Receipt: &t.Receipt}}
 }
 
 // buffer stores t, which is ahead of head, until its predecessors arrive.

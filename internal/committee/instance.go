@@ -47,6 +47,13 @@ const maxContents = 16
 // maxChecked bounds the verified signatures remembered for one height.
 const maxChecked = 1024
 
+// height is the height the instance decides.
+func (in *instance) height() uint64 {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.m.Height()
+}
+
 func (in *instance) reset() {
 	in.content = make(map[id.Hash][]byte)
 	in.own = make(map[ownKey]ownMsg)

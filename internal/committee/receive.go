@@ -132,7 +132,10 @@ func (s *Shell) catchUp(in *instance, cert *consensus.Certificate, content []byt
 		return err
 	}
 	if err := s.cfg.App.Commit(in.p, h, content, cert); err != nil {
-		s.cfg.Log.Warn("decided height from a member not applied", "program", in.p.String(), "height", h, "err", err)
+		// Typically the application is ahead: it applied the height
+		// another way (the DAG). Reopen from the application's height.
+		s.cfg.Log.Debug("decided height from a member not applied", "program", in.p.String(), "height", h, "err", err)
+		s.drop(in.p)
 		return nil
 	}
 	in.m.AdvanceTo(h + 1)

@@ -120,6 +120,14 @@ func (s *Shell) Wake(p id.Program) error {
 	if err != nil {
 		return err
 	}
+	// The application may have applied heights another way (the DAG)
+	// while the instance slept: start from its height, not the old one.
+	if _, next, err := s.cfg.App.Committee(p); err == nil && next > in.height() {
+		s.drop(p)
+		if in, err = s.instance(p); err != nil {
+			return err
+		}
+	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	in.m.Wake()

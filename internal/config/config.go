@@ -84,7 +84,7 @@ type Execution struct {
 	MaxInput           int64         `toml:"max_input" env:"ONVM_EXEC_MAX_INPUT" doc:"Largest execution input in bytes; larger inputs get 413."`
 	CompileConcurrency int           `toml:"compile_concurrency" env:"ONVM_EXEC_COMPILE_CONCURRENCY" doc:"Programs compiled at the same time (each keeps a core busy); more wait. 0 means half the CPU cores, at least one."`
 	CompileWait        time.Duration `toml:"compile_wait" env:"ONVM_EXEC_COMPILE_WAIT" doc:"How long a deploy waits for its program to compile on this node before it answers; the compilation goes on after it, and executions meanwhile answer 503 compiling (Retry-After) within their timeout instead of waiting."`
-	CommitteeSize      int           `toml:"committee_size" env:"ONVM_COMMITTEE_SIZE" doc:"k: a program deployed here gets a committee of min(k, registered validators). Only 1 is accepted: multi-member committees need committee voting, which this version does not have (a member without the threshold cannot finalize)."`
+	CommitteeSize      int           `toml:"committee_size" env:"ONVM_COMMITTEE_SIZE" doc:"k: a program deployed here gets a committee of min(k, live validators). With k > 1 the members agree on every transition (Tendermint rounds over /onvm/agree/1.0.0) and it is final with the signatures of more than two thirds of them, so the program keeps running while fewer than a third are down. At most 64."`
 }
 
 // RPCAuth configures project authentication (the original's [rpc_auth]
@@ -103,6 +103,10 @@ type RPCAuth struct {
 	MaxBodySize    int64    `toml:"max_body_size" env:"ONVM_RPC_AUTH_MAX_BODY_SIZE" doc:"Largest body of an authenticated non-streaming request, in bytes; it is buffered to check its hash before the handler runs. Blob uploads stream and are bounded by rpc.max_blob_size instead."`
 	PublicMetrics  bool     `toml:"public_metrics" env:"ONVM_RPC_AUTH_PUBLIC_METRICS" doc:"Serve /metrics and /health/metrics without a signature, for Prometheus scrapers."`
 }
+
+// MaxCommitteeSize bounds execution.committee_size: every member checks
+// every other member's signatures on every height.
+const MaxCommitteeSize = 64
 
 // Blob sync modes.
 const (
@@ -166,7 +170,7 @@ func Default() Config {
 			MaxInput:           1 << 20,
 			CompileConcurrency: 0, // half the cores
 			CompileWait:        10 * time.Second,
-			CommitteeSize:      1, // one-member committees until committee voting is built
+			CommitteeSize:      1, // see RATIONALE: why the default committee is still one node
 		},
 	}
 }

@@ -140,7 +140,7 @@ func TestValidate(t *testing.T) {
 		{"jobs output", func(c *Config) { c.Jobs.MaxOutput = 0 }, "max_output"},
 		{"jobs logs", func(c *Config) { c.Jobs.MaxLogBytes = 10 }, "max_log_bytes"},
 		{"committee of 0", func(c *Config) { c.Execution.CommitteeSize = 0 }, "committee_size"},
-		{"committee of 4", func(c *Config) { c.Execution.CommitteeSize = 4 }, "committee_size"},
+		{"committee of 65", func(c *Config) { c.Execution.CommitteeSize = 65 }, "committee_size"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -157,12 +157,8 @@ func (c *Config) Validate() error {
 	if c.Execution.CompileWait <= 0 {
 		return bad("execution.compile_wait", "must be positive")
 	}
-	if c.Execution.CommitteeSize != 1 {
-		// A member never holds the threshold of a larger committee alone,
-		// and committee voting over the network is not built: every
-		// execution of its programs would fail. Refuse the setting rather
-		// than deploy programs nobody can run.
-		return bad("execution.committee_size", "must be 1: multi-member committees need committee voting, which this version does not have")
+	if c.Execution.CommitteeSize < 1 || c.Execution.CommitteeSize > MaxCommitteeSize {
+		return bad("execution.committee_size", "must be from 1 to %d", MaxCommitteeSize)
 	}
 	return c.validateSecurity()
 }

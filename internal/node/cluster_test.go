@@ -80,16 +80,36 @@ func runWith(t testing.TB, dir string, cfg config.Config) (clusterNode, func()) 
 // as its bootnode. mode[i] sets node i's blob sync mode.
 func startCluster(t testing.TB, size int, mode ...string) []clusterNode {
 	t.Helper()
+	return startClusterWith(t, size, func(i int, cfg *config.Config) {
+		if i < len(mode) && mode[i] != "" {
+			cfg.Storage.BlobSyncMode = mode[i]
+		}
+	})
+}
+
+// startClusterWith is startCluster with edit applied to node i's
+// configuration.
+func startClusterWith(t testing.TB, size int, edit func(i int, cfg *config.Config)) []clusterNode {
+	t.Helper()
+	nodes, _ := startClusterStops(t, size, edit)
+	return nodes
+}
+
+// startClusterStops is startClusterWith that also returns a function
+// stopping each node (the test's end stops those still running).
+func startClusterStops(t testing.TB, size int, edit func(i int, cfg *config.Config)) ([]clusterNode, []func()) {
+	t.Helper()
 	var nodes []clusterNode
+	var stops []func()
 	for i := range size {
 		cfg := testConfig()
 		if i > 0 {
 			cfg.Network.Bootnodes = nodes[0].n.P2PAddrs()[:1]
 		}
-		if i < len(mode) && mode[i] != "" {
-			cfg.Storage.BlobSyncMode = mode[i]
-		}
-		nodes = append(nodes, startWith(t, t.TempDir(), cfg))
+		edit(i, &cfg)
+		x, stop := runWith(t, t.TempDir(), cfg)
+		t.Cleanup(stop)
+		nodes, stops = append(nodes, x), append(stops, stop)
 	}
 	for _, x := range nodes {
 		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
@@ -109,7 +129,7 @@ func startCluster(t testing.TB, size int, mode ...string) []clusterNode {
 		}
 		return true
 	})
-	return nodes
+	return nodes, stops
 }
 
 // waitFor polls cond until it holds or the deadline passes.

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/onvm-network/onvm/internal/chain"
+	"github.com/onvm-network/onvm/internal/committee"
 	"github.com/onvm-network/onvm/internal/dag"
 	"github.com/onvm-network/onvm/internal/id"
 	"github.com/onvm-network/onvm/internal/p2p"
@@ -18,7 +19,8 @@ import (
 
 // openNetwork wires the validator set, the program engine, the
 // replication layer, the DAG, the libp2p host and the network services, in
-// that order: each is built with everything it needs. The replica's
+// that order: each is built with everything it needs (the committee shell
+// and the agree protocol are joined to the engine through agreeLink). The replica's
 // handlers must exist before the DAG opens (Open applies what a crash left
 // unapplied), and the network needs the DAG. Close stops them in reverse:
 // replica, network, host, engine.
@@ -36,10 +38,11 @@ func (n *Node) openNetwork(ctx context.Context, rt *wasm.Runtime, states *state.
 	}
 	vals.Restrict(allow)
 	ex := cfg.Execution
+	link := &agreeLink{}
 	n.chain, err = chain.New(chain.Options{
 		DB: n.db, State: states, Catalog: program.NewCatalog(n.db, chain.BlobCode{Blobs: n.blobs}),
 		Blobs: n.blobs, Runtime: rt, Keys: n.keys, CommitteeSize: ex.CommitteeSize,
-		Validators: vals.Live, Outbox: n.out,
+		Validators: vals.Live, Outbox: n.out, Agree: link,
 		Limits: chain.Limits{DefaultFuel: uint64(ex.DefaultFuel), MaxFuel: uint64(ex.MaxFuel),
 			DefaultTimeout: ex.Timeout, MaxTimeout: ex.MaxTimeout, MaxInput: int(ex.MaxInput)},
 		Logger: n.log.With("component", "chain"),
@@ -48,6 +51,13 @@ func (n *Node) openNetwork(ctx context.Context, rt *wasm.Runtime, states *state.
 		return err
 	}
 	n.closers = append(n.closers, n.chain.Close)
+	shell := committee.New(committee.Config{
+		DB: n.db, Self: n.keys.Node(), Key: n.keys.BLS, App: n.chain.App(), Transport: link,
+		Log: n.log.With("component", "committee"),
+	})
+	link.shell.Store(shell)
+	n.shell = shell
+	n.closers = append(n.closers, shell.Close) // before the engine it drives
 	n.replica, err = replica.New(replica.Options{
 		DB: n.db, Blobs: n.blobs, Keys: n.keys,
 		Chain: n.chain, Validators: vals, Outgoing: n.out,
@@ -93,6 +103,7 @@ func (n *Node) openNetwork(ctx context.Context, rt *wasm.Runtime, states *state.
 	n.net, err = p2p.New(ctx, n.host, n.dag, n.blobs, p2p.Config{
 		Discovery: disc,
 		Exec:      p2p.ExecConfig{Allow: n.replica.IsValidator},
+		Agree:     p2p.AgreeConfig{Allow: n.replica.IsValidator, MaxMessage: committee.MaxMessageSize},
 		Scores:    scores,
 		Logger:    plog,
 	})
@@ -100,6 +111,8 @@ func (n *Node) openNetwork(ctx context.Context, rt *wasm.Runtime, states *state.
 		return err
 	}
 	n.closers = append(n.closers, n.net.Close) // before the host, after the replica
+	n.net.Agree().Handle(link.receive)
+	link.wire.Store(n.net.Agree())
 	n.reg.MustRegister(n.dag.Collector(), n.net.Collector())
 
 	n.prop, err = dag.NewProposer(n.dag, dag.ProposerConfig{Announce: n.net.Announce, Logger: n.log.With("component", "proposer"),

@@ -27,6 +27,7 @@ import (
 	"github.com/onvm-network/onvm/internal/api"
 	"github.com/onvm-network/onvm/internal/blob"
 	"github.com/onvm-network/onvm/internal/chain"
+	"github.com/onvm-network/onvm/internal/committee"
 	"github.com/onvm-network/onvm/internal/config"
 	"github.com/onvm-network/onvm/internal/dag"
 	"github.com/onvm-network/onvm/internal/dag/op"
@@ -74,6 +75,7 @@ type Node struct {
 	db      *pebble.DB
 	blobs   *blob.Store
 	chain   *chain.Engine
+	shell   *committee.Shell // agreement of the committees this node sits on
 	replica *replica.Replica
 	dag     *dag.DAG
 	host    host.Host

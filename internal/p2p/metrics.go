@@ -11,6 +11,7 @@ var (
 	descSyncServed = prometheus.NewDesc("onvm_p2p_sync_requests_served_total", "Sync requests served to peers.", nil, nil)
 	descGossip     = prometheus.NewDesc("onvm_p2p_gossip_vertices_total", "Vertices published and received over gossip.", []string{"direction"}, nil)
 	descBanned     = prometheus.NewDesc("onvm_p2p_banned_peers", "Connected peers whose score is at or below the ban score.", nil, nil)
+	descAgree      = prometheus.NewDesc("onvm_p2p_agree_messages_total", "Committee messages, by outcome: sent, dropped (queue full or peer unreachable), received, refused (malformed, not a member, badly signed), limited (over the peer's rate).", []string{"outcome"}, nil)
 )
 
 // Collector returns a Prometheus collector of the network's counters and
@@ -20,7 +21,7 @@ func (n *Network) Collector() prometheus.Collector { return netCollector{n} }
 type netCollector struct{ n *Network }
 
 func (c netCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descPeers, descSync, descSyncVtx, descSyncServed, descGossip, descBanned} {
+	for _, d := range []*prometheus.Desc{descPeers, descSync, descSyncVtx, descSyncServed, descGossip, descBanned, descAgree} {
 		ch <- d
 	}
 }
@@ -52,4 +53,10 @@ func (c netCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descSyncServed, s.ServedReq)
 	counter(descGossip, n.gossip.published.Load(), "published")
 	counter(descGossip, n.gossip.received.Load(), "received")
+	a := n.agree.Stats()
+	counter(descAgree, a.Sent, "sent")
+	counter(descAgree, a.Dropped, "dropped")
+	counter(descAgree, a.Received, "received")
+	counter(descAgree, a.Refused, "refused")
+	counter(descAgree, a.Limited, "limited")
 }

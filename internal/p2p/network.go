@@ -25,6 +25,7 @@ type Config struct {
 	Sync      SyncConfig
 	Blob      BlobConfig
 	Exec      ExecConfig
+	Agree     AgreeConfig
 	// Scores is the peer score book to share (nil: a new one). The node
 	// creates it before the DAG so that the DAG can blame the authors of
 	// refused operations in it (Scores.BlameAuthor).
@@ -46,6 +47,7 @@ type Network struct {
 	disc      *Discovery
 	blobs     *BlobService // nil without a blob store
 	exec      *Exec
+	agree     *Agree
 	tracker   *connTracker
 	notifiee  *network.NotifyBundle
 	reach     reachability
@@ -77,6 +79,7 @@ func New(ctx context.Context, h host.Host, d *dag.DAG, store BlobStore, cfg Conf
 	}
 	n.syncer = NewSyncer(h, d, n.scores, cfg.Sync, log)
 	n.exec = NewExec(h, cfg.Exec, log)
+	n.agree = NewAgree(life, &n.wg, h, n.scores, cfg.Agree, log)
 	var err error
 	if n.disc, err = NewDiscovery(life, &n.wg, h, cfg.Discovery, log); err != nil {
 		return fail(err)
@@ -137,6 +140,9 @@ func (n *Network) Discovery() *Discovery { return n.disc }
 
 // Exec returns the execution-forwarding transport.
 func (n *Network) Exec() *Exec { return n.exec }
+
+// Agree returns the committee message service.
+func (n *Network) Agree() *Agree { return n.agree }
 
 // Announce publishes a vertex the node just proposed: the Proposer's
 // Announce hook. Failures are logged; sync delivers the vertex anyway.

@@ -17,11 +17,11 @@ import (
 	"github.com/onvm-network/onvm/internal/wasm"
 )
 
-// Execute runs req here when this node can finalize the program's
-// transitions (it holds the committee's threshold), and otherwise forwards
-// it to the committee's leader for the next height, failing over to the
-// other members, and returns the leader's answer once its receipt
-// verifies against the committee. Below network.min_peers it fails with
+// Execute runs req here when this node sits on the program's committee
+// (alone, or agreeing with the other members), and otherwise forwards it
+// to a member — the leader for the next height first, failing over to the
+// others — and returns its answer once the receipt verifies against the
+// committee. Below network.min_peers it fails with
 // p2p.ErrNotEnoughPeers. A forwarded request carries no PreCommit hook:
 // the transition commits on the leader, and reaches this node through the
 // DAG.
@@ -35,7 +35,9 @@ func (x *Programs) Execute(ctx context.Context, req chain.Request) (*chain.Outco
 		return nil, err
 	}
 	c := &m.Body.Committee
-	if i := c.Index(r.self); i >= 0 && c.Members[i].Weight >= c.Threshold {
+	if c.Index(r.self) >= 0 {
+		// A member finalizes alone (it holds the threshold) or with the
+		// other members, through its committee's agreement.
 		return x.Engine.Execute(ctx, req)
 	}
 	if len(req.Input) > x.Limits().MaxInput {
@@ -108,6 +110,8 @@ var fwdCodes = []struct {
 	{"min_peers", p2p.ErrNotEnoughPeers},
 	{"program_pending", ErrProgramPending},
 	{"closed", chain.ErrClosed},
+	{"not_decided", chain.ErrNotDecided},
+	{"committee_busy", chain.ErrBusy},
 }
 
 // maxFwdMessage bounds an error message sent back.

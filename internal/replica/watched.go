@@ -2,6 +2,7 @@ package replica
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -31,7 +32,7 @@ func watched[T any](ctx context.Context, interval time.Duration, reach func(cont
 	}()
 	out, err := call(cctx)
 	if err != nil && cctx.Err() != nil && ctx.Err() == nil {
-		if cause := context.Cause(cctx); cause != nil && cause != cctx.Err() {
+		if cause := context.Cause(cctx); cause != nil && !errors.Is(cause, context.Canceled) {
 			var zero T
 			return zero, cause
 		}
