@@ -56,6 +56,8 @@ func (l *jobLocks) held() int {
 type watchers struct {
 	mu sync.Mutex
 	m  map[id.Job]*watch
+	// changes numbers every notify, for Service.Changes.
+	changes changeLog
 }
 
 type watch struct {
@@ -91,8 +93,9 @@ func (w *watchers) add(j id.Job) (<-chan struct{}, func()) {
 	}
 }
 
-// notify wakes the watchers of j.
+// notify wakes the watchers of j and logs the change.
 func (w *watchers) notify(j id.Job) {
+	w.changes.add(j)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if e, ok := w.m[j]; ok {

@@ -140,6 +140,7 @@ func (s *Service) Submit(ctx context.Context, req SubmitRequest) (*Job, bool, er
 		return nil, false, fmt.Errorf("submit job %s: %w", want.ID, err)
 	}
 	s.metrics.submitted.WithLabelValues("created").Inc()
+	s.watch.notify(want.ID)
 	if inline {
 		s.copyQueued(copySeq)
 	}
