@@ -192,6 +192,7 @@ func TestAgreedExecutions(t *testing.T) {
 	if n := signers(o.Receipt.Certificate.Signers); n < 3 {
 		t.Fatalf("certificate of %d signers", n)
 	}
+	cl.waitHeads(t, 8, 3) // the answering member committed; the others may still be committing
 	for _, e := range cl.envs[:3] {
 		rec, err := e.engine.Receipt(o.ReceiptID())
 		if err != nil || rec.Transition.Receipt.Receipt.ID() != o.ReceiptID() {
