@@ -520,8 +520,8 @@ func (a *App) Commit(p id.Program, h uint64, content []byte, cert *consensus.Cer
 		if pc == nil || pc.answer == nil {
 			continue
 		}
-		if out, logs, ok := e.executedResult(cert.Ballot.Value, i, r.ID()); ok {
-			pc.answer <- answer{o: &Outcome{Output: out, FuelUsed: r.FuelUsed, Logs: logs, Receipt: &certified[i]}}
+		if o, ok := e.executedOutcome(&certified[i]); ok {
+			pc.answer <- answer{o: o}
 		} else {
 			e.answerReplay(p, pc)
 		}
@@ -640,17 +640,17 @@ func (e *Engine) keepExecuted(v id.Hash, ex *executed) {
 	e.executed[v] = ex
 }
 
-// executedResult returns the output and logs of call i of the batch of
-// value v as this member executed it, if it did and the call's receipt is
-// rid.
-func (e *Engine) executedResult(v id.Hash, i int, rid id.Hash) ([]byte, []wasm.Log, bool) {
+// executedOutcome is the outcome of the certified call cr as this member
+// executed it for its vote on cr's batch, if it did.
+func (e *Engine) executedOutcome(cr *consensus.CertifiedReceipt) (*Outcome, bool) {
 	e.execMu.Lock()
 	defer e.execMu.Unlock()
-	ex := e.executed[v]
-	if ex == nil || i < 0 || i >= len(ex.results) || ex.content.Calls[i].Receipt.ID() != rid {
-		return nil, nil, false
+	ex, i := e.executed[cr.Certificate.Ballot.Value], int(cr.Index)
+	if ex == nil || i >= len(ex.results) || ex.content.Calls[i].Receipt.ID() != cr.Receipt.ID() {
+		return nil, false
 	}
-	return ex.results[i].output, ex.results[i].logs, true
+	res := ex.results[i]
+	return &Outcome{Output: res.output, FuelUsed: cr.Receipt.FuelUsed, Logs: res.logs, Receipt: cr}, true
 }
 
 // takeExecuted returns and forgets the executed batch of value v.

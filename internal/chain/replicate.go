@@ -151,14 +151,14 @@ func (e *Engine) answerApplied(p id.Program, t *Transition) {
 	if pc == nil || pc.answer == nil {
 		return
 	}
-	out, logs, ok := e.executedResult(t.Receipt.Certificate.Ballot.Value, int(t.Receipt.Index), r.ID())
+	o, ok := e.executedOutcome(&t.Receipt)
 	if !ok && t.HasOutput {
-		out, logs, ok = t.Output, nil, true
+		o, ok = &Outcome{Output: t.Output, FuelUsed: r.FuelUsed, Receipt: &t.Receipt}, true
 	}
 	if !ok || q.(*pendingCalls).done(r.RequestID) != pc {
 		return
 	}
-	pc.answer <- answer{o: &Outcome{Output: out, FuelUsed: r.FuelUsed, Logs: logs, Receipt: &t.Receipt}}
+	pc.answer <- answer{o: o}
 }
 
 // buffer stores t, which is ahead of head, until its predecessors arrive.

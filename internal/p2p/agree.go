@@ -208,6 +208,7 @@ func (a *Agree) serve(st network.Stream) {
 	p := st.Conn().RemotePeer()
 	from, err := NodeOf(p)
 	if err != nil || a.cfg.Allow == nil || !a.cfg.Allow(from) || a.scores.Banned(p) {
+		a.refused.Add(1)
 		_ = st.Reset()
 		return
 	}

@@ -107,8 +107,16 @@ func TestAgreeRefusals(t *testing.T) {
 		ch := make(chan gotMsg, 10)
 		r.a.Handle(collect(ch, nil))
 		s.a.Send(r.node, id.Program{1}, []byte("x"))
-		// The allowed direction still works, which also proves the refused
-		// message had its chance to arrive first on the other stream.
+		// The stream is refused before any frame is read: once the
+		// refusal is counted, the message can no longer be delivered.
+		deadline := time.Now().Add(10 * time.Second)
+		for r.a.Stats().Refused == 0 {
+			if time.Now().After(deadline) {
+				t.Fatal("stream from a node not allowed not refused")
+			}
+			time.Sleep(time.Millisecond)
+		}
+		// The allowed direction still works.
 		back := make(chan gotMsg, 10)
 		s.a.Handle(collect(back, nil))
 		r.a.Send(s.node, id.Program{1}, []byte("y"))

@@ -11,7 +11,7 @@ var (
 	descSyncServed = prometheus.NewDesc("onvm_p2p_sync_requests_served_total", "Sync requests served to peers.", nil, nil)
 	descGossip     = prometheus.NewDesc("onvm_p2p_gossip_vertices_total", "Vertices published and received over gossip.", []string{"direction"}, nil)
 	descBanned     = prometheus.NewDesc("onvm_p2p_banned_peers", "Connected peers whose score is at or below the ban score.", nil, nil)
-	descAgree      = prometheus.NewDesc("onvm_p2p_agree_messages_total", "Committee messages, by outcome: sent, dropped (queue full or peer unreachable), received, refused (malformed, not a member, badly signed), limited (over the peer's rate).", []string{"outcome"}, nil)
+	descAgree      = prometheus.NewDesc("onvm_p2p_agree_messages_total", "Committee messages, by outcome: sent, dropped (queue full or peer unreachable), received, refused (malformed, not a member, badly signed, or a stream from a node not heard), limited (over the peer's rate).", []string{"outcome"}, nil)
 )
 
 // Collector returns a Prometheus collector of the network's counters and
